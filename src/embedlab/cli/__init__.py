@@ -1,0 +1,1 @@
+"""The embedlab command line: thin commands over library calls."""

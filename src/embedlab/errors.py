@@ -1,0 +1,84 @@
+"""The one exception tree of embedlab.
+
+Every error embedlab raises for a user's mistake derives from :class:`EmbedlabError`
+and also from the builtin a Python user would catch for it::
+
+    EmbedlabError(Exception)
+    ├── InvalidParameterError(ValueError)   a parameter outside its allowed range or set
+    ├── DimensionMismatchError(ValueError)  vectors whose dimensions disagree
+    ├── CorpusError(ValueError)             an empty corpus, or no word reaching min_count
+    ├── FormatError(ValueError)             a malformed file (names the file and the line)
+    ├── UnknownKeyError(KeyError)           a word or id that is not there
+    ├── MissingFileError(FileNotFoundError) a path that does not exist or cannot be read
+    └── MissingDependencyError(ImportError) an optional extra that is not installed
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "CorpusError",
+    "DimensionMismatchError",
+    "EmbedlabError",
+    "FormatError",
+    "InvalidParameterError",
+    "MissingDependencyError",
+    "MissingFileError",
+    "UnknownKeyError",
+]
+
+
+class EmbedlabError(Exception):
+    """Root of every error embedlab raises on purpose."""
+
+
+class InvalidParameterError(EmbedlabError, ValueError):
+    """A parameter is outside its allowed range or set of values."""
+
+
+class DimensionMismatchError(EmbedlabError, ValueError):
+    """Vectors whose dimensions do not agree."""
+
+
+class CorpusError(EmbedlabError, ValueError):
+    """A corpus that cannot be trained on (empty, or no word reaches min_count)."""
+
+
+class FormatError(EmbedlabError, ValueError):
+    """A file whose content does not follow the expected format."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
+        where = ""
+        if path is not None:
+            where = f"{path}"
+            if line is not None:
+                where += f", line {line}"
+            where += ": "
+        super().__init__(where + message)
+        self.path = path
+        self.line = line
+
+
+class UnknownKeyError(EmbedlabError, KeyError):
+    """A key (word, id) that is not present, with a few close spellings when known."""
+
+    def __init__(self, key: str, suggestions: Sequence[str] = (), *, what: str = "word"):
+        self.key = key
+        self.suggestions = tuple(suggestions)
+        message = f"unknown {what} {key!r}"
+        if self.suggestions:
+            message += "; did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:  # KeyError would otherwise show the repr of the message
+        return self.message
+
+
+class MissingFileError(EmbedlabError, FileNotFoundError):
+    """A path that does not exist or cannot be read."""
+
+
+class MissingDependencyError(EmbedlabError, ImportError):
+    """An optional extra is needed; the message gives the exact pip line."""

@@ -1,0 +1,245 @@
+"""Compiled SGD kernels for word2vec-style training (numba, nogil: threads run them hogwild).
+
+A chunk is a run of raw token ids with ``-1`` at line ends (see ``embedlab.text.encode``).
+The kernel maps raw ids to vocabulary ids, drops pruned words, subsamples frequent ones,
+and trains each line with negative sampling:
+
+* skip-gram shares one set of negative samples across a centre word's whole window, so
+  the update is a small (context x targets) matrix product (Ji et al., "Parallelizing
+  Word2Vec in shared and distributed memory", the pWord2Vec scheme);
+* CBOW averages the window's input vectors and predicts the centre word.
+
+Randomness is a 64-bit LCG seeded per chunk, so one thread and one seed give the same
+vectors bit for bit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+MAX_EXP = 6.0
+TABLE_SIZE = 1024
+_LCG_MUL = np.uint64(25214903917)
+_LCG_ADD = np.uint64(11)
+
+
+def sigmoid_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Tables of sigmoid(x) and log(sigmoid(x)) on [-MAX_EXP, MAX_EXP]."""
+    x = (np.arange(TABLE_SIZE, dtype=np.float64) + 0.5) / TABLE_SIZE * 2 * MAX_EXP - MAX_EXP
+    sig = 1.0 / (1.0 + np.exp(-x))
+    return sig.astype(np.float32), np.log(sig).astype(np.float32)
+
+
+@njit(cache=True, nogil=True)
+def build_alias(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vose's alias table for sampling index i with probability weights[i] / sum."""
+    n = weights.shape[0]
+    scaled = weights.astype(np.float64) * n / weights.sum()
+    prob = np.ones(n, dtype=np.float32)
+    alias = np.arange(n).astype(np.int32)
+    small = np.empty(n, dtype=np.int64)
+    large = np.empty(n, dtype=np.int64)
+    ns = 0
+    nl = 0
+    for i in range(n):
+        if scaled[i] < 1.0:
+            small[ns] = i
+            ns += 1
+        else:
+            large[nl] = i
+            nl += 1
+    while ns > 0 and nl > 0:
+        ns -= 1
+        s = small[ns]
+        nl -= 1
+        g = large[nl]
+        prob[s] = scaled[s]
+        alias[s] = g
+        scaled[g] = scaled[g] + scaled[s] - 1.0
+        if scaled[g] < 1.0:
+            small[ns] = g
+            ns += 1
+        else:
+            large[nl] = g
+            nl += 1
+    return prob, alias
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _next(state: np.uint64) -> np.uint64:
+    return state * _LCG_MUL + _LCG_ADD
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _uniform(state: np.uint64) -> float:
+    return float(state >> np.uint64(40)) * (1.0 / 16777216.0)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _gradient(f: Any, label: float, sig: np.ndarray) -> Any:
+    if f >= MAX_EXP:
+        return label - 1.0
+    if f <= -MAX_EXP:
+        return label
+    return label - sig[int((f + MAX_EXP) * (TABLE_SIZE / (2 * MAX_EXP)))]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _log_sigmoid(f: Any, logsig: np.ndarray) -> Any:
+    if f >= MAX_EXP:
+        return 0.0
+    if f <= -MAX_EXP:
+        return f
+    return logsig[int((f + MAX_EXP) * (TABLE_SIZE / (2 * MAX_EXP)))]
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def train_chunk(
+    tokens: np.ndarray,
+    remap: np.ndarray,
+    keep: np.ndarray,
+    w_in: np.ndarray,
+    w_out: np.ndarray,
+    alias_prob: np.ndarray,
+    alias_idx: np.ndarray,
+    sig: np.ndarray,
+    logsig: np.ndarray,
+    window: int,
+    negative: int,
+    cbow: bool,
+    alpha_start: float,
+    alpha_end: float,
+    seed: np.uint64,
+) -> tuple[float, int, int]:
+    """Train on one chunk; return (loss sum, loss terms, words trained after subsampling)."""
+    n_tokens = tokens.shape[0]
+    dim = w_in.shape[1]
+    vocab_size = np.uint64(w_in.shape[0])
+    state = seed
+    sent = np.empty(n_tokens, dtype=np.int32)
+    ctx = np.empty(2 * window, dtype=np.int32)
+    outs = np.empty(negative + 1, dtype=np.int32)
+    grads = np.empty((2 * window, negative + 1), dtype=np.float32)
+    err = np.zeros((2 * window, dim), dtype=np.float32)
+    hidden = np.empty(dim, dtype=np.float32)
+    loss = 0.0
+    terms = 0
+    trained = 0
+    length = 0
+    for pos in range(n_tokens + 1):
+        raw = tokens[pos] if pos < n_tokens else -1
+        if raw >= 0:
+            word = remap[raw]
+            if word < 0:
+                continue
+            state = _next(state)
+            if keep[word] < 1.0 and keep[word] < _uniform(state):
+                continue
+            sent[length] = word
+            length += 1
+            continue
+        if length < 2:
+            length = 0
+            continue
+        # A line ends: train on its retained words.
+        alpha = alpha_start + (alpha_end - alpha_start) * (pos / max(n_tokens, 1))
+        trained += length
+        for i in range(length):
+            state = _next(state)
+            reach = window - int((state >> np.uint64(16)) % np.uint64(window))
+            n_ctx = 0
+            for j in range(max(0, i - reach), min(length, i + reach + 1)):
+                if j != i:
+                    ctx[n_ctx] = sent[j]
+                    n_ctx += 1
+            if n_ctx == 0:
+                continue
+            centre = sent[i]
+            outs[0] = centre
+            n_out = 1
+            for _ in range(negative):
+                state = _next(state)
+                cand = np.int64((state >> np.uint64(16)) % vocab_size)
+                state = _next(state)
+                target = cand if _uniform(state) < alias_prob[cand] else np.int64(alias_idx[cand])
+                if target != centre:
+                    outs[n_out] = target
+                    n_out += 1
+            if cbow:
+                scale = np.float32(1.0 / n_ctx)
+                for k in range(dim):
+                    hidden[k] = 0.0
+                for m in range(n_ctx):
+                    row = w_in[ctx[m]]
+                    for k in range(dim):
+                        hidden[k] += row[k]
+                for k in range(dim):
+                    hidden[k] *= scale
+                    err[0, k] = 0.0
+                for n in range(n_out):
+                    out_row = w_out[outs[n]]
+                    f = np.float32(0.0)
+                    for k in range(dim):
+                        f += hidden[k] * out_row[k]
+                    label = 1.0 if n == 0 else 0.0
+                    loss -= _log_sigmoid(f if n == 0 else -f, logsig)
+                    g = np.float32(_gradient(f, label, sig) * alpha)
+                    for k in range(dim):
+                        err[0, k] += g * out_row[k]
+                        out_row[k] += g * hidden[k]
+                terms += n_out
+                for m in range(n_ctx):
+                    row = w_in[ctx[m]]
+                    for k in range(dim):
+                        row[k] += err[0, k]
+                continue
+            # Skip-gram: inputs are the context words, targets the centre + shared negatives.
+            for m in range(n_ctx):
+                row = w_in[ctx[m]]
+                for n in range(n_out):
+                    out_row = w_out[outs[n]]
+                    f = np.float32(0.0)
+                    for k in range(dim):
+                        f += row[k] * out_row[k]
+                    label = 1.0 if n == 0 else 0.0
+                    loss -= _log_sigmoid(f if n == 0 else -f, logsig)
+                    grads[m, n] = _gradient(f, label, sig) * alpha
+            terms += n_ctx * n_out
+            for m in range(n_ctx):
+                e = err[m]
+                for k in range(dim):
+                    e[k] = 0.0
+                for n in range(n_out):
+                    g = grads[m, n]
+                    out_row = w_out[outs[n]]
+                    for k in range(dim):
+                        e[k] += g * out_row[k]
+            for n in range(n_out):
+                out_row = w_out[outs[n]]
+                for m in range(n_ctx):
+                    g = grads[m, n]
+                    row = w_in[ctx[m]]
+                    for k in range(dim):
+                        out_row[k] += g * row[k]
+            for m in range(n_ctx):
+                row = w_in[ctx[m]]
+                e = err[m]
+                for k in range(dim):
+                    row[k] += e[k]
+        length = 0
+    return loss, terms, trained
+
+
+def chunk_seed(seed: int, epoch: int, chunk: int) -> np.uint64:
+    """A well-mixed 64-bit seed for one (epoch, chunk) job (splitmix64)."""
+    z = seed * 0x9E3779B97F4A7C15 + epoch * 0xBF58476D1CE4E5B9 + chunk * 0x94D049BB133111EB + 1
+    z &= 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return np.uint64(z ^ (z >> 31))
+
+
+__all__ = ["MAX_EXP", "build_alias", "chunk_seed", "sigmoid_tables", "train_chunk"]
