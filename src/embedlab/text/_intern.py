@@ -80,6 +80,28 @@ def _intern_block(
 
 
 @njit(cache=True, nogil=True)
+def _find(
+    key: np.ndarray, table: np.ndarray, pool: np.ndarray, offsets: np.ndarray, lengths: np.ndarray
+) -> int:
+    mask = np.uint64(table.shape[0] - 1)
+    slot = np.int64(_fnv1a(key, 0, key.shape[0]) & mask)
+    while True:
+        k = table[slot]
+        if k < 0:
+            return -1
+        if lengths[k] == key.shape[0]:
+            off = offsets[k]
+            same = True
+            for j in range(key.shape[0]):
+                if pool[off + j] != key[j]:
+                    same = False
+                    break
+            if same:
+                return int(k)
+        slot = (slot + 1) & np.int64(mask)
+
+
+@njit(cache=True, nogil=True)
 def _rehash(
     table: np.ndarray, pool: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, n_keys: int
 ) -> None:
@@ -132,12 +154,32 @@ class Interner:
         )
         return out[:n_out], n_words
 
-    def keys(self) -> list[str]:
-        """The distinct tokens, by id."""
-        pool = self._pool[: self._pool_used].tobytes()
-        offsets = self._offsets[: self._n_keys].tolist()
-        lengths = self._lengths[: self._n_keys].tolist()
-        return [pool[o : o + n].decode("utf-8") for o, n in zip(offsets, lengths, strict=True)]
+    def keys(self, ids: np.ndarray | None = None) -> list[str]:
+        """The distinct tokens, by id (all of them, or those of ids)."""
+        if ids is None:
+            ids = np.arange(self._n_keys)
+        pool = self._pool
+        offsets = self._offsets[ids].tolist()
+        ends = (self._offsets[ids] + self._lengths[ids]).tolist()
+        return [pool[o:e].tobytes().decode("utf-8") for o, e in zip(offsets, ends, strict=True)]
+
+    def find(self, key: str) -> int:
+        """Id of key, or -1 if it never appeared."""
+        data = np.frombuffer(key.encode("utf-8"), dtype=np.uint8)
+        return _find(data, self._table, self._pool, self._offsets, self._lengths)
+
+    def edge_mask(self, edge: bytes) -> np.ndarray:
+        """Which ids start or end with the byte string edge (e.g. an apostrophe)."""
+        n = len(edge)
+        lengths = self._lengths[: self._n_keys]
+        starts = self._offsets[: self._n_keys]
+        long_enough = lengths >= n
+        first = np.ones(self._n_keys, dtype=bool)
+        last = np.ones(self._n_keys, dtype=bool)
+        for j, byte in enumerate(edge):
+            first &= self._pool[np.where(long_enough, starts + j, 0)] == byte
+            last &= self._pool[np.where(long_enough, starts + lengths - n + j, 0)] == byte
+        return long_enough & (first | last)
 
     def counts(self) -> np.ndarray:
         """Occurrences of each distinct token, by id (int64)."""

@@ -6,6 +6,7 @@ in memory, and each epoch runs without Python touching a word.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -34,14 +35,15 @@ class ScanProgress:
 class CorpusScan:
     """What one pass over a corpus found.
 
-    ``raw_keys``/``raw_counts`` are the distinct token runs in order of first appearance.
+    ``tokens`` interns the distinct token runs in order of first appearance (``raw_keys``
+    and ``raw_counts`` list them; decoding every key costs memory, so the vocabulary
+    decodes only the ones it may keep).
     When written, ``ids_path`` holds int32 raw ids with ``SENTENCE_END`` (-1) at each line
     end; ``chunk_bounds[i]:chunk_bounds[i+1]`` is one chunk of that file (whole lines), and
     ``chunk_words[i]`` the word tokens in it.
     """
 
-    raw_keys: list[str]
-    raw_counts: np.ndarray
+    tokens: Interner | None
     words: int
     lines: int
     replaced_bytes: int
@@ -49,6 +51,25 @@ class CorpusScan:
     ids_path: Path | None
     chunk_bounds: np.ndarray
     chunk_words: np.ndarray
+
+    @property
+    def raw_keys(self) -> list[str]:
+        """Every distinct token run, by raw id."""
+        return self._interned().keys()
+
+    @property
+    def raw_counts(self) -> np.ndarray:
+        """Occurrences of each distinct token run, by raw id."""
+        return self._interned().counts()
+
+    def without_tokens(self) -> CorpusScan:
+        """The same scan less the interned tokens (to free their memory)."""
+        return dataclasses.replace(self, tokens=None)
+
+    def _interned(self) -> Interner:
+        if self.tokens is None:
+            raise ValueError("this scan's tokens were released")
+        return self.tokens
 
 
 def scan_corpus(
@@ -88,8 +109,7 @@ def scan_corpus(
         if out is not None:
             out.close()
     return CorpusScan(
-        raw_keys=interner.keys(),
-        raw_counts=interner.counts(),
+        tokens=interner,
         words=words,
         lines=lines,
         replaced_bytes=corpus.replaced_bytes,

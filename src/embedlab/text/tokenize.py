@@ -19,7 +19,8 @@ from functools import lru_cache
 __all__ = ["LINE_END_BYTE", "block_to_token_bytes", "canonical_token", "tokenize"]
 
 LINE_END_BYTE = 0x01
-_APOSTROPHES = "'’"
+APOSTROPHES = "'’"
+_APOSTROPHES = APOSTROPHES
 _TOKEN = re.compile(r"[\w'’]+")
 
 

@@ -9,6 +9,8 @@ import numpy as np
 from embedlab._validation import check_float, check_int
 from embedlab.errors import CorpusError, UnknownKeyError
 from embedlab.text.corpus import Corpus, CorpusSource
+from embedlab.text.encode import CorpusScan, scan_corpus
+from embedlab.text.tokenize import APOSTROPHES as _APOSTROPHES
 from embedlab.text.tokenize import canonical_token
 
 __all__ = ["Vocabulary"]
@@ -68,13 +70,44 @@ class Vocabulary:
             >>> Vocabulary.build(["a b a", "a c"], min_count=2).keys
             ['a']
         """
-        from embedlab.text.encode import scan_corpus
-
-        scan = scan_corpus(corpus)
-        vocab, _ = cls.from_raw(
-            scan.raw_keys, scan.raw_counts, min_count=min_count, max_size=max_size
-        )
+        vocab, _ = cls.from_scan(scan_corpus(corpus), min_count=min_count, max_size=max_size)
         return vocab
+
+    @classmethod
+    def from_scan(
+        cls, scan: CorpusScan, *, min_count: int = 5, max_size: int | None = None
+    ) -> tuple[Vocabulary, np.ndarray]:
+        """Build from a corpus scan; return it and the raw id → vocabulary id map (-2: pruned).
+
+        Only the runs that can reach min_count are decoded: those counted often enough,
+        those with an outer apostrophe (they fold into another word), and the words
+        they fold into.
+        """
+        min_count = check_int("min_count", min_count, minimum=1)
+        tokens = scan.tokens
+        if tokens is None:
+            raise ValueError("this scan's tokens were released")
+        counts = tokens.counts()
+        edged = np.zeros(len(counts), dtype=bool)
+        for apostrophe in _APOSTROPHES:
+            edged |= tokens.edge_mask(apostrophe.encode("utf-8"))
+        targets = [tokens.find(canonical_token(k)) for k in tokens.keys(np.flatnonzero(edged))]
+        chosen = (counts >= min_count) | edged
+        chosen[[t for t in targets if t >= 0]] = True
+        subset = np.flatnonzero(chosen)
+        keys = tokens.keys(subset)
+        n_folded = len({canonical_token(k) for k in keys})
+        vocab, sub_map = cls.from_raw(
+            keys,
+            counts[subset],
+            min_count=min_count,
+            max_size=max_size,
+            total_words=int(counts.sum()),
+            unique_words=len(counts) - (len(subset) - n_folded),
+        )
+        remap = np.full(len(counts), -2, dtype=np.int32)
+        remap[subset] = sub_map
+        return vocab, remap
 
     @classmethod
     def from_raw(
@@ -84,16 +117,19 @@ class Vocabulary:
         *,
         min_count: int,
         max_size: int | None,
+        total_words: int | None = None,
+        unique_words: int | None = None,
     ) -> tuple[Vocabulary, np.ndarray]:
         """Build from raw token runs in order of first appearance.
 
         Returns the vocabulary and a map from raw id to vocabulary id (-2 where the run
         was pruned). Runs differing only by outer apostrophes fold into one word.
+        ``total_words``/``unique_words`` default to what the given runs hold.
         """
         min_count = check_int("min_count", min_count, minimum=1)
         if max_size is not None:
             max_size = check_int("max_size", max_size, minimum=1)
-        total = int(raw_counts.sum())
+        total = int(raw_counts.sum()) if total_words is None else total_words
         if total == 0:
             raise CorpusError("the corpus is empty: it holds no word tokens")
         folded: dict[str, int] = {}
@@ -121,7 +157,7 @@ class Vocabulary:
             [folded_keys[i] for i in kept.tolist()],
             folded_counts[kept],
             total_words=total,
-            unique_words=len(folded) - ("" in folded),
+            unique_words=(len(folded) if unique_words is None else unique_words) - ("" in folded),
             min_count=min_count,
             max_size=max_size,
         )

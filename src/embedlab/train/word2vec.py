@@ -134,12 +134,12 @@ class Word2Vec:
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="embedlab-w2v-") as tmp:
             scan = scan_corpus(corpus, ids_path=Path(tmp) / "ids.i32", progress=callback)
-            vocab, remap = Vocabulary.from_raw(
-                scan.raw_keys, scan.raw_counts, min_count=p.min_count, max_size=p.max_vocab_size
+            vocab, remap = Vocabulary.from_scan(
+                scan, min_count=p.min_count, max_size=p.max_vocab_size
             )
+            scan = scan.without_tokens()  # frees the interned runs before the weights exist
             w_in, w_out = self._initial_weights(len(vocab))
             kernel = self._kernel(vocab, remap, w_in, w_out)
-            del scan.raw_keys[:]  # the distinct raw runs are no longer needed
             result = run_epochs(
                 scan,
                 kernel,
