@@ -95,6 +95,8 @@ class Vocabulary:
         chosen = (counts >= min_count) | edged
         chosen[[t for t in targets if t >= 0]] = True
         subset = np.flatnonzero(chosen)
+        if len(subset) == 0:
+            raise _no_word_reaches(min_count, int(counts.max(initial=0)), int(counts.sum()))
         keys = tokens.keys(subset)
         n_folded = len({canonical_token(k) for k in keys})
         vocab, sub_map = cls.from_raw(
@@ -131,7 +133,7 @@ class Vocabulary:
             max_size = check_int("max_size", max_size, minimum=1)
         total = int(raw_counts.sum()) if total_words is None else total_words
         if total == 0:
-            raise CorpusError("the corpus is empty: it holds no word tokens")
+            raise _no_word_reaches(min_count, 0, 0)
         folded: dict[str, int] = {}
         raw_to_folded = np.empty(len(raw_keys), dtype=np.int64)
         for i, raw in enumerate(raw_keys):
@@ -146,11 +148,7 @@ class Vocabulary:
         if max_size is not None:
             kept = kept[:max_size]
         if len(kept) == 0:
-            top = int(folded_counts.max())
-            raise CorpusError(
-                f"no word reaches min_count={min_count} (the most frequent word occurs {top} times "
-                f"in {total} tokens); lower min_count or give a larger corpus"
-            )
+            raise _no_word_reaches(min_count, int(folded_counts.max(initial=0)), total)
         folded_to_vocab = np.full(len(folded), -2, dtype=np.int32)
         folded_to_vocab[kept] = np.arange(len(kept), dtype=np.int32)
         vocab = cls(
@@ -201,3 +199,12 @@ class Vocabulary:
         counts = self.counts.astype(np.float64)
         keep = (np.sqrt(counts / threshold) + 1.0) * threshold / counts
         return np.minimum(keep, 1.0).astype(np.float32)
+
+
+def _no_word_reaches(min_count: int, top: int, total: int) -> CorpusError:
+    if total == 0:
+        return CorpusError("the corpus is empty: it holds no word tokens")
+    return CorpusError(
+        f"no word reaches min_count={min_count} (the most frequent word occurs {top} times "
+        f"in {total} tokens); lower min_count or give a larger corpus"
+    )
