@@ -24,7 +24,7 @@ typecheck: $(BIN)/embedlab
 	$(BIN)/mypy
 
 unit: $(BIN)/embedlab
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 test: lint typecheck unit
 

@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from embedlab.cli._common import JsonOption, command, console, emit_json
-from embedlab.cli.main import app
+from embedlab.cli.app import app
 
 DEMO_WORDS = ("dog", "music", "river", "doctor", "red", "computer", "king", "happy")
 DEMO_ANALOGIES = (

@@ -1,26 +1,15 @@
-"""Entry point: `embedlab` assembles the command groups."""
+"""Entry point: `embedlab` (and `python -m embedlab`) assembles the command groups."""
 
 from __future__ import annotations
 
-import typer
-
-app = typer.Typer(
-    name="embedlab",
-    help="Train, query and evaluate embeddings.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-
-
-def _register() -> None:
-    # Each module adds its commands to `app`; imported here so that `embedlab --help` lists them.
-    from embedlab.cli import demo, query, train  # noqa: F401
+from embedlab.cli.app import app
 
 
 def main() -> None:
     """Run the CLI (console script `embedlab`)."""
-    _register()
+    # Each module adds its commands to `app` when imported.
+    from embedlab.cli import demo, query, train  # noqa: F401
+
     app()
 
 

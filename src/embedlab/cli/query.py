@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from embedlab.cli._common import JsonOption, command, console, emit_json
-from embedlab.cli.main import app
+from embedlab.cli.app import app
 
 ModelArgument = typer.Argument(
     ..., help="A model folder, or a word2vec/GloVe/fastText .vec file (text or binary)."

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from embedlab.cli._common import JsonOption, command, console, emit_json
-from embedlab.cli.main import app
+from embedlab.cli.app import app
 
 train_app = typer.Typer(help="Train word vectors on your own corpus.", no_args_is_help=True)
 app.add_typer(train_app, name="train")

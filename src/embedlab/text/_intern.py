@@ -19,6 +19,20 @@ def _fnv1a(data: np.ndarray, start: int, stop: int) -> np.uint64:
 
 
 @njit(cache=True, nogil=True)
+def _only_apostrophes(data: np.ndarray, start: int, stop: int) -> bool:
+    """True if data[start:stop] is made of ' (0x27) and ’ (E2 80 99) alone: no token."""
+    j = start
+    while j < stop:
+        if data[j] == 0x27:
+            j += 1
+        elif data[j] == 0xE2 and j + 2 < stop and data[j + 1] == 0x80 and data[j + 2] == 0x99:
+            j += 3
+        else:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
 def _intern_block(
     buf: np.ndarray,
     table: np.ndarray,
@@ -30,7 +44,10 @@ def _intern_block(
     n_keys: int,
     out: np.ndarray,
 ) -> tuple[int, int, int, int]:
-    """Split buf on spaces (0x20) and line ends (0x01); write one id per token to out."""
+    """Split buf on spaces (0x20) and line ends (0x01); write one id per token to out.
+
+    Runs of apostrophes alone are skipped, as :func:`embedlab.text.tokenize` does.
+    """
     mask = np.uint64(table.shape[0] - 1)
     n = buf.shape[0]
     n_out = 0
@@ -50,6 +67,8 @@ def _intern_block(
         while i < n and buf[i] != 32 and buf[i] != 1:
             i += 1
         length = i - start
+        if _only_apostrophes(buf, start, i):
+            continue
         slot = np.int64(_fnv1a(buf, start, i) & mask)
         while True:
             k = table[slot]

@@ -1,0 +1,67 @@
+"""Shared fixtures: a planted-topic corpus for training tests and the bundled tiny text file."""
+
+from __future__ import annotations
+
+import os
+
+# Set before anything can import huggingface_hub: the test suite never goes online.
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DATA_DIR = Path(__file__).parent / "data"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip tests marked slow unless the run selects them (``-m slow``)."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: run with -m slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@dataclass(frozen=True)
+class PlantedCorpus:
+    """Sentences that each draw all their words from one topic cluster."""
+
+    lines: list[str]
+    clusters: list[list[str]]
+
+    @property
+    def words(self) -> int:
+        return sum(len(line.split()) for line in self.lines)
+
+
+def make_planted_corpus(
+    *, seed: int = 2024, n_clusters: int = 3, cluster_size: int = 10, sentences: int = 3000
+) -> PlantedCorpus:
+    """Clusters of distinct words; each sentence is 8-12 words drawn from one cluster."""
+    rng = np.random.default_rng(seed)
+    prefixes = ["alpha", "beta", "gamma", "delta", "omega"][:n_clusters]
+    clusters = [[f"{p}{i}" for i in range(cluster_size)] for p in prefixes]
+    lines = []
+    for _ in range(sentences):
+        cluster = clusters[int(rng.integers(n_clusters))]
+        length = int(rng.integers(8, 13))
+        lines.append(" ".join(rng.choice(cluster, size=length).tolist()))
+    return PlantedCorpus(lines=lines, clusters=clusters)
+
+
+@pytest.fixture(scope="session")
+def planted_corpus() -> PlantedCorpus:
+    """Three clusters of ten words, 3,000 sentences (about 30k words)."""
+    return make_planted_corpus()
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus_path() -> Path:
+    """A 30-line English text written for these tests (tests/data/tiny_corpus.txt)."""
+    path = DATA_DIR / "tiny_corpus.txt"
+    assert path.is_file(), f"missing test fixture {path}"
+    return path
