@@ -33,6 +33,10 @@ CHILD = r"""
 import json, resource, sys, time
 cfg = json.loads(sys.argv[1])
 def peak_mb():
+    # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork + exec.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 if cfg["trainer"] == "embedlab":
     from embedlab.train import Word2Vec
