@@ -10,20 +10,27 @@ from rich.table import Table
 
 from embedlab.cli._common import JsonOption, command, console, emit_json
 from embedlab.cli.app import app
+from embedlab.vectors import Neighbor
 
 ModelArgument = typer.Argument(
     ..., help="A model folder, or a word2vec/GloVe/fastText .vec file (text or binary)."
 )
 
 
-def _neighbours_table(title: str, rows: Sequence[tuple[str, float]]) -> Table:
+def _show_ranked(
+    title: str, rows: Sequence[Neighbor], *, json_output: bool, json_key: str, **question: str
+) -> None:
+    """Print ranked words as a table, or as one JSON document with the question."""
+    if json_output:
+        emit_json({**question, json_key: [n._asdict() for n in rows]})
+        return
     table = Table(title=title, title_justify="left")
     table.add_column("#", justify="right", style="dim")
     table.add_column("word")
     table.add_column("score", justify="right")
     for rank, (key, score) in enumerate(rows, start=1):
         table.add_row(str(rank), key, f"{score:.4f}")
-    return table
+    console.print(table)
 
 
 @app.command()
@@ -38,10 +45,13 @@ def similar(
     from embedlab.io import load_vectors
 
     neighbours = load_vectors(model).most_similar(word, k=k)
-    if json_output:
-        emit_json({"word": word, "neighbours": [n._asdict() for n in neighbours]})
-        return
-    console.print(_neighbours_table(f"nearest to {word!r}", neighbours))
+    _show_ranked(
+        f"nearest to {word!r}",
+        neighbours,
+        json_output=json_output,
+        json_key="neighbours",
+        word=word,
+    )
 
 
 @app.command()
@@ -59,10 +69,9 @@ def analogy(
     from embedlab.io import load_vectors
 
     answers = load_vectors(model).analogy(a, b, c, k=k, method=method)
-    if json_output:
-        emit_json({"a": a, "b": b, "c": c, "answers": [n._asdict() for n in answers]})
-        return
-    console.print(_neighbours_table(f"{a} : {b} :: {c} : ?", answers))
+    _show_ranked(
+        f"{a} : {b} :: {c} : ?", answers, json_output=json_output, json_key="answers", a=a, b=b, c=c
+    )
 
 
 @app.command()

@@ -79,21 +79,119 @@ def _uniform(state: np.uint64) -> float:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _gradient(f: Any, label: float, sig: np.ndarray) -> Any:
-    if f >= MAX_EXP:
-        return label - 1.0
-    if f <= -MAX_EXP:
-        return label
-    return label - sig[int((f + MAX_EXP) * (TABLE_SIZE / (2 * MAX_EXP)))]
+def _score(f: Any, positive: bool, sig: np.ndarray, logsig: np.ndarray) -> tuple[Any, Any]:
+    """(label - sigmoid(f), log-likelihood of the label), from the tables.
+
+    With x = f for the positive target and -f for a negative one, the likelihood is
+    sigmoid(x); beyond ±MAX_EXP the sigmoid is taken as 0 or 1, as word2vec.c does.
+    """
+    x = f if positive else -f
+    if x >= MAX_EXP:
+        return 0.0, 0.0
+    if x <= -MAX_EXP:
+        return (1.0 if positive else -1.0), x
+    i = int((x + MAX_EXP) * (TABLE_SIZE / (2 * MAX_EXP)))
+    miss = 1.0 - sig[i]
+    return (miss if positive else -miss), logsig[i]
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _log_sigmoid(f: Any, logsig: np.ndarray) -> Any:
-    if f >= MAX_EXP:
-        return 0.0
-    if f <= -MAX_EXP:
-        return f
-    return logsig[int((f + MAX_EXP) * (TABLE_SIZE / (2 * MAX_EXP)))]
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _dot(a: np.ndarray, b: np.ndarray) -> Any:
+    f = np.float32(0.0)
+    for k in range(a.shape[0]):
+        f += a[k] * b[k]
+    return f
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _cbow_step(
+    ctx: np.ndarray,
+    n_ctx: int,
+    outs: np.ndarray,
+    n_out: int,
+    w_in: np.ndarray,
+    w_out: np.ndarray,
+    hidden: np.ndarray,
+    err: np.ndarray,
+    sig: np.ndarray,
+    logsig: np.ndarray,
+    alpha: float,
+) -> float:
+    """Mean of the context vectors predicts the centre (outs[0]) against the negatives."""
+    dim = hidden.shape[0]
+    scale = np.float32(1.0 / n_ctx)
+    hidden[:] = 0.0
+    err[:] = 0.0
+    for m in range(n_ctx):
+        row = w_in[ctx[m]]
+        for k in range(dim):
+            hidden[k] += row[k]
+    for k in range(dim):
+        hidden[k] *= scale
+    loss = 0.0
+    for n in range(n_out):
+        out_row = w_out[outs[n]]
+        g, loglik = _score(_dot(hidden, out_row), n == 0, sig, logsig)
+        loss -= loglik
+        g = np.float32(g * alpha)
+        for k in range(dim):
+            err[k] += g * out_row[k]
+            out_row[k] += g * hidden[k]
+    for m in range(n_ctx):
+        row = w_in[ctx[m]]
+        for k in range(dim):
+            row[k] += err[k]
+    return loss
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _skipgram_step(
+    ctx: np.ndarray,
+    n_ctx: int,
+    outs: np.ndarray,
+    n_out: int,
+    w_in: np.ndarray,
+    w_out: np.ndarray,
+    grads: np.ndarray,
+    errs: np.ndarray,
+    sig: np.ndarray,
+    logsig: np.ndarray,
+    alpha: float,
+) -> float:
+    """Each context word predicts the centre (outs[0]); the negatives are shared (pWord2Vec).
+
+    The update is two small matrix products over the (context x targets) gradients,
+    both computed from the vectors as they were before this step.
+    """
+    dim = w_in.shape[1]
+    loss = 0.0
+    for m in range(n_ctx):
+        row = w_in[ctx[m]]
+        for n in range(n_out):
+            g, loglik = _score(_dot(row, w_out[outs[n]]), n == 0, sig, logsig)
+            loss -= loglik
+            grads[m, n] = g * alpha
+    for m in range(n_ctx):
+        e = errs[m]
+        e[:] = 0.0
+        for n in range(n_out):
+            g = grads[m, n]
+            out_row = w_out[outs[n]]
+            for k in range(dim):
+                e[k] += g * out_row[k]
+    for n in range(n_out):
+        out_row = w_out[outs[n]]
+        for m in range(n_ctx):
+            g = grads[m, n]
+            row = w_in[ctx[m]]
+            for k in range(dim):
+                out_row[k] += g * row[k]
+    for m in range(n_ctx):
+        row = w_in[ctx[m]]
+        e = errs[m]
+        for k in range(dim):
+            row[k] += e[k]
+    return loss
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -169,66 +267,15 @@ def train_chunk(
                     outs[n_out] = target
                     n_out += 1
             if cbow:
-                scale = np.float32(1.0 / n_ctx)
-                for k in range(dim):
-                    hidden[k] = 0.0
-                for m in range(n_ctx):
-                    row = w_in[ctx[m]]
-                    for k in range(dim):
-                        hidden[k] += row[k]
-                for k in range(dim):
-                    hidden[k] *= scale
-                    err[0, k] = 0.0
-                for n in range(n_out):
-                    out_row = w_out[outs[n]]
-                    f = np.float32(0.0)
-                    for k in range(dim):
-                        f += hidden[k] * out_row[k]
-                    label = 1.0 if n == 0 else 0.0
-                    loss -= _log_sigmoid(f if n == 0 else -f, logsig)
-                    g = np.float32(_gradient(f, label, sig) * alpha)
-                    for k in range(dim):
-                        err[0, k] += g * out_row[k]
-                        out_row[k] += g * hidden[k]
+                loss += _cbow_step(
+                    ctx, n_ctx, outs, n_out, w_in, w_out, hidden, err[0], sig, logsig, alpha
+                )
                 terms += n_out
-                for m in range(n_ctx):
-                    row = w_in[ctx[m]]
-                    for k in range(dim):
-                        row[k] += err[0, k]
-                continue
-            # Skip-gram: inputs are the context words, targets the centre + shared negatives.
-            for m in range(n_ctx):
-                row = w_in[ctx[m]]
-                for n in range(n_out):
-                    out_row = w_out[outs[n]]
-                    f = np.float32(0.0)
-                    for k in range(dim):
-                        f += row[k] * out_row[k]
-                    label = 1.0 if n == 0 else 0.0
-                    loss -= _log_sigmoid(f if n == 0 else -f, logsig)
-                    grads[m, n] = _gradient(f, label, sig) * alpha
-            terms += n_ctx * n_out
-            for m in range(n_ctx):
-                e = err[m]
-                for k in range(dim):
-                    e[k] = 0.0
-                for n in range(n_out):
-                    g = grads[m, n]
-                    out_row = w_out[outs[n]]
-                    for k in range(dim):
-                        e[k] += g * out_row[k]
-            for n in range(n_out):
-                out_row = w_out[outs[n]]
-                for m in range(n_ctx):
-                    g = grads[m, n]
-                    row = w_in[ctx[m]]
-                    for k in range(dim):
-                        out_row[k] += g * row[k]
-            for m in range(n_ctx):
-                row = w_in[ctx[m]]
-                e = err[m]
-                for k in range(dim):
-                    row[k] += e[k]
+            else:
+                loss += _skipgram_step(
+                    ctx, n_ctx, outs, n_out, w_in, w_out, grads, err, sig, logsig, alpha
+                )
+                terms += n_ctx * n_out
         length = 0
     return loss, terms, trained
 
