@@ -57,7 +57,7 @@ def _gensim(wv: WordVectors) -> object:
 # -- round trips ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", list(VectorFormat))
+@pytest.mark.parametrize("fmt", [f for f in VectorFormat if f is not VectorFormat.FASTTEXT_BIN])
 def test_round_trip_every_format(wv: WordVectors, tmp_path: Path, fmt: VectorFormat) -> None:
     path = tmp_path / ("model" if fmt is VectorFormat.EMBEDLAB else "vectors.out")
     save_vectors(wv, path, format=fmt)

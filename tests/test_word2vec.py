@@ -321,6 +321,11 @@ def test_sigmoid_tables() -> None:
     np.testing.assert_allclose(logsig, np.log(sig), rtol=1e-5, atol=1e-7)
 
 
+def _identity_subwords(vocab: int) -> tuple[np.ndarray, np.ndarray]:
+    """Word2Vec's input layout: word w's input is row w alone."""
+    return np.arange(vocab + 1, dtype=np.int64), np.arange(vocab, dtype=np.int32)
+
+
 @pytest.mark.parametrize("cbow", [False, True])
 def test_train_chunk_with_zero_learning_rate(cbow: bool) -> None:
     """alpha = 0 changes nothing; with zero output weights every loss term is ln 2."""
@@ -335,7 +340,7 @@ def test_train_chunk_with_zero_learning_rate(cbow: bool) -> None:
     prob, alias = _kernels.build_alias(np.ones(vocab))
     sig, logsig = _kernels.sigmoid_tables()
     loss, terms, trained = _kernels.train_chunk(
-        tokens, remap, keep, w_in, w_out, prob, alias, sig, logsig,
+        tokens, remap, keep, w_in, w_out, *_identity_subwords(vocab), prob, alias, sig, logsig,
         2, 3, cbow, 0.0, 0.0, _kernels.chunk_seed(1, 0, 0),
     )  # fmt: skip
     assert np.array_equal(w_in, before) and not w_out.any()
@@ -356,7 +361,7 @@ def test_train_chunk_learns_and_skips_pruned_words() -> None:
     prob, alias = _kernels.build_alias(np.ones(vocab))
     sig, logsig = _kernels.sigmoid_tables()
     loss, terms, trained = _kernels.train_chunk(
-        tokens, remap, keep, w_in, w_out, prob, alias, sig, logsig,
+        tokens, remap, keep, w_in, w_out, *_identity_subwords(vocab), prob, alias, sig, logsig,
         2, 2, False, 0.05, 0.01, _kernels.chunk_seed(3, 0, 0),
     )  # fmt: skip
     assert trained == 600  # three kept words per line, the pruned id dropped

@@ -138,7 +138,7 @@ class WordVectors:
         return row
 
     def __repr__(self) -> str:
-        return f"WordVectors({len(self)} keys, dim={self.dim})"
+        return f"{type(self).__name__}({len(self)} keys, dim={self.dim})"
 
     def get_index(self, key: str) -> int:
         """Row number of key; raises UnknownKeyError (a KeyError) naming it."""
@@ -332,14 +332,13 @@ class WordVectors:
             raise InvalidParameterError(
                 "most_similar needs at least one positive or negative key or vector; got none"
             )
-        source = self.unit_vectors if unit else self._vectors
         query = np.zeros(self.dim, dtype=np.float32)
         rows: set[int] = set()
         for term, weight in terms:
             if isinstance(term, str):
-                row = self.get_index(term)
-                rows.add(row)
-                vector = source[row]
+                vector, row = self._term_vector(term, unit=unit)
+                if row is not None:
+                    rows.add(row)
             else:
                 vector = np.asarray(term, dtype=np.float32)
                 if vector.shape != (self.dim,):
@@ -350,6 +349,11 @@ class WordVectors:
                     vector = normalize(vector)
             query += np.float32(weight) * vector
         return (normalize(query) if unit else query), rows
+
+    def _term_vector(self, term: str, *, unit: bool) -> tuple[np.ndarray, int | None]:
+        """A key's vector (unit length if unit) and its row, for building queries."""
+        row = self.get_index(term)
+        return (self.unit_vectors if unit else self._vectors)[row], row
 
     def _rank(
         self, scores: npt.NDArray[Any], k: int, exclude: set[int], *, largest: bool

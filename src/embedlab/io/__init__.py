@@ -2,6 +2,7 @@
 
 - word2vec text and binary, fastText ``.vec`` and GloVe text (gzip read transparently):
   :func:`load_word2vec_format`, :func:`save_word2vec_format`, :func:`save_glove_format`;
+- Facebook fastText ``.bin`` models (loading only): :func:`load_fasttext_bin`;
 - the embedlab folder (``config.json``, ``vectors.npy``, ``vocab.txt``):
   :func:`save_folder`, :func:`load_folder`;
 - any of them by name or by detection: :func:`load_vectors`, :func:`save_vectors`,
@@ -15,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+from embedlab.io._fasttext_bin import load_fasttext_bin
 from embedlab.io._folder import load_folder, save_folder
 from embedlab.io._formats import VectorFormat, detect_format, load_vectors, save_vectors
 from embedlab.io._word2vec import load_word2vec_format, save_glove_format, save_word2vec_format
@@ -22,6 +24,7 @@ from embedlab.io._word2vec import load_word2vec_format, save_glove_format, save_
 __all__ = [
     "VectorFormat",
     "detect_format",
+    "load_fasttext_bin",
     "load_folder",
     "load_vectors",
     "load_word2vec_format",

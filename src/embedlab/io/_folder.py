@@ -1,4 +1,10 @@
-"""The embedlab folder: ``config.json``, ``vectors.npy`` and ``vocab.txt``. Never pickle."""
+"""The embedlab folder: ``config.json``, ``vectors.npy`` and ``vocab.txt``. Never pickle.
+
+Subword models (FastTextVectors) add ``vectors_vocab.npy``, ``ngrams.npy`` and, when
+their n-gram rows cover only some buckets, ``ngram_buckets.npy``, declared by a
+``"subwords"`` section of config.json. ``vectors.npy`` still holds the composed vectors,
+so a reader that knows only WordVectors loads a meaningful model.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,24 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
+import numpy.typing as npt
 
-from embedlab.errors import FormatError, InvalidParameterError, MissingFileError
+from embedlab.errors import (
+    DimensionMismatchError,
+    FormatError,
+    InvalidParameterError,
+    MissingFileError,
+)
 from embedlab.vectors import WordVectors
+
+if TYPE_CHECKING:
+    from embedlab.subword_vectors import FastTextVectors
 
 __all__ = ["load_folder", "save_folder"]
 
@@ -22,6 +38,33 @@ FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 VECTORS_FILE = "vectors.npy"
 VOCAB_FILE = "vocab.txt"
+SUBWORDS_KEY = "subwords"
+# Subword array (FastTextVectors.subword_arrays name) -> file, and whether it is required.
+SUBWORD_FILES = {
+    "vectors_vocab": ("vectors_vocab.npy", True),
+    "vectors_ngrams": ("ngrams.npy", True),
+    "ngram_buckets": ("ngram_buckets.npy", False),
+}
+
+
+@runtime_checkable
+class Subworded(Protocol):
+    """Vectors composed from subword parts that are saved beside them (FastTextVectors)."""
+
+    def subword_config(self) -> dict[str, int]: ...
+
+    def subword_arrays(self) -> dict[str, np.ndarray]: ...
+
+    @classmethod
+    def from_subwords(
+        cls,
+        keys: Sequence[str],
+        arrays: Mapping[str, npt.ArrayLike],
+        subwords: Mapping[str, int],
+        *,
+        counts: npt.ArrayLike | None = None,
+        config: Mapping[str, Any] | None = None,
+    ) -> WordVectors: ...
 
 
 def save_folder(wv: WordVectors, path: str | os.PathLike[str]) -> None:
@@ -30,6 +73,7 @@ def save_folder(wv: WordVectors, path: str | os.PathLike[str]) -> None:
     The folder is written under a temporary name beside path and renamed into place, so
     a crash never leaves a folder that loads with the wrong content. An existing
     embedlab folder (or empty folder) at path is replaced; anything else is refused.
+    FastTextVectors are saved with their word and n-gram rows, and load back as such.
 
     Example:
         >>> import numpy as np
@@ -66,12 +110,20 @@ def save_folder(wv: WordVectors, path: str | os.PathLike[str]) -> None:
         "has_counts": wv.counts is not None,
         "model": wv.config,
     }
+    arrays: dict[str, np.ndarray] = {}
+    if isinstance(wv, Subworded):
+        arrays = wv.subword_arrays()
+        config[SUBWORDS_KEY] = {**wv.subword_config(), "ngram_buckets": "ngram_buckets" in arrays}
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         with open(tmp / VECTORS_FILE, "wb") as f:
             np.save(f, np.ascontiguousarray(wv.vectors, dtype=np.float32), allow_pickle=False)
             _sync(f)
+        for name, array in arrays.items():
+            with open(tmp / SUBWORD_FILES[name][0], "wb") as f:
+                np.save(f, np.ascontiguousarray(array), allow_pickle=False)
+                _sync(f)
         with open(tmp / VOCAB_FILE, "w", encoding="utf-8", newline="\n") as f:
             if wv.counts is None:
                 f.writelines(f"{key}\n" for key in wv.keys)
@@ -93,7 +145,8 @@ def save_folder(wv: WordVectors, path: str | os.PathLike[str]) -> None:
 def load_folder(path: str | os.PathLike[str], *, mmap: bool = False) -> WordVectors:
     """Load an embedlab folder written by :func:`save_folder`, checking its consistency.
 
-    ``mmap=True`` maps ``vectors.npy`` read-only instead of reading it into memory.
+    ``mmap=True`` maps ``vectors.npy`` read-only instead of reading it into memory. A
+    folder with a ``"subwords"`` section in config.json gives back FastTextVectors.
 
     Example:
         >>> wv = load_folder("model")  # doctest: +SKIP
@@ -104,13 +157,12 @@ def load_folder(path: str | os.PathLike[str], *, mmap: bool = False) -> WordVect
     config_path = folder / CONFIG_FILE
     config = _read_config(config_path)
     count, dim = config["count"], config["dim"]
+    subwords = config.get(SUBWORDS_KEY)
     vectors_path = folder / VECTORS_FILE
     if not vectors_path.is_file():
         raise MissingFileError(f"{VECTORS_FILE} not found in {folder}")
-    try:
-        vectors = np.load(vectors_path, allow_pickle=False, mmap_mode="r" if mmap else None)
-    except (ValueError, OSError, EOFError) as err:
-        raise FormatError(f"not a readable .npy file ({err})", path=str(vectors_path)) from None
+    # Subword models recompose their vectors: vectors.npy is only checked, so mapped.
+    vectors = _load_npy(vectors_path, mmap=mmap or subwords is not None)
     if vectors.ndim != 2 or vectors.dtype != np.float32 or vectors.shape != (count, dim):
         raise FormatError(
             f"expected a float32 matrix of shape ({count}, {dim}) as {CONFIG_FILE} declares; "
@@ -118,7 +170,66 @@ def load_folder(path: str | os.PathLike[str], *, mmap: bool = False) -> WordVect
             path=str(vectors_path),
         )
     keys, counts = _read_vocab(folder / VOCAB_FILE, count, bool(config.get("has_counts")))
+    if subwords is not None:
+        return _load_subwords(folder, config, keys, counts, mmap=mmap)
     return WordVectors(keys, vectors, counts=counts, config=config.get("model") or {})
+
+
+def _load_subwords(
+    folder: Path,
+    config: dict[str, Any],
+    keys: list[str],
+    counts: list[int] | None,
+    *,
+    mmap: bool,
+) -> FastTextVectors:
+    """Rebuild FastTextVectors from the subword files config.json declares."""
+    from embedlab.subword_vectors import FastTextVectors  # numba: imported only when needed
+
+    subwords = config[SUBWORDS_KEY]
+    arrays: dict[str, np.ndarray] = {}
+    for name, (file_name, required) in SUBWORD_FILES.items():
+        if not (required or subwords["ngram_buckets"]):
+            continue
+        path = folder / file_name
+        if not path.is_file():
+            raise FormatError(
+                f"{CONFIG_FILE} declares a subword model but {file_name} is missing",
+                path=str(folder),
+            )
+        arrays[name] = _load_npy(path, mmap=mmap)
+    dim = config["dim"]
+    for name in ("vectors_vocab", "vectors_ngrams"):
+        array = arrays[name]
+        if array.ndim != 2 or array.dtype != np.float32 or array.shape[1] != dim:
+            raise FormatError(
+                f"expected a float32 matrix with {dim} columns as {CONFIG_FILE} declares; "
+                f"found {array.dtype} of shape {array.shape}",
+                path=str(folder / SUBWORD_FILES[name][0]),
+            )
+    buckets = arrays.get("ngram_buckets")
+    if buckets is not None and (buckets.ndim != 1 or buckets.dtype.kind not in "iu"):
+        raise FormatError(
+            f"expected a 1-D integer array of bucket ids; found {buckets.dtype} of shape "
+            f"{buckets.shape}",
+            path=str(folder / SUBWORD_FILES["ngram_buckets"][0]),
+        )
+    settings = {k: subwords[k] for k in ("min_n", "max_n", "buckets")}
+    try:
+        return FastTextVectors.from_subwords(
+            keys, arrays, settings, counts=counts, config=config.get("model") or {}
+        )
+    except (InvalidParameterError, DimensionMismatchError) as err:
+        raise FormatError(f"inconsistent subword files: {err}", path=str(folder)) from None
+
+
+def _load_npy(path: Path, *, mmap: bool) -> np.ndarray:
+    """One .npy array (never pickled objects), mapped read-only when asked."""
+    try:
+        array: np.ndarray = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
+    except (ValueError, OSError, EOFError) as err:
+        raise FormatError(f"not a readable .npy file ({err})", path=str(path)) from None
+    return array
 
 
 def _read_config(config_path: Path) -> dict[str, Any]:
@@ -150,6 +261,17 @@ def _read_config(config_path: Path) -> dict[str, Any]:
             )
     if not isinstance(config.get("model", {}), dict):
         raise FormatError(f"'model' must be an object; found {config['model']!r}", path=name)
+    subwords = config.get(SUBWORDS_KEY)
+    if subwords is not None:
+        fields = {"min_n": int, "max_n": int, "buckets": int, "ngram_buckets": bool}
+        if not isinstance(subwords, dict) or any(
+            type(subwords.get(field)) is not kind for field, kind in fields.items()
+        ):
+            raise FormatError(
+                f"{SUBWORDS_KEY!r} must be an object with integers 'min_n', 'max_n', "
+                f"'buckets' and a boolean 'ngram_buckets'; found {subwords!r}",
+                path=name,
+            )
     return config
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 from embedlab._validation import StrEnumOption, check_int, check_readable_file
-from embedlab.errors import MissingFileError
-from embedlab.io._folder import CONFIG_FILE, load_folder, save_folder
+from embedlab.errors import InvalidParameterError, MissingFileError
+from embedlab.io._fasttext_bin import is_fasttext_bin, load_fasttext_bin
+from embedlab.io._folder import CONFIG_FILE, Subworded, load_folder, save_folder
 from embedlab.io._sniff import sniff
 from embedlab.io._word2vec import load_word2vec_format, save_word2vec_format
 from embedlab.vectors import WordVectors
@@ -22,10 +25,13 @@ class VectorFormat(StrEnumOption):
     WORD2VEC = "word2vec"  # text with a "count dim" header (also fastText .vec)
     WORD2VEC_BIN = "word2vec-bin"  # word2vec binary
     GLOVE = "glove"  # text without a header
+    FASTTEXT_BIN = "fasttext-bin"  # Facebook fastText .bin model (loading only)
 
 
 def detect_format(path: str | os.PathLike[str]) -> VectorFormat:
     """Which format path holds: a folder with config.json, or what its first bytes say.
+
+    A file starting with fastText's magic number (int32 793712314) is a fastText ``.bin``.
 
     Example:
         >>> detect_format("glove.6B.50d.txt")  # doctest: +SKIP
@@ -38,7 +44,10 @@ def detect_format(path: str | os.PathLike[str]) -> VectorFormat:
                 f"{target} is a folder without {CONFIG_FILE}, not an embedlab folder"
             )
         return VectorFormat.EMBEDLAB
-    sniffed = sniff(check_readable_file(target, what="vector file"))
+    file = check_readable_file(target, what="vector file")
+    if is_fasttext_bin(file):
+        return VectorFormat.FASTTEXT_BIN
+    sniffed = sniff(file)
     if sniffed.header is None:
         return VectorFormat.GLOVE
     return VectorFormat.WORD2VEC_BIN if sniffed.binary else VectorFormat.WORD2VEC
@@ -52,7 +61,9 @@ def load_vectors(
 ) -> WordVectors:
     """Load word vectors in any supported format, detected when ``format`` is None.
 
-    ``limit`` keeps the first vectors only (for a folder, the first rows of the matrix).
+    ``limit`` keeps the first vectors only (for a folder, the first rows of the matrix);
+    a subword model (fastText ``.bin``, or a folder holding one) keeps all its n-gram
+    rows, so words out of the kept vocabulary are still composed.
 
     Example:
         >>> wv = load_vectors("model")  # an embedlab folder  # doctest: +SKIP
@@ -66,11 +77,10 @@ def load_vectors(
     if kind is VectorFormat.EMBEDLAB:
         if limit is None:
             return load_folder(path)
-        full = load_folder(path, mmap=True)
-        counts = None if full.counts is None else full.counts[:limit]
-        return WordVectors(
-            full.keys[:limit], full.vectors[:limit].copy(), counts=counts, config=full.config
-        )
+        return _head(load_folder(path, mmap=True), limit)
+    if kind is VectorFormat.FASTTEXT_BIN:
+        full = load_fasttext_bin(path)
+        return full if limit is None else _head(full, limit)
     binary = kind is VectorFormat.WORD2VEC_BIN
     return load_word2vec_format(path, binary=binary, limit=limit)
 
@@ -87,9 +97,26 @@ def save_vectors(
         >>> save_vectors(wv, "vectors.txt", format="word2vec")  # doctest: +SKIP
     """
     kind = VectorFormat.parse(format, name="format")
+    if kind is VectorFormat.FASTTEXT_BIN:
+        raise InvalidParameterError(
+            "saving the fastText .bin format is not supported; save as 'embedlab' (keeps the "
+            "subword rows) or 'word2vec' (a .vec file of the composed vectors)"
+        )
     if kind is VectorFormat.EMBEDLAB:
         save_folder(wv, path)
     elif kind is VectorFormat.GLOVE:
         save_word2vec_format(wv, path, header=False)
     else:
         save_word2vec_format(wv, path, binary=kind is VectorFormat.WORD2VEC_BIN)
+
+
+def _head(wv: WordVectors, limit: int) -> WordVectors:
+    """The first limit keys, in memory; a subword model keeps all its n-gram rows."""
+    counts = None if wv.counts is None else wv.counts[:limit]
+    if isinstance(wv, Subworded):
+        arrays = {name: np.array(array) for name, array in wv.subword_arrays().items()}
+        arrays["vectors_vocab"] = arrays["vectors_vocab"][:limit]
+        return type(wv).from_subwords(
+            wv.keys[:limit], arrays, wv.subword_config(), counts=counts, config=wv.config
+        )
+    return WordVectors(wv.keys[:limit], wv.vectors[:limit].copy(), counts=counts, config=wv.config)

@@ -1,5 +1,7 @@
 """Trainers for static word embeddings."""
 
-from embedlab.train.word2vec import TrainingStats, Word2Vec, Word2VecParams
+from embedlab.train._sgns import TrainingStats
+from embedlab.train.fasttext import FastText, FastTextParams
+from embedlab.train.word2vec import Word2Vec, Word2VecParams
 
-__all__ = ["TrainingStats", "Word2Vec", "Word2VecParams"]
+__all__ = ["FastText", "FastTextParams", "TrainingStats", "Word2Vec", "Word2VecParams"]

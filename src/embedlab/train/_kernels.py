@@ -104,6 +104,31 @@ def _dot(a: np.ndarray, b: np.ndarray) -> Any:
 
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _add_input_rows(
+    w_in: np.ndarray, sub_offsets: np.ndarray, sub_rows: np.ndarray, word: int, acc: np.ndarray
+) -> int:
+    """Add the input rows of word (itself, plus its n-grams for fastText) to acc; count them."""
+    dim = acc.shape[0]
+    for p in range(sub_offsets[word], sub_offsets[word + 1]):
+        row = w_in[sub_rows[p]]
+        for k in range(dim):
+            acc[k] += row[k]
+    return int(sub_offsets[word + 1] - sub_offsets[word])
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _update_input_rows(
+    w_in: np.ndarray, sub_offsets: np.ndarray, sub_rows: np.ndarray, word: int, delta: np.ndarray
+) -> None:
+    """Add delta to every input row of word."""
+    dim = delta.shape[0]
+    for p in range(sub_offsets[word], sub_offsets[word + 1]):
+        row = w_in[sub_rows[p]]
+        for k in range(dim):
+            row[k] += delta[k]
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _cbow_step(
     ctx: np.ndarray,
     n_ctx: int,
@@ -111,21 +136,22 @@ def _cbow_step(
     n_out: int,
     w_in: np.ndarray,
     w_out: np.ndarray,
+    sub_offsets: np.ndarray,
+    sub_rows: np.ndarray,
     hidden: np.ndarray,
     err: np.ndarray,
     sig: np.ndarray,
     logsig: np.ndarray,
     alpha: float,
 ) -> float:
-    """Mean of the context vectors predicts the centre (outs[0]) against the negatives."""
+    """The mean of all the context's input rows predicts the centre (outs[0])."""
     dim = hidden.shape[0]
-    scale = np.float32(1.0 / n_ctx)
     hidden[:] = 0.0
     err[:] = 0.0
+    n_rows = 0
     for m in range(n_ctx):
-        row = w_in[ctx[m]]
-        for k in range(dim):
-            hidden[k] += row[k]
+        n_rows += _add_input_rows(w_in, sub_offsets, sub_rows, ctx[m], hidden)
+    scale = np.float32(1.0 / n_rows)
     for k in range(dim):
         hidden[k] *= scale
     loss = 0.0
@@ -138,9 +164,7 @@ def _cbow_step(
             err[k] += g * out_row[k]
             out_row[k] += g * hidden[k]
     for m in range(n_ctx):
-        row = w_in[ctx[m]]
-        for k in range(dim):
-            row[k] += err[k]
+        _update_input_rows(w_in, sub_offsets, sub_rows, ctx[m], err)
     return loss
 
 
@@ -152,23 +176,30 @@ def _skipgram_step(
     n_out: int,
     w_in: np.ndarray,
     w_out: np.ndarray,
+    sub_offsets: np.ndarray,
+    sub_rows: np.ndarray,
+    inputs: np.ndarray,
     grads: np.ndarray,
     errs: np.ndarray,
     sig: np.ndarray,
     logsig: np.ndarray,
     alpha: float,
 ) -> float:
-    """Each context word predicts the centre (outs[0]); the negatives are shared (pWord2Vec).
+    """Each context word's input predicts the centre (outs[0]); negatives are shared.
 
-    The update is two small matrix products over the (context x targets) gradients,
-    both computed from the vectors as they were before this step.
+    As in pWord2Vec, the update is two small matrix products over the (context x
+    targets) gradients, both computed from the vectors as they were before this step.
     """
     dim = w_in.shape[1]
     loss = 0.0
     for m in range(n_ctx):
-        row = w_in[ctx[m]]
+        inp = inputs[m]
+        inp[:] = 0.0
+        scale = np.float32(1.0 / _add_input_rows(w_in, sub_offsets, sub_rows, ctx[m], inp))
+        for k in range(dim):
+            inp[k] *= scale
         for n in range(n_out):
-            g, loglik = _score(_dot(row, w_out[outs[n]]), n == 0, sig, logsig)
+            g, loglik = _score(_dot(inp, w_out[outs[n]]), n == 0, sig, logsig)
             loss -= loglik
             grads[m, n] = g * alpha
     for m in range(n_ctx):
@@ -183,14 +214,11 @@ def _skipgram_step(
         out_row = w_out[outs[n]]
         for m in range(n_ctx):
             g = grads[m, n]
-            row = w_in[ctx[m]]
+            inp = inputs[m]
             for k in range(dim):
-                out_row[k] += g * row[k]
+                out_row[k] += g * inp[k]
     for m in range(n_ctx):
-        row = w_in[ctx[m]]
-        e = errs[m]
-        for k in range(dim):
-            row[k] += e[k]
+        _update_input_rows(w_in, sub_offsets, sub_rows, ctx[m], errs[m])
     return loss
 
 
@@ -201,6 +229,8 @@ def train_chunk(
     keep: np.ndarray,
     w_in: np.ndarray,
     w_out: np.ndarray,
+    sub_offsets: np.ndarray,
+    sub_rows: np.ndarray,
     alias_prob: np.ndarray,
     alias_idx: np.ndarray,
     sig: np.ndarray,
@@ -212,16 +242,21 @@ def train_chunk(
     alpha_end: float,
     seed: np.uint64,
 ) -> tuple[float, int, int]:
-    """Train on one chunk; return (loss sum, loss terms, words trained after subsampling)."""
+    """Train on one chunk; return (loss sum, loss terms, words trained after subsampling).
+
+    Word w's input vector is the mean of rows ``sub_rows[sub_offsets[w]:sub_offsets[w+1]]``
+    of w_in: its own row alone for word2vec, its row and n-gram rows for fastText.
+    """
     n_tokens = tokens.shape[0]
     dim = w_in.shape[1]
-    vocab_size = np.uint64(w_in.shape[0])
+    vocab_size = np.uint64(alias_prob.shape[0])
     state = seed
     sent = np.empty(n_tokens, dtype=np.int32)
     ctx = np.empty(2 * window, dtype=np.int32)
     outs = np.empty(negative + 1, dtype=np.int32)
     grads = np.empty((2 * window, negative + 1), dtype=np.float32)
     err = np.zeros((2 * window, dim), dtype=np.float32)
+    inputs = np.empty((2 * window, dim), dtype=np.float32)
     hidden = np.empty(dim, dtype=np.float32)
     loss = 0.0
     terms = 0
@@ -268,12 +303,37 @@ def train_chunk(
                     n_out += 1
             if cbow:
                 loss += _cbow_step(
-                    ctx, n_ctx, outs, n_out, w_in, w_out, hidden, err[0], sig, logsig, alpha
+                    ctx,
+                    n_ctx,
+                    outs,
+                    n_out,
+                    w_in,
+                    w_out,
+                    sub_offsets,
+                    sub_rows,
+                    hidden,
+                    err[0],
+                    sig,
+                    logsig,
+                    alpha,
                 )
                 terms += n_out
             else:
                 loss += _skipgram_step(
-                    ctx, n_ctx, outs, n_out, w_in, w_out, grads, err, sig, logsig, alpha
+                    ctx,
+                    n_ctx,
+                    outs,
+                    n_out,
+                    w_in,
+                    w_out,
+                    sub_offsets,
+                    sub_rows,
+                    inputs,
+                    grads,
+                    err,
+                    sig,
+                    logsig,
+                    alpha,
                 )
                 terms += n_ctx * n_out
         length = 0

@@ -2,95 +2,23 @@
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import tempfile
-import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from embedlab._progress import ProgressCallback, rich_training_progress
-from embedlab._validation import check_float, check_int
-from embedlab.errors import InvalidParameterError
-from embedlab.text.corpus import Corpus, CorpusSource
-from embedlab.text.encode import CorpusScan, scan_corpus
 from embedlab.text.vocabulary import Vocabulary
-from embedlab.train import _kernels
-from embedlab.train._runner import run_epochs
+from embedlab.train._sgns import NegativeSamplingTrainer, SgnsParams, TrainingStats
 from embedlab.vectors import WordVectors
 
 __all__ = ["TrainingStats", "Word2Vec", "Word2VecParams"]
 
 
 @dataclass(frozen=True)
-class Word2VecParams:
+class Word2VecParams(SgnsParams):
     """Hyper-parameters of a Word2Vec run (gensim's defaults, CBOW unless sg=True)."""
 
-    dim: int = 100
-    window: int = 5
-    min_count: int = 5
-    max_vocab_size: int | None = None
-    negative: int = 5
-    sample: float = 1e-3
-    sg: bool = False
-    alpha: float = 0.025
-    min_alpha: float = 0.0001
-    epochs: int = 5
-    threads: int = 0
-    seed: int = 1
 
-    def __post_init__(self) -> None:
-        check_int("dim", self.dim)
-        check_int("window", self.window)
-        check_int("min_count", self.min_count)
-        if self.max_vocab_size is not None:
-            check_int("max_vocab_size", self.max_vocab_size)
-        check_int("negative", self.negative)
-        check_float("sample", self.sample, maximum=1.0)
-        check_float("alpha", self.alpha, inclusive_min=False)
-        check_float("min_alpha", self.min_alpha, maximum=self.alpha)
-        check_int("epochs", self.epochs)
-        check_int("threads", self.threads, minimum=0)
-        check_int("seed", self.seed, minimum=0)
-        if not isinstance(self.sg, bool):
-            raise InvalidParameterError(f"The 'sg' parameter must be a bool. Got {self.sg!r}.")
-
-    @property
-    def resolved_threads(self) -> int:
-        """threads, with 0 meaning every available core."""
-        return self.threads or max(1, len(os.sched_getaffinity(0)))
-
-
-@dataclass(frozen=True)
-class TrainingStats:
-    """What a training call did and how fast.
-
-    ``words_per_second`` is raw corpus words x epochs over the wall time of the whole
-    call, vocabulary scan included, the way gensim reports it.
-    """
-
-    corpus_words: int
-    words: int
-    lines: int
-    unique_words: int
-    vocab_size: int
-    trained_words: int
-    replaced_bytes: int
-    epochs: int
-    scan_seconds: float
-    seconds: float
-    words_per_second: float
-    losses: tuple[float, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict."""
-        return dataclasses.asdict(self)
-
-
-class Word2Vec:
+class Word2Vec(NegativeSamplingTrainer[Word2VecParams]):
     """Train word vectors with skip-gram or CBOW and negative sampling.
 
     Example:
@@ -100,139 +28,20 @@ class Word2Vec:
         (7, 16)
     """
 
-    def __init__(self, **params: Any) -> None:
-        try:
-            self.params = Word2VecParams(**params)
-        except TypeError as exc:
-            names = ", ".join(f.name for f in dataclasses.fields(Word2VecParams))
-            raise InvalidParameterError(f"{exc}; valid parameters are {names}") from None
-        self.vocab: Vocabulary | None = None
-        self.output_vectors: np.ndarray | None = None
-        self.stats: TrainingStats | None = None
+    params_class = Word2VecParams
+    kind = "word2vec"
 
-    def train(
-        self,
-        corpus: CorpusSource | Corpus,
-        *,
-        progress: bool = False,
-        callback: ProgressCallback | None = None,
-    ) -> WordVectors:
-        """Scan the corpus once, then train for ``epochs`` passes; return the word vectors.
-
-        ``progress=True`` draws rich progress bars on stderr; ``callback`` receives the
-        same events (scan progress, then words/s and running loss per chunk).
-        """
-        if progress and callback is None:
-            with rich_training_progress() as draw:
-                return self._train(corpus, draw)
-        return self._train(corpus, callback)
-
-    def _train(
-        self, corpus: CorpusSource | Corpus, callback: ProgressCallback | None
-    ) -> WordVectors:
-        p = self.params
-        started = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="embedlab-w2v-") as tmp:
-            scan = scan_corpus(corpus, ids_path=Path(tmp) / "ids.i32", progress=callback)
-            vocab, remap = Vocabulary.from_scan(
-                scan, min_count=p.min_count, max_size=p.max_vocab_size
-            )
-            scan = scan.without_tokens()  # frees the interned runs before the weights exist
-            w_in, w_out = self._initial_weights(len(vocab))
-            kernel = self._kernel(vocab, remap, w_in, w_out)
-            result = run_epochs(
-                scan,
-                kernel,
-                epochs=p.epochs,
-                threads=p.resolved_threads,
-                alpha=p.alpha,
-                min_alpha=p.min_alpha,
-                callback=callback,
-            )
-        seconds = time.perf_counter() - started
-        self.vocab = vocab
-        self.output_vectors = w_out
-        self.stats = self._stats(scan, vocab, result.losses, result.trained_words, seconds)
-        return WordVectors(vocab.keys, w_in, counts=vocab.counts, config=self._config())
-
-    def _initial_weights(self, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
+    def _input_layout(
+        self, vocab: Vocabulary, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One row per word, initialised uniformly in [-0.5, 0.5) / dim (as word2vec.c)."""
         dim = self.params.dim
-        rng = np.random.default_rng(self.params.seed)
-        w_in = (rng.random((vocab_size, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)
-        return w_in, np.zeros((vocab_size, dim), dtype=np.float32)
-
-    def _kernel(
-        self, vocab: Vocabulary, remap: np.ndarray, w_in: np.ndarray, w_out: np.ndarray
-    ) -> Any:
-        p = self.params
-        keep = vocab.keep_probabilities(p.sample)
-        alias_prob, alias_idx = _kernels.build_alias(vocab.counts.astype(np.float64) ** 0.75)
-        sig, logsig = _kernels.sigmoid_tables()
-        window = min(p.window, 1 << 20)
-
-        def kernel(tokens: np.ndarray, a0: float, a1: float, epoch: int, chunk: int) -> Any:
-            return _kernels.train_chunk(
-                tokens,
-                remap,
-                keep,
-                w_in,
-                w_out,
-                alias_prob,
-                alias_idx,
-                sig,
-                logsig,
-                window,
-                p.negative,
-                not p.sg,
-                a0,
-                a1,
-                _kernels.chunk_seed(p.seed, epoch, chunk),
-            )
-
-        return kernel
-
-    def _stats(
-        self,
-        scan: CorpusScan,
-        vocab: Vocabulary,
-        losses: tuple[float, ...],
-        trained: int,
-        seconds: float,
-    ) -> TrainingStats:
-        words = scan.words * self.params.epochs
-        return TrainingStats(
-            corpus_words=scan.words,
-            words=words,
-            lines=scan.lines,
-            unique_words=vocab.unique_words,
-            vocab_size=len(vocab),
-            trained_words=trained,
-            replaced_bytes=scan.replaced_bytes,
-            epochs=self.params.epochs,
-            scan_seconds=scan.seconds,
-            seconds=seconds,
-            words_per_second=words / max(seconds, 1e-9),
-            losses=losses,
+        w_in = (rng.random((len(vocab), dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim)
+        return (
+            w_in,
+            np.arange(len(vocab) + 1, dtype=np.int64),
+            np.arange(len(vocab), dtype=np.int32),
         )
 
-    def _config(self) -> dict[str, Any]:
-        from embedlab import __version__
-
-        stats = self.stats.to_dict() if self.stats else {}
-        stats["losses"] = list(stats.get("losses", ()))  # JSON has lists, not tuples
-        return {
-            "kind": "word2vec",
-            "architecture": "skipgram" if self.params.sg else "cbow",
-            "params": dataclasses.asdict(self.params) | {"threads": self.params.resolved_threads},
-            "corpus": {
-                k: stats[k]
-                for k in ("corpus_words", "lines", "unique_words", "vocab_size", "replaced_bytes")
-                if k in stats
-            },
-            "training": {
-                k: stats[k]
-                for k in ("words", "trained_words", "seconds", "words_per_second", "losses")
-                if k in stats
-            },
-            "library_version": __version__,
-        }
+    def _vectors(self, vocab: Vocabulary, w_in: np.ndarray) -> WordVectors:
+        return WordVectors(vocab.keys, w_in, counts=vocab.counts, config=self._config())
