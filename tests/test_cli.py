@@ -320,3 +320,27 @@ def test_demo_json(tmp_path: Path) -> None:
     assert doc["model"] == str(tmp_path / "demo")
     wv = load_vectors(tmp_path / "demo")
     assert len(wv) == training["vocab_size"] and wv.dim == 100
+
+
+def test_train_fasttext_and_query_an_unseen_word(tiny_corpus_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ft"
+    result = run_cli(
+        "train", "fasttext", tiny_corpus_path, "-o", out, "--min-count", "1", "--dim", "16",
+        "--epochs", "2", "--buckets", "5000", "--json",
+    )  # fmt: skip
+    doc = result.json()
+    assert doc["vocab_size"] > 0 and doc["words"] == doc["corpus_words"] * 2
+    ft = load_vectors(out)
+    unseen = "zzyzxq"
+    assert unseen not in ft
+    shown = run_cli("similar", out, unseen, "-k", "3", "--json")
+    keys = [n["key"] for n in shown.json()["neighbours"]]
+    query = ft[unseen] / np.linalg.norm(ft[unseen])
+    unit = ft.vectors / np.linalg.norm(ft.vectors, axis=1, keepdims=True)
+    assert keys == [ft.keys[i] for i in np.argsort(-(unit @ query), kind="stable")[:3]]
+
+
+def test_error_fasttext_min_n_above_max_n(tiny_corpus_path: Path, tmp_path: Path) -> None:
+    result = run_cli("train", "fasttext", tiny_corpus_path, "-o", tmp_path / "m", "--min-n", "5",
+                     "--max-n", "3")  # fmt: skip
+    _assert_user_error(result, "min_n", "max_n")

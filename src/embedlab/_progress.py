@@ -18,7 +18,15 @@ from rich.progress import (
 
 from embedlab.text.encode import ScanProgress
 
-__all__ = ["EpochProgress", "ProgressCallback", "rich_training_progress"]
+__all__ = [
+    "CooccurrenceProgress",
+    "EpochProgress",
+    "GloVeEpochProgress",
+    "GloVeProgressCallback",
+    "ProgressCallback",
+    "TrainingEvent",
+    "rich_training_progress",
+]
 
 
 @dataclass(frozen=True)
@@ -36,9 +44,39 @@ class EpochProgress:
 ProgressCallback = Callable[[ScanProgress | EpochProgress], None]
 
 
+@dataclass(frozen=True)
+class CooccurrenceProgress:
+    """Where GloVe's co-occurrence counting stands: corpus words windowed, runs spilled."""
+
+    words_done: int
+    words_total: int
+    spills: int
+
+
+@dataclass(frozen=True)
+class GloVeEpochProgress:
+    """Where GloVe training stands: pairs processed and the running cost of this epoch."""
+
+    epoch: int
+    epochs: int
+    pairs_done: int
+    pairs_total: int
+    pairs_per_second: float
+    cost: float
+
+
+TrainingEvent = ScanProgress | EpochProgress | CooccurrenceProgress | GloVeEpochProgress
+GloVeProgressCallback = Callable[[ScanProgress | CooccurrenceProgress | GloVeEpochProgress], None]
+
+
 @contextmanager
-def rich_training_progress(console: Console | None = None) -> Iterator[ProgressCallback]:
-    """Yield a callback that draws a scan bar and a training bar with words/s and loss."""
+def rich_training_progress(
+    console: Console | None = None,
+) -> Iterator[Callable[[TrainingEvent], None]]:
+    """Yield a callback that draws a scan bar and a training bar with words/s and loss.
+
+    GloVe's events add a counting bar, and the training bar shows pairs/s and the cost.
+    """
     progress = Progress(
         TextColumn("[bold]{task.description:<8}"),
         BarColumn(bar_width=24),
@@ -50,7 +88,10 @@ def rich_training_progress(console: Console | None = None) -> Iterator[ProgressC
     )
     tasks: dict[str, TaskID] = {}
 
-    def update(event: ScanProgress | EpochProgress) -> None:
+    def update(event: TrainingEvent) -> None:
+        if isinstance(event, CooccurrenceProgress | GloVeEpochProgress):
+            _glove_update(progress, tasks, event)
+            return
         if isinstance(event, ScanProgress):
             if "scan" not in tasks:
                 tasks["scan"] = progress.add_task("scanning", total=event.total_bytes, detail="")
@@ -74,3 +115,33 @@ def rich_training_progress(console: Console | None = None) -> Iterator[ProgressC
 
     with progress:
         yield update
+
+
+def _finish(progress: Progress, tasks: dict[str, TaskID], name: str) -> None:
+    if name in tasks:
+        progress.update(tasks[name], completed=progress.tasks[tasks[name]].total)
+
+
+def _glove_update(
+    progress: Progress, tasks: dict[str, TaskID], event: CooccurrenceProgress | GloVeEpochProgress
+) -> None:
+    """Draw GloVe's counting bar (words, spills) and training bar (pairs/s, cost)."""
+    _finish(progress, tasks, "scan")
+    if isinstance(event, CooccurrenceProgress):
+        if "count" not in tasks:
+            tasks["count"] = progress.add_task("counting", total=event.words_total, detail="")
+        spilled = f" · {event.spills} spills" if event.spills else ""
+        detail = f"{event.words_done:,} words{spilled}"
+        progress.update(tasks["count"], completed=event.words_done, detail=detail)
+        return
+    _finish(progress, tasks, "count")
+    if "train" not in tasks:
+        tasks["train"] = progress.add_task("training", total=event.pairs_total, detail="")
+    progress.update(
+        tasks["train"],
+        completed=event.pairs_done,
+        detail=(
+            f"epoch {event.epoch + 1}/{event.epochs} · {event.pairs_per_second:,.0f} pairs/s"
+            f" · cost {event.cost:.4f}"
+        ),
+    )

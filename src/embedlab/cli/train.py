@@ -3,47 +3,140 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from embedlab.cli._common import JsonOption, command, console, emit_json
 from embedlab.cli.app import app
 
+if TYPE_CHECKING:
+    from embedlab.train._sgns import NegativeSamplingTrainer
+
 train_app = typer.Typer(help="Train word vectors on your own corpus.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
+
+
+CorpusArgument = typer.Argument(..., help="A text file (.gz too), a directory or a glob.")
+OutputOption = typer.Option(..., "-o", "--output", help="Folder to write the model to.")
+DimOption = typer.Option(100, "--dim", help="Vector dimensions.")
+WindowOption = typer.Option(5, "--window", help="Largest distance to a context word.")
+MinCountOption = typer.Option(5, "--min-count", help="Ignore words seen fewer times.")
+NegativeOption = typer.Option(5, "--negative", help="Negative samples per target.")
+SampleOption = typer.Option(1e-3, "--sample", help="Subsampling threshold (0: off).")
+EpochsOption = typer.Option(5, "--epochs", help="Passes over the corpus.")
+SgOption = typer.Option(False, "--sg/--cbow", help="Skip-gram or CBOW (the default).")
+AlphaOption = typer.Option(0.025, "--alpha", help="Initial learning rate.")
+ThreadsOption = typer.Option(0, "--threads", help="Worker threads (0: every core).")
+SeedOption = typer.Option(1, "--seed", help="Random seed.")
 
 
 @train_app.command("word2vec")
 @command
 def word2vec(
-    corpus: str = typer.Argument(..., help="A text file (.gz too), a directory or a glob."),
-    output: Path = typer.Option(..., "-o", "--output", help="Folder to write the model to."),
-    dim: int = typer.Option(100, "--dim", help="Vector dimensions."),
-    window: int = typer.Option(5, "--window", help="Largest distance to a context word."),
-    min_count: int = typer.Option(5, "--min-count", help="Ignore words seen fewer times."),
-    negative: int = typer.Option(5, "--negative", help="Negative samples per target."),
-    sample: float = typer.Option(1e-3, "--sample", help="Subsampling threshold (0: off)."),
-    epochs: int = typer.Option(5, "--epochs", help="Passes over the corpus."),
-    sg: bool = typer.Option(False, "--sg/--cbow", help="Skip-gram or CBOW (the default)."),
-    alpha: float = typer.Option(0.025, "--alpha", help="Initial learning rate."),
-    threads: int = typer.Option(0, "--threads", help="Worker threads (0: every core)."),
-    seed: int = typer.Option(1, "--seed", help="Random seed."),
+    corpus: str = CorpusArgument,
+    output: Path = OutputOption,
+    dim: int = DimOption,
+    window: int = WindowOption,
+    min_count: int = MinCountOption,
+    negative: int = NegativeOption,
+    sample: float = SampleOption,
+    epochs: int = EpochsOption,
+    sg: bool = SgOption,
+    alpha: float = AlphaOption,
+    threads: int = ThreadsOption,
+    seed: int = SeedOption,
     json_output: bool = JsonOption,
 ) -> None:
     """Train Word2Vec (skip-gram or CBOW, negative sampling) and save it as a model folder."""
-    from embedlab.io import save_folder
+    params = dict(locals())
     from embedlab.train import Word2Vec
 
-    model = Word2Vec(
+    _train_and_save(Word2Vec, params)
+
+
+@train_app.command("fasttext")
+@command
+def fasttext(
+    corpus: str = CorpusArgument,
+    output: Path = OutputOption,
+    dim: int = DimOption,
+    window: int = WindowOption,
+    min_count: int = MinCountOption,
+    negative: int = NegativeOption,
+    sample: float = SampleOption,
+    epochs: int = EpochsOption,
+    sg: bool = SgOption,
+    alpha: float = AlphaOption,
+    threads: int = ThreadsOption,
+    seed: int = SeedOption,
+    min_n: int = typer.Option(3, "--min-n", help="Shortest character n-gram."),
+    max_n: int = typer.Option(6, "--max-n", help="Longest character n-gram."),
+    buckets: int = typer.Option(2_000_000, "--buckets", help="Hash buckets for n-grams."),
+    json_output: bool = JsonOption,
+) -> None:
+    """Train FastText (words + character n-grams) and save it as a model folder.
+
+    Words never seen in training still get vectors, composed from their n-grams.
+    """
+    params = dict(locals())
+    from embedlab.train import FastText
+
+    _train_and_save(FastText, params)
+
+
+def _train_and_save(trainer: type[NegativeSamplingTrainer[Any]], params: dict[str, Any]) -> None:
+    """Train with the command's parameters, save the folder, print the summary or JSON."""
+    from embedlab.io import save_folder
+
+    corpus, output = params.pop("corpus"), params.pop("output")
+    json_output = params.pop("json_output")
+    model = trainer(**params)
+    wv = model.train(corpus, progress=not json_output)
+    save_folder(wv, output)
+    stats = model.stats
+    if stats is None:  # train() always sets it; keeps the type checker honest
+        raise RuntimeError("training finished without statistics")
+    if json_output:
+        architecture = "skipgram" if params["sg"] else "cbow"
+        emit_json({"model": str(output), "architecture": architecture, **stats.to_dict()})
+        return
+    console.print(
+        f"[green]saved[/] {stats.vocab_size:,} words x {wv.dim} dims to [bold]{output}[/] · "
+        f"{stats.corpus_words:,} corpus words x {stats.epochs} epochs in {stats.seconds:.1f} s "
+        f"({stats.words_per_second:,.0f} words/s) · final loss {stats.losses[-1]:.4f}"
+    )
+
+
+@train_app.command("glove")
+@command
+def glove(
+    corpus: str = typer.Argument(..., help="A text file (.gz too), a directory or a glob."),
+    output: Path = typer.Option(..., "-o", "--output", help="Folder to write the model to."),
+    dim: int = typer.Option(100, "--dim", help="Vector dimensions."),
+    window: int = typer.Option(10, "--window", help="Largest distance to a context word."),
+    min_count: int = typer.Option(5, "--min-count", help="Ignore words seen fewer times."),
+    epochs: int = typer.Option(15, "--epochs", help="Passes over the co-occurrence pairs."),
+    x_max: float = typer.Option(100.0, "--x-max", help="Count at which a pair's weight is 1."),
+    alpha: float = typer.Option(0.75, "--alpha", help="Exponent of the weighting function."),
+    threads: int = typer.Option(0, "--threads", help="Worker threads (0: every core)."),
+    memory_gb: float = typer.Option(4.0, "--memory-gb", help="Memory budget for counting."),
+    seed: int = typer.Option(1, "--seed", help="Random seed."),
+    json_output: bool = JsonOption,
+) -> None:
+    """Train GloVe (co-occurrence counts, AdaGrad) and save it as a model folder."""
+    from embedlab.io import save_folder
+    from embedlab.train import GloVe
+
+    model = GloVe(
         dim=dim,
         window=window,
         min_count=min_count,
-        negative=negative,
-        sample=sample,
         epochs=epochs,
-        sg=sg,
+        x_max=x_max,
         alpha=alpha,
         threads=threads,
+        memory_gb=memory_gb,
         seed=seed,
     )
     wv = model.train(corpus, progress=not json_output)
@@ -52,12 +145,10 @@ def word2vec(
     if stats is None:  # train() always sets it; keeps the type checker honest
         raise RuntimeError("training finished without statistics")
     if json_output:
-        emit_json(
-            {"model": str(output), "architecture": "skipgram" if sg else "cbow", **stats.to_dict()}
-        )
+        emit_json({"model": str(output), "kind": "glove", **stats.to_dict()})
         return
     console.print(
         f"[green]saved[/] {stats.vocab_size:,} words x {dim} dims to [bold]{output}[/] · "
-        f"{stats.corpus_words:,} corpus words x {stats.epochs} epochs in {stats.seconds:.1f} s "
-        f"({stats.words_per_second:,.0f} words/s) · final loss {stats.losses[-1]:.4f}"
+        f"{stats.pairs:,} pairs x {stats.epochs} epochs in {stats.seconds:.1f} s "
+        f"({stats.pairs_per_second:,.0f} pairs/s) · final cost {stats.costs[-1]:.4f}"
     )

@@ -2,6 +2,17 @@
 
 from embedlab.train._sgns import TrainingStats
 from embedlab.train.fasttext import FastText, FastTextParams
+from embedlab.train.glove import GloVe, GloVeOutput, GloVeParams, GloVeStats
 from embedlab.train.word2vec import Word2Vec, Word2VecParams
 
-__all__ = ["FastText", "FastTextParams", "TrainingStats", "Word2Vec", "Word2VecParams"]
+__all__ = [
+    "FastText",
+    "FastTextParams",
+    "GloVe",
+    "GloVeOutput",
+    "GloVeParams",
+    "GloVeStats",
+    "TrainingStats",
+    "Word2Vec",
+    "Word2VecParams",
+]
