@@ -12,4 +12,10 @@ from __future__ import annotations
 from _trainer_bench import main
 
 if __name__ == "__main__":
-    main("FastText", {"cbow": {"sg": False, "epochs": 5}}, __doc__)
+    # Memory target: no more than gensim's own peak.
+    main(
+        "FastText",
+        {"cbow": {"sg": False, "epochs": 5}},
+        __doc__,
+        memory_budget=lambda row: row["gensim_peak_mb"],
+    )

@@ -341,7 +341,7 @@ def test_train_chunk_with_zero_learning_rate(cbow: bool) -> None:
     sig, logsig = _kernels.sigmoid_tables()
     loss, terms, trained = _kernels.train_chunk(
         tokens, remap, keep, w_in, w_out, *_identity_subwords(vocab), prob, alias, sig, logsig,
-        2, 3, cbow, 0.0, 0.0, _kernels.chunk_seed(1, 0, 0),
+        2, 3, cbow, False, 0.0, 0.0, _kernels.chunk_seed(1, 0, 0),
     )  # fmt: skip
     assert np.array_equal(w_in, before) and not w_out.any()
     assert trained == 7  # the one-word line is skipped
@@ -362,7 +362,7 @@ def test_train_chunk_learns_and_skips_pruned_words() -> None:
     sig, logsig = _kernels.sigmoid_tables()
     loss, terms, trained = _kernels.train_chunk(
         tokens, remap, keep, w_in, w_out, *_identity_subwords(vocab), prob, alias, sig, logsig,
-        2, 2, False, 0.05, 0.01, _kernels.chunk_seed(3, 0, 0),
+        2, 2, False, False, 0.05, 0.01, _kernels.chunk_seed(3, 0, 0),
     )  # fmt: skip
     assert trained == 600  # three kept words per line, the pruned id dropped
     assert w_out.any() and np.all(np.isfinite(w_in))

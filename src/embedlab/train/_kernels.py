@@ -15,10 +15,15 @@ vectors bit for bit.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import Any
 
 import numpy as np
 from numba import njit
+
+Inputs = namedtuple("Inputs", "cached w_in sub_offsets sub_rows comp pending weight")
+"""Where context inputs come from: the rows themselves, or a line's cache of their means
+(``comp``), the updates waiting for the line's end (``pending``), and row counts."""
 
 MAX_EXP = 6.0
 TABLE_SIZE = 1024
@@ -129,15 +134,44 @@ def _update_input_rows(
 
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _gather(m: int, ctx: np.ndarray, ctx_pos: np.ndarray, inp: Inputs, acc: np.ndarray) -> int:
+    """Add context word m's input rows to acc (from the line's cache if there is one)."""
+    if inp.cached:
+        p = ctx_pos[m]
+        n = inp.weight[p]
+        row = inp.comp[p]
+        for k in range(acc.shape[0]):
+            acc[k] += n * row[k]
+        return int(n)
+    return _add_input_rows(inp.w_in, inp.sub_offsets, inp.sub_rows, ctx[m], acc)
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _apply(m: int, ctx: np.ndarray, ctx_pos: np.ndarray, inp: Inputs, delta: np.ndarray) -> None:
+    """Add delta to every input row of context word m (deferred to the line's end if cached).
+
+    Adding delta to all of a word's rows adds delta to their mean, so the cached mean
+    stays exact for the word's own rows.
+    """
+    if inp.cached:
+        p = ctx_pos[m]
+        comp, pending = inp.comp[p], inp.pending[p]
+        for k in range(delta.shape[0]):
+            comp[k] += delta[k]
+            pending[k] += delta[k]
+        return
+    _update_input_rows(inp.w_in, inp.sub_offsets, inp.sub_rows, ctx[m], delta)
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _cbow_step(
     ctx: np.ndarray,
+    ctx_pos: np.ndarray,
     n_ctx: int,
     outs: np.ndarray,
     n_out: int,
-    w_in: np.ndarray,
+    inp: Inputs,
     w_out: np.ndarray,
-    sub_offsets: np.ndarray,
-    sub_rows: np.ndarray,
     hidden: np.ndarray,
     err: np.ndarray,
     sig: np.ndarray,
@@ -150,7 +184,7 @@ def _cbow_step(
     err[:] = 0.0
     n_rows = 0
     for m in range(n_ctx):
-        n_rows += _add_input_rows(w_in, sub_offsets, sub_rows, ctx[m], hidden)
+        n_rows += _gather(m, ctx, ctx_pos, inp, hidden)
     scale = np.float32(1.0 / n_rows)
     for k in range(dim):
         hidden[k] *= scale
@@ -164,20 +198,19 @@ def _cbow_step(
             err[k] += g * out_row[k]
             out_row[k] += g * hidden[k]
     for m in range(n_ctx):
-        _update_input_rows(w_in, sub_offsets, sub_rows, ctx[m], err)
+        _apply(m, ctx, ctx_pos, inp, err)
     return loss
 
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _skipgram_step(
     ctx: np.ndarray,
+    ctx_pos: np.ndarray,
     n_ctx: int,
     outs: np.ndarray,
     n_out: int,
-    w_in: np.ndarray,
+    inp: Inputs,
     w_out: np.ndarray,
-    sub_offsets: np.ndarray,
-    sub_rows: np.ndarray,
     inputs: np.ndarray,
     grads: np.ndarray,
     errs: np.ndarray,
@@ -190,16 +223,16 @@ def _skipgram_step(
     As in pWord2Vec, the update is two small matrix products over the (context x
     targets) gradients, both computed from the vectors as they were before this step.
     """
-    dim = w_in.shape[1]
+    dim = w_out.shape[1]
     loss = 0.0
     for m in range(n_ctx):
-        inp = inputs[m]
-        inp[:] = 0.0
-        scale = np.float32(1.0 / _add_input_rows(w_in, sub_offsets, sub_rows, ctx[m], inp))
+        vec = inputs[m]
+        vec[:] = 0.0
+        scale = np.float32(1.0 / _gather(m, ctx, ctx_pos, inp, vec))
         for k in range(dim):
-            inp[k] *= scale
+            vec[k] *= scale
         for n in range(n_out):
-            g, loglik = _score(_dot(inp, w_out[outs[n]]), n == 0, sig, logsig)
+            g, loglik = _score(_dot(vec, w_out[outs[n]]), n == 0, sig, logsig)
             loss -= loglik
             grads[m, n] = g * alpha
     for m in range(n_ctx):
@@ -214,11 +247,11 @@ def _skipgram_step(
         out_row = w_out[outs[n]]
         for m in range(n_ctx):
             g = grads[m, n]
-            inp = inputs[m]
+            vec = inputs[m]
             for k in range(dim):
-                out_row[k] += g * inp[k]
+                out_row[k] += g * vec[k]
     for m in range(n_ctx):
-        _update_input_rows(w_in, sub_offsets, sub_rows, ctx[m], errs[m])
+        _apply(m, ctx, ctx_pos, inp, errs[m])
     return loss
 
 
@@ -238,6 +271,7 @@ def train_chunk(
     window: int,
     negative: int,
     cbow: bool,
+    cache_lines: bool,
     alpha_start: float,
     alpha_end: float,
     seed: np.uint64,
@@ -246,6 +280,10 @@ def train_chunk(
 
     Word w's input vector is the mean of rows ``sub_rows[sub_offsets[w]:sub_offsets[w+1]]``
     of w_in: its own row alone for word2vec, its row and n-gram rows for fastText.
+
+    With ``cache_lines``, each word of a line gets its input mean computed once, and its
+    rows' updates are summed and written back when the line ends: a word with n-grams is
+    read and written once per line instead of once per window it falls in.
     """
     n_tokens = tokens.shape[0]
     dim = w_in.shape[1]
@@ -253,6 +291,16 @@ def train_chunk(
     state = seed
     sent = np.empty(n_tokens, dtype=np.int32)
     ctx = np.empty(2 * window, dtype=np.int32)
+    ctx_pos = np.empty(2 * window, dtype=np.int32)
+    inp = Inputs(
+        cache_lines,
+        w_in,
+        sub_offsets,
+        sub_rows,
+        np.empty((16, dim), dtype=np.float32),
+        np.empty((16, dim), dtype=np.float32),
+        np.empty(16, dtype=np.float32),
+    )
     outs = np.empty(negative + 1, dtype=np.int32)
     grads = np.empty((2 * window, negative + 1), dtype=np.float32)
     err = np.zeros((2 * window, dim), dtype=np.float32)
@@ -280,6 +328,27 @@ def train_chunk(
         # A line ends: train on its retained words.
         alpha = alpha_start + (alpha_end - alpha_start) * (pos / max(n_tokens, 1))
         trained += length
+        if cache_lines:
+            if inp.comp.shape[0] < length:
+                size = max(length, 2 * inp.comp.shape[0])
+                inp = Inputs(
+                    True,
+                    w_in,
+                    sub_offsets,
+                    sub_rows,
+                    np.empty((size, dim), dtype=np.float32),
+                    np.empty((size, dim), dtype=np.float32),
+                    np.empty(size, dtype=np.float32),
+                )
+            for p in range(length):
+                comp = inp.comp[p]
+                comp[:] = 0.0
+                inp.pending[p][:] = 0.0
+                n = _add_input_rows(w_in, sub_offsets, sub_rows, sent[p], comp)
+                inp.weight[p] = n
+                scale = np.float32(1.0 / n)
+                for k in range(dim):
+                    comp[k] *= scale
         for i in range(length):
             state = _next(state)
             reach = window - int((state >> np.uint64(16)) % np.uint64(window))
@@ -287,6 +356,7 @@ def train_chunk(
             for j in range(max(0, i - reach), min(length, i + reach + 1)):
                 if j != i:
                     ctx[n_ctx] = sent[j]
+                    ctx_pos[n_ctx] = j
                     n_ctx += 1
             if n_ctx == 0:
                 continue
@@ -304,13 +374,12 @@ def train_chunk(
             if cbow:
                 loss += _cbow_step(
                     ctx,
+                    ctx_pos,
                     n_ctx,
                     outs,
                     n_out,
-                    w_in,
+                    inp,
                     w_out,
-                    sub_offsets,
-                    sub_rows,
                     hidden,
                     err[0],
                     sig,
@@ -321,13 +390,12 @@ def train_chunk(
             else:
                 loss += _skipgram_step(
                     ctx,
+                    ctx_pos,
                     n_ctx,
                     outs,
                     n_out,
-                    w_in,
+                    inp,
                     w_out,
-                    sub_offsets,
-                    sub_rows,
                     inputs,
                     grads,
                     err,
@@ -336,6 +404,9 @@ def train_chunk(
                     alpha,
                 )
                 terms += n_ctx * n_out
+        if cache_lines:
+            for p in range(length):
+                _update_input_rows(w_in, sub_offsets, sub_rows, sent[p], inp.pending[p])
         length = 0
     return loss, terms, trained
 

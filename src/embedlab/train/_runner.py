@@ -8,14 +8,18 @@ stops handing out jobs, lets the running ones finish, and re-raises.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from embedlab._progress import EpochProgress, ProgressCallback
 from embedlab.text.encode import CorpusScan
+
+J = TypeVar("J")
+R = TypeVar("R")
 
 ChunkKernel = Callable[[np.ndarray, float, float, int, int], tuple[float, int, int]]
 """(tokens, alpha_start, alpha_end, epoch, chunk) -> (loss sum, loss terms, words trained)."""
@@ -27,6 +31,37 @@ class EpochLosses:
 
     losses: tuple[float, ...]
     trained_words: int
+
+
+def run_jobs(
+    jobs: Sequence[J],
+    work: Callable[[J], R],
+    *,
+    threads: int,
+    on_done: Callable[[R], None],
+    name: str = "embedlab-train",
+) -> None:
+    """Run work(job) for every job on a pool of threads, handing jobs out in order.
+
+    At most 2 x threads jobs are in flight; on_done gets each result in the main thread as
+    it arrives. An exception or Ctrl-C cancels the jobs not yet started, waits for the
+    running ones, and propagates.
+    """
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name) as pool:
+        pending: set[Future[R]] = set()
+        next_job = 0
+        try:
+            while next_job < len(jobs) or pending:
+                while next_job < len(jobs) and len(pending) < 2 * threads:
+                    pending.add(pool.submit(work, jobs[next_job]))
+                    next_job += 1
+                finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    on_done(future.result())
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
 
 
 def run_epochs(
@@ -66,35 +101,25 @@ def run_epochs(
         loss, terms, n_trained = kernel(tokens, a0, a1, epoch, chunk)
         return epoch, chunk, loss, terms, n_trained
 
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="embedlab-train") as pool:
-        pending: set[Future[tuple[int, int, float, int, int]]] = set()
-        next_job = 0
-        try:
-            while next_job < len(jobs) or pending:
-                while next_job < len(jobs) and len(pending) < 2 * threads:
-                    pending.add(pool.submit(run, *jobs[next_job]))
-                    next_job += 1
-                finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    epoch, chunk, loss, terms, n_trained = future.result()
-                    loss_sum[epoch] += loss
-                    loss_terms[epoch] += terms
-                    trained += n_trained
-                    done_words += int(scan.chunk_words[chunk])
-                    if callback is not None:
-                        callback(
-                            EpochProgress(
-                                epoch=epoch,
-                                epochs=epochs,
-                                words_done=done_words,
-                                words_total=scan.words * epochs,
-                                words_per_second=rate(done_words),
-                                loss=loss_sum[epoch] / max(loss_terms[epoch], 1),
-                            )
-                        )
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+    def collect(result: tuple[int, int, float, int, int]) -> None:
+        nonlocal trained, done_words
+        epoch, chunk, loss, terms, n_trained = result
+        loss_sum[epoch] += loss
+        loss_terms[epoch] += terms
+        trained += n_trained
+        done_words += int(scan.chunk_words[chunk])
+        if callback is not None:
+            callback(
+                EpochProgress(
+                    epoch=epoch,
+                    epochs=epochs,
+                    words_done=done_words,
+                    words_total=scan.words * epochs,
+                    words_per_second=rate(done_words),
+                    loss=loss_sum[epoch] / max(loss_terms[epoch], 1),
+                )
+            )
+
+    run_jobs(jobs, lambda job: run(*job), threads=threads, on_done=collect)
     losses = tuple(s / max(t, 1) for s, t in zip(loss_sum, loss_terms, strict=True))
     return EpochLosses(losses=losses, trained_words=trained)

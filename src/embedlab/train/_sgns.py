@@ -107,6 +107,8 @@ class NegativeSamplingTrainer(Generic[P]):
 
     params_class: type[P]
     kind: str
+    cache_lines = False
+    """Whether the kernel caches each line's input means (pays off when words have n-grams)."""
 
     def __init__(self, **params: Any) -> None:
         try:
@@ -207,6 +209,7 @@ class NegativeSamplingTrainer(Generic[P]):
                 window,
                 p.negative,
                 not p.sg,
+                self.cache_lines,
                 a0,
                 a1,
                 _kernels.chunk_seed(p.seed, epoch, chunk),

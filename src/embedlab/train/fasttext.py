@@ -53,6 +53,7 @@ class FastText(NegativeSamplingTrainer[FastTextParams]):
 
     params_class = FastTextParams
     kind = "fasttext"
+    cache_lines = True
 
     def _input_layout(
         self, vocab: Vocabulary, rng: np.random.Generator
@@ -63,7 +64,14 @@ class FastText(NegativeSamplingTrainer[FastTextParams]):
         """
         p = self.params
         offsets, bucket_ids = ngram_buckets_many(vocab.keys, p.min_n, p.max_n, p.buckets)
-        self._used_buckets, ngram_rows = np.unique(bucket_ids, return_inverse=True)
+        # Rows go to buckets in order of first use by the words, most frequent first, so
+        # the n-grams of frequent words sit together in memory (fewer cache and TLB misses).
+        self._used_buckets, first_use, inverse = np.unique(
+            bucket_ids, return_index=True, return_inverse=True
+        )
+        self._row_of_bucket = np.empty(len(first_use), dtype=np.int64)
+        self._row_of_bucket[np.argsort(first_use, kind="stable")] = np.arange(len(first_use))
+        ngram_rows = self._row_of_bucket[inverse]
         n_words = len(vocab)
         counts = np.diff(offsets)
         sub_offsets = np.zeros(n_words + 1, dtype=np.int64)
@@ -85,7 +93,7 @@ class FastText(NegativeSamplingTrainer[FastTextParams]):
         return FastTextVectors(
             vocab.keys,
             w_in[:n_words],
-            w_in[n_words:],
+            w_in[n_words + self._row_of_bucket],  # back to sorted bucket order
             min_n=p.min_n,
             max_n=p.max_n,
             buckets=p.buckets,

@@ -13,7 +13,6 @@ import dataclasses
 import os
 import tempfile
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from embedlab.text.vocabulary import Vocabulary
 from embedlab.train import _glove_kernels as kernels
 from embedlab.train._cooccur import Cooccurrences, check_memory, count_cooccurrences
 from embedlab.train._kernels import chunk_seed
+from embedlab.train._runner import run_jobs
 from embedlab.vectors import WordVectors
 
 __all__ = ["GloVe", "GloVeOutput", "GloVeParams", "GloVeStats"]
@@ -260,38 +260,29 @@ class GloVe:
                 size -= n_blocks * kernels.BLOCK - n
             return epoch, cost, size
 
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="embedlab-glove") as pool:
-            pending: set[Future[tuple[int, float, int]]] = set()
-            next_job = 0
-            try:
-                while next_job < len(jobs) or pending:
-                    while next_job < len(jobs) and len(pending) < 2 * threads:
-                        epoch, part = jobs[next_job]
-                        blocks_of(epoch, part)  # draw the order here, not on a worker
-                        pending.add(pool.submit(run, epoch, part))
-                        next_job += 1
-                    finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        epoch, cost, size = future.result()
-                        cost_sum[epoch] += cost
-                        pairs_in_epoch[epoch] += size
-                        done += size
-                        if callback is not None:
-                            callback(
-                                GloVeEpochProgress(
-                                    epoch=epoch,
-                                    epochs=p.epochs,
-                                    pairs_done=done,
-                                    pairs_total=n * p.epochs,
-                                    pairs_per_second=done
-                                    / max(time.perf_counter() - started, 1e-9),
-                                    cost=cost_sum[epoch] / max(pairs_in_epoch[epoch], 1),
-                                )
-                            )
-            except BaseException:
-                for future in pending:
-                    future.cancel()
-                raise
+        def collect(result: tuple[int, float, int]) -> None:
+            nonlocal done
+            epoch, cost, size = result
+            cost_sum[epoch] += cost
+            pairs_in_epoch[epoch] += size
+            done += size
+            if callback is not None:
+                callback(
+                    GloVeEpochProgress(
+                        epoch=epoch,
+                        epochs=p.epochs,
+                        pairs_done=done,
+                        pairs_total=n * p.epochs,
+                        pairs_per_second=done / max(time.perf_counter() - started, 1e-9),
+                        cost=cost_sum[epoch] / max(pairs_in_epoch[epoch], 1),
+                    )
+                )
+
+        for epoch in range(p.epochs):  # draw every epoch's block order here, not on a worker
+            blocks_of(epoch, 0)
+        run_jobs(
+            jobs, lambda job: run(*job), threads=threads, on_done=collect, name="embedlab-glove"
+        )
         return tuple(c / n for c in cost_sum)
 
     def _config(self) -> dict[str, Any]:
