@@ -15,15 +15,10 @@ vectors bit for bit.
 
 from __future__ import annotations
 
-from collections import namedtuple
 from typing import Any
 
 import numpy as np
 from numba import njit
-
-Inputs = namedtuple("Inputs", "cached w_in sub_offsets sub_rows comp pending weight")
-"""Where context inputs come from: the rows themselves, or a line's cache of their means
-(``comp``), the updates waiting for the line's end (``pending``), and row counts."""
 
 MAX_EXP = 6.0
 TABLE_SIZE = 1024
@@ -134,43 +129,15 @@ def _update_input_rows(
 
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _gather(m: int, ctx: np.ndarray, ctx_pos: np.ndarray, inp: Inputs, acc: np.ndarray) -> int:
-    """Add context word m's input rows to acc (from the line's cache if there is one)."""
-    if inp.cached:
-        p = ctx_pos[m]
-        n = inp.weight[p]
-        row = inp.comp[p]
-        for k in range(acc.shape[0]):
-            acc[k] += n * row[k]
-        return int(n)
-    return _add_input_rows(inp.w_in, inp.sub_offsets, inp.sub_rows, ctx[m], acc)
-
-
-@njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _apply(m: int, ctx: np.ndarray, ctx_pos: np.ndarray, inp: Inputs, delta: np.ndarray) -> None:
-    """Add delta to every input row of context word m (deferred to the line's end if cached).
-
-    Adding delta to all of a word's rows adds delta to their mean, so the cached mean
-    stays exact for the word's own rows.
-    """
-    if inp.cached:
-        p = ctx_pos[m]
-        comp, pending = inp.comp[p], inp.pending[p]
-        for k in range(delta.shape[0]):
-            comp[k] += delta[k]
-            pending[k] += delta[k]
-        return
-    _update_input_rows(inp.w_in, inp.sub_offsets, inp.sub_rows, ctx[m], delta)
-
-
-@njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _cbow_step(
-    ctx: np.ndarray,
-    ctx_pos: np.ndarray,
+    src: np.ndarray,
+    idx: np.ndarray,
+    weight: np.ndarray,
+    pending: np.ndarray,
+    cached: bool,
     n_ctx: int,
     outs: np.ndarray,
     n_out: int,
-    inp: Inputs,
     w_out: np.ndarray,
     hidden: np.ndarray,
     err: np.ndarray,
@@ -178,13 +145,21 @@ def _cbow_step(
     logsig: np.ndarray,
     alpha: float,
 ) -> float:
-    """The mean of all the context's input rows predicts the centre (outs[0])."""
+    """The mean of all the context's input rows predicts the centre (outs[0]).
+
+    Context word m's input is ``src[idx[m]]``: its own row of w_in, or (cached) the
+    line's mean over its rows, weighted by ``weight[idx[m]]`` rows.
+    """
     dim = hidden.shape[0]
     hidden[:] = 0.0
     err[:] = 0.0
-    n_rows = 0
+    n_rows = np.float32(0.0)
     for m in range(n_ctx):
-        n_rows += _gather(m, ctx, ctx_pos, inp, hidden)
+        vec = src[idx[m]]
+        w = weight[idx[m]] if cached else np.float32(1.0)
+        n_rows += w
+        for k in range(dim):
+            hidden[k] += w * vec[k]
     scale = np.float32(1.0 / n_rows)
     for k in range(dim):
         hidden[k] *= scale
@@ -198,39 +173,36 @@ def _cbow_step(
             err[k] += g * out_row[k]
             out_row[k] += g * hidden[k]
     for m in range(n_ctx):
-        _apply(m, ctx, ctx_pos, inp, err)
+        _apply(src, idx[m], pending, cached, err)
     return loss
 
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _skipgram_step(
-    ctx: np.ndarray,
-    ctx_pos: np.ndarray,
+    src: np.ndarray,
+    idx: np.ndarray,
+    pending: np.ndarray,
+    cached: bool,
     n_ctx: int,
     outs: np.ndarray,
     n_out: int,
-    inp: Inputs,
     w_out: np.ndarray,
-    inputs: np.ndarray,
     grads: np.ndarray,
     errs: np.ndarray,
     sig: np.ndarray,
     logsig: np.ndarray,
     alpha: float,
 ) -> float:
-    """Each context word's input predicts the centre (outs[0]); negatives are shared.
+    """Each context word's input ``src[idx[m]]`` predicts the centre; negatives are shared.
 
     As in pWord2Vec, the update is two small matrix products over the (context x
-    targets) gradients, both computed from the vectors as they were before this step.
+    targets) gradients, both computed from the vectors as they were before this step
+    (the inputs change only in the last loop).
     """
     dim = w_out.shape[1]
     loss = 0.0
     for m in range(n_ctx):
-        vec = inputs[m]
-        vec[:] = 0.0
-        scale = np.float32(1.0 / _gather(m, ctx, ctx_pos, inp, vec))
-        for k in range(dim):
-            vec[k] *= scale
+        vec = src[idx[m]]
         for n in range(n_out):
             g, loglik = _score(_dot(vec, w_out[outs[n]]), n == 0, sig, logsig)
             loss -= loglik
@@ -247,12 +219,28 @@ def _skipgram_step(
         out_row = w_out[outs[n]]
         for m in range(n_ctx):
             g = grads[m, n]
-            vec = inputs[m]
+            vec = src[idx[m]]
             for k in range(dim):
                 out_row[k] += g * vec[k]
     for m in range(n_ctx):
-        _apply(m, ctx, ctx_pos, inp, errs[m])
+        _apply(src, idx[m], pending, cached, errs[m])
     return loss
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _apply(src: np.ndarray, i: int, pending: np.ndarray, cached: bool, delta: np.ndarray) -> None:
+    """Add delta to input src[i]; when cached, also to the update waiting for the line's end.
+
+    Adding delta to all of a word's rows adds delta to their mean, so a cached mean stays
+    exact for the word's own rows.
+    """
+    row = src[i]
+    for k in range(delta.shape[0]):
+        row[k] += delta[k]
+    if cached:
+        wait = pending[i]
+        for k in range(delta.shape[0]):
+            wait[k] += delta[k]
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -278,12 +266,12 @@ def train_chunk(
 ) -> tuple[float, int, int]:
     """Train on one chunk; return (loss sum, loss terms, words trained after subsampling).
 
-    Word w's input vector is the mean of rows ``sub_rows[sub_offsets[w]:sub_offsets[w+1]]``
-    of w_in: its own row alone for word2vec, its row and n-gram rows for fastText.
-
-    With ``cache_lines``, each word of a line gets its input mean computed once, and its
-    rows' updates are summed and written back when the line ends: a word with n-grams is
-    read and written once per line instead of once per window it falls in.
+    Without ``cache_lines`` (word2vec) word w's input vector is row w of w_in and the
+    two sub arrays are not read. With it (fastText) the input is the mean of rows
+    ``sub_rows[sub_offsets[w]:sub_offsets[w+1]]`` (the word's row and its n-grams' rows);
+    each word of a line gets that mean computed once, and the updates to its rows are
+    summed and written back when the line ends, so a word with n-grams is read and
+    written once per line instead of once per window it falls in.
     """
     n_tokens = tokens.shape[0]
     dim = w_in.shape[1]
@@ -292,20 +280,14 @@ def train_chunk(
     sent = np.empty(n_tokens, dtype=np.int32)
     ctx = np.empty(2 * window, dtype=np.int32)
     ctx_pos = np.empty(2 * window, dtype=np.int32)
-    inp = Inputs(
-        cache_lines,
-        w_in,
-        sub_offsets,
-        sub_rows,
-        np.empty((16, dim), dtype=np.float32),
-        np.empty((16, dim), dtype=np.float32),
-        np.empty(16, dtype=np.float32),
-    )
     outs = np.empty(negative + 1, dtype=np.int32)
     grads = np.empty((2 * window, negative + 1), dtype=np.float32)
     err = np.zeros((2 * window, dim), dtype=np.float32)
-    inputs = np.empty((2 * window, dim), dtype=np.float32)
     hidden = np.empty(dim, dtype=np.float32)
+    # The line cache (fastText): mean input, pending update and row count per position.
+    comp = np.empty((16, dim), dtype=np.float32)
+    pending = np.empty((16, dim), dtype=np.float32)
+    weight = np.empty(16, dtype=np.float32)
     loss = 0.0
     terms = 0
     trained = 0
@@ -329,26 +311,22 @@ def train_chunk(
         alpha = alpha_start + (alpha_end - alpha_start) * (pos / max(n_tokens, 1))
         trained += length
         if cache_lines:
-            if inp.comp.shape[0] < length:
-                size = max(length, 2 * inp.comp.shape[0])
-                inp = Inputs(
-                    True,
-                    w_in,
-                    sub_offsets,
-                    sub_rows,
-                    np.empty((size, dim), dtype=np.float32),
-                    np.empty((size, dim), dtype=np.float32),
-                    np.empty(size, dtype=np.float32),
-                )
+            if comp.shape[0] < length:
+                size = max(length, 2 * comp.shape[0])
+                comp = np.empty((size, dim), dtype=np.float32)
+                pending = np.empty((size, dim), dtype=np.float32)
+                weight = np.empty(size, dtype=np.float32)
             for p in range(length):
-                comp = inp.comp[p]
-                comp[:] = 0.0
-                inp.pending[p][:] = 0.0
-                n = _add_input_rows(w_in, sub_offsets, sub_rows, sent[p], comp)
-                inp.weight[p] = n
+                mean = comp[p]
+                mean[:] = 0.0
+                pending[p][:] = 0.0
+                n = _add_input_rows(w_in, sub_offsets, sub_rows, sent[p], mean)
+                weight[p] = n
                 scale = np.float32(1.0 / n)
                 for k in range(dim):
-                    comp[k] *= scale
+                    mean[k] *= scale
+        src = comp if cache_lines else w_in
+        idx = ctx_pos if cache_lines else ctx
         for i in range(length):
             state = _next(state)
             reach = window - int((state >> np.uint64(16)) % np.uint64(window))
@@ -373,40 +351,19 @@ def train_chunk(
                     n_out += 1
             if cbow:
                 loss += _cbow_step(
-                    ctx,
-                    ctx_pos,
-                    n_ctx,
-                    outs,
-                    n_out,
-                    inp,
-                    w_out,
-                    hidden,
-                    err[0],
-                    sig,
-                    logsig,
-                    alpha,
-                )
+                    src, idx, weight, pending, cache_lines, n_ctx, outs, n_out, w_out,
+                    hidden, err[0], sig, logsig, alpha,
+                )  # fmt: skip
                 terms += n_out
             else:
                 loss += _skipgram_step(
-                    ctx,
-                    ctx_pos,
-                    n_ctx,
-                    outs,
-                    n_out,
-                    inp,
-                    w_out,
-                    inputs,
-                    grads,
-                    err,
-                    sig,
-                    logsig,
-                    alpha,
-                )
+                    src, idx, pending, cache_lines, n_ctx, outs, n_out, w_out, grads, err,
+                    sig, logsig, alpha,
+                )  # fmt: skip
                 terms += n_ctx * n_out
         if cache_lines:
             for p in range(length):
-                _update_input_rows(w_in, sub_offsets, sub_rows, sent[p], inp.pending[p])
+                _update_input_rows(w_in, sub_offsets, sub_rows, sent[p], pending[p])
         length = 0
     return loss, terms, trained
 

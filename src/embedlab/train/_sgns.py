@@ -108,7 +108,7 @@ class NegativeSamplingTrainer(Generic[P]):
     params_class: type[P]
     kind: str
     cache_lines = False
-    """Whether the kernel caches each line's input means (pays off when words have n-grams)."""
+    """Inputs from subword rows (sub_offsets/sub_rows), cached per line; else a row per word."""
 
     def __init__(self, **params: Any) -> None:
         try:
