@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -15,6 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from cli_helpers import assert_user_error, cli_env, run_cli
 from embedlab.datasets import default_analogies_path, default_word_pairs_path
 from embedlab.io import load_vectors
 from embedlab.text import tokenize
@@ -22,48 +20,6 @@ from embedlab.vectors import WordVectors
 
 EPOCHS = 3
 DIM = 16
-
-
-def _script() -> str:
-    beside = Path(sys.executable).parent / "embedlab"
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("embedlab")
-    if found is None:
-        pytest.skip("the embedlab console script is not installed")
-    return found
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
-    env["HF_HUB_OFFLINE"] = "1"
-    env["NO_COLOR"] = "1"
-    env["TERM"] = "dumb"
-    return env
-
-
-@dataclass(frozen=True)
-class Result:
-    code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        assert self.code == 0, self.stderr
-        assert self.stdout.endswith("\n") and self.stdout.count("\n") == 1, self.stdout
-        return json.loads(self.stdout)
-
-
-def run_cli(*args: str | Path, cwd: Path | None = None, timeout: float = 120) -> Result:
-    proc = subprocess.run(
-        [_script(), *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        cwd=cwd,
-        timeout=timeout,
-    )
-    return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
 @dataclass(frozen=True)
@@ -239,37 +195,26 @@ def test_convert_round_trip(trained: Trained, tmp_path: Path, fmt: str) -> None:
     assert [n["key"] for n in again["neighbours"]] == _cosine_oracle(wv, wv["queen"], {"queen"}, 3)
 
 
-def _assert_user_error(result: Result, *needles: str) -> None:
-    assert result.code == 2, (result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error:"), result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
-    assert result.stdout == ""
-    for needle in needles:
-        assert needle in lines[0]
-
-
 def test_error_missing_corpus(tmp_path: Path) -> None:
     result = run_cli("train", "word2vec", tmp_path / "nope.txt", "-o", tmp_path / "m", "--json")
-    _assert_user_error(result, "nope.txt")
+    assert_user_error(result, "nope.txt")
     assert not (tmp_path / "m").exists()
 
 
 def test_error_unknown_word(trained: Trained) -> None:
-    _assert_user_error(run_cli("similar", trained.model, "zyzzyva", "--json"), "zyzzyva")
-    _assert_user_error(run_cli("analogy", trained.model, "man", "king", "qqq"), "qqq")
+    assert_user_error(run_cli("similar", trained.model, "zyzzyva", "--json"), "zyzzyva")
+    assert_user_error(run_cli("analogy", trained.model, "man", "king", "qqq"), "qqq")
 
 
 def test_error_dim_zero(tiny_corpus_path: Path, tmp_path: Path) -> None:
     result = run_cli("train", "word2vec", tiny_corpus_path, "-o", tmp_path / "m", "--dim", 0)
-    _assert_user_error(result, "dim")
+    assert_user_error(result, "dim")
     assert not (tmp_path / "m").exists()
 
 
 def test_error_unknown_format(trained: Trained, tmp_path: Path) -> None:
     result = run_cli("convert", trained.model, tmp_path / "out", "--to", "nonsense")
-    _assert_user_error(result, "nonsense", "word2vec")
+    assert_user_error(result, "nonsense", "word2vec")
     assert not (tmp_path / "out").exists()
 
 
@@ -281,11 +226,11 @@ def test_error_unknown_format(trained: Trained, tmp_path: Path) -> None:
 def test_error_malformed_vectors(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "bad.vec"
     path.write_bytes(content)
-    _assert_user_error(run_cli("similar", path, "alpha"))
+    assert_user_error(run_cli("similar", path, "alpha"))
 
 
 def test_error_missing_model(tmp_path: Path) -> None:
-    _assert_user_error(run_cli("similar", tmp_path / "nothing", "a"), "nothing")
+    assert_user_error(run_cli("similar", tmp_path / "nothing", "a"), "nothing")
 
 
 def test_module_entry_point() -> None:
@@ -293,7 +238,7 @@ def test_module_entry_point() -> None:
         [sys.executable, "-m", "embedlab.cli.main", "--help"],
         capture_output=True,
         text=True,
-        env=_env(),
+        env=cli_env(),
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
@@ -343,4 +288,4 @@ def test_train_fasttext_and_query_an_unseen_word(tiny_corpus_path: Path, tmp_pat
 def test_error_fasttext_min_n_above_max_n(tiny_corpus_path: Path, tmp_path: Path) -> None:
     result = run_cli("train", "fasttext", tiny_corpus_path, "-o", tmp_path / "m", "--min-n", "5",
                      "--max-n", "3")  # fmt: skip
-    _assert_user_error(result, "min_n", "max_n")
+    assert_user_error(result, "min_n", "max_n")

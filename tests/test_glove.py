@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import shutil
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -16,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cli_helpers import assert_user_error, run_cli
 from conftest import PlantedCorpus
 from embedlab.errors import CorpusError, InvalidParameterError, MissingFileError
 from embedlab.io import load_vectors, save_folder
@@ -231,33 +228,12 @@ def test_config_and_round_trip(planted_corpus: PlantedCorpus, tmp_path: Path) ->
 # --- CLI -------------------------------------------------------------------------------
 
 
-def _script() -> str:
-    beside = Path(sys.executable).parent / "embedlab"
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("embedlab")
-    if found is None:
-        pytest.skip("the embedlab console script is not installed")
-    return found
-
-
-def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
-    env |= {"NO_COLOR": "1", "TERM": "dumb", "HF_HUB_OFFLINE": "1"}
-    return subprocess.run(
-        [_script(), *map(str, args)], capture_output=True, text=True, env=env, timeout=120
-    )
-
-
 def test_cli_json(tiny_corpus_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "model"
-    proc = _run(
+    doc = run_cli(
         "train", "glove", tiny_corpus_path, "-o", out, "--dim", "8", "--min-count", "2",
         "--epochs", "3", "--threads", "1", "--x-max", "10", "--json",
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.count("\n") == 1
-    doc = json.loads(proc.stdout)
+    ).json()  # fmt: skip
     for key in ("pairs", "seconds", "vocab_size", "corpus_words", "costs"):
         assert key in doc
     assert doc["kind"] == "glove" and len(doc["costs"]) == 3
@@ -278,24 +254,17 @@ def test_cli_json(tiny_corpus_path: Path, tmp_path: Path) -> None:
 def test_cli_user_errors(
     tiny_corpus_path: Path, tmp_path: Path, args: list[str], needle: str
 ) -> None:
-    proc = _run("train", "glove", tiny_corpus_path, "-o", tmp_path / "m", *args, "--json")
-    _assert_user_error(proc, needle)
+    result = run_cli("train", "glove", tiny_corpus_path, "-o", tmp_path / "m", *args, "--json")
+    assert_user_error(result, needle)
     assert not (tmp_path / "m").exists()
 
 
 def test_cli_missing_and_empty_corpus(tmp_path: Path) -> None:
-    _assert_user_error(_run("train", "glove", tmp_path / "nope.txt", "-o", tmp_path / "m"), "nope")
+    missing = run_cli("train", "glove", tmp_path / "nope.txt", "-o", tmp_path / "m")
+    assert_user_error(missing, "nope")
     empty = tmp_path / "empty.txt"
     empty.write_text("")
-    _assert_user_error(_run("train", "glove", empty, "-o", tmp_path / "m"), "empty")
-
-
-def _assert_user_error(proc: subprocess.CompletedProcess[str], needle: str) -> None:
-    assert proc.returncode == 2, (proc.stdout, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:"), proc.stderr
-    assert "Traceback" not in proc.stderr + proc.stdout
-    assert needle in lines[0]
+    assert_user_error(run_cli("train", "glove", empty, "-o", tmp_path / "m"), "empty")
 
 
 @pytest.mark.slow

@@ -72,6 +72,20 @@ def check_float(
     return fvalue
 
 
+def check_codec_errors(name: str, value: object) -> str:
+    """Return value if it names a codec error handler ('strict', 'replace', ...)."""
+    import codecs
+
+    try:
+        codecs.lookup_error(value)  # type: ignore[arg-type]
+    except (LookupError, TypeError):
+        raise InvalidParameterError(
+            f"The {name!r} parameter must name a codec error handler such as "
+            f"'strict', 'replace' or 'ignore'. Got {value!r}."
+        ) from None
+    return str(value)
+
+
 def check_readable_file(path: str | os.PathLike[str], *, what: str = "file") -> Path:
     """Return path as a Path if it is a readable file, else raise MissingFileError."""
     p = Path(path)

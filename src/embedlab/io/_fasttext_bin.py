@@ -18,7 +18,6 @@ output matrix is checked for size but not kept: word vectors never use it.
 
 from __future__ import annotations
 
-import codecs
 import mmap
 import os
 import struct
@@ -27,7 +26,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from embedlab._validation import check_readable_file
+from embedlab._validation import check_codec_errors, check_readable_file
 from embedlab.errors import (
     DimensionMismatchError,
     FormatError,
@@ -89,13 +88,7 @@ def load_fasttext_bin(
         (300,)
     """
     file = check_readable_file(path, what="fastText model")
-    try:
-        codecs.lookup_error(unicode_errors)
-    except (LookupError, TypeError):
-        raise InvalidParameterError(
-            "The 'unicode_errors' parameter must name a codec error handler such as "
-            f"'strict', 'replace' or 'ignore'. Got {unicode_errors!r}."
-        ) from None
+    check_codec_errors("unicode_errors", unicode_errors)
     name = str(file)
     with open(file, "rb") as f:
         size = os.fstat(f.fileno()).st_size

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import os
 import re
 import warnings
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embedlab._validation import check_int, check_readable_file
+from embedlab._validation import check_codec_errors, check_int, check_readable_file
 from embedlab.errors import FormatError, InvalidParameterError
 from embedlab.io._binary import read_binary, write_binary
 from embedlab.io._files import atomic_binary_writer, open_binary_reader
@@ -53,13 +52,7 @@ def load_word2vec_format(
         raise InvalidParameterError(
             f"The 'binary' parameter must be True, False or None. Got {binary!r}."
         )
-    try:
-        codecs.lookup_error(unicode_errors)
-    except (LookupError, TypeError):
-        raise InvalidParameterError(
-            "The 'unicode_errors' parameter must name a codec error handler such as "
-            f"'strict', 'replace' or 'ignore'. Got {unicode_errors!r}."
-        ) from None
+    check_codec_errors("unicode_errors", unicode_errors)
     name = str(file)
     if binary is None:
         binary = sniff(file).binary
