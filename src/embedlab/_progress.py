@@ -22,7 +22,6 @@ __all__ = [
     "CooccurrenceProgress",
     "EpochProgress",
     "GloVeEpochProgress",
-    "GloVeProgressCallback",
     "ProgressCallback",
     "TrainingEvent",
     "rich_training_progress",
@@ -39,9 +38,6 @@ class EpochProgress:
     words_total: int
     words_per_second: float
     loss: float
-
-
-ProgressCallback = Callable[[ScanProgress | EpochProgress], None]
 
 
 @dataclass(frozen=True)
@@ -66,13 +62,14 @@ class GloVeEpochProgress:
 
 
 TrainingEvent = ScanProgress | EpochProgress | CooccurrenceProgress | GloVeEpochProgress
-GloVeProgressCallback = Callable[[ScanProgress | CooccurrenceProgress | GloVeEpochProgress], None]
+ProgressCallback = Callable[[TrainingEvent], None]
+"""What trainers call with their progress events (any of TrainingEvent)."""
 
 
 @contextmanager
 def rich_training_progress(
     console: Console | None = None,
-) -> Iterator[Callable[[TrainingEvent], None]]:
+) -> Iterator[ProgressCallback]:
     """Yield a callback that draws a scan bar and a training bar with words/s and loss.
 
     GloVe's events add a counting bar, and the training bar shows pairs/s and the cost.

@@ -8,22 +8,22 @@ and its character n-gram rows) and in what they return; both are a few lines ove
 from __future__ import annotations
 
 import dataclasses
-import os
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
-from embedlab._progress import ProgressCallback, rich_training_progress
+from embedlab._progress import ProgressCallback
 from embedlab._validation import check_float, check_int
 from embedlab.errors import InvalidParameterError
 from embedlab.text.corpus import Corpus, CorpusSource
 from embedlab.text.encode import CorpusScan, scan_corpus
 from embedlab.text.vocabulary import Vocabulary
 from embedlab.train import _kernels
+from embedlab.train._base import ThreadsParam, Trainer
 from embedlab.train._runner import run_epochs
 from embedlab.vectors import WordVectors
 
@@ -31,7 +31,7 @@ __all__ = ["NegativeSamplingTrainer", "SgnsParams", "TrainingStats"]
 
 
 @dataclass(frozen=True)
-class SgnsParams:
+class SgnsParams(ThreadsParam):
     """Hyper-parameters shared by Word2Vec and FastText (gensim's defaults; CBOW unless sg)."""
 
     dim: int = 100
@@ -63,11 +63,6 @@ class SgnsParams:
         if not isinstance(self.sg, bool):
             raise InvalidParameterError(f"The 'sg' parameter must be a bool. Got {self.sg!r}.")
 
-    @property
-    def resolved_threads(self) -> int:
-        """threads, with 0 meaning every available core."""
-        return self.threads or max(1, len(os.sched_getaffinity(0)))
-
 
 @dataclass(frozen=True)
 class TrainingStats:
@@ -98,7 +93,7 @@ class TrainingStats:
 P = TypeVar("P", bound=SgnsParams)
 
 
-class NegativeSamplingTrainer(Generic[P]):
+class NegativeSamplingTrainer(Trainer[P]):
     """Scan once, build the vocabulary, run the compiled kernel over every epoch.
 
     Subclasses set ``params_class`` and ``kind``, and give the input layout (the rows a
@@ -111,31 +106,9 @@ class NegativeSamplingTrainer(Generic[P]):
     """Inputs from subword rows (sub_offsets/sub_rows), cached per line; else a row per word."""
 
     def __init__(self, **params: Any) -> None:
-        try:
-            self.params: P = self.params_class(**params)
-        except TypeError as exc:
-            names = ", ".join(f.name for f in dataclasses.fields(self.params_class))
-            raise InvalidParameterError(f"{exc}; valid parameters are {names}") from None
-        self.vocab: Vocabulary | None = None
+        super().__init__(**params)
         self.output_vectors: np.ndarray | None = None
         self.stats: TrainingStats | None = None
-
-    def train(
-        self,
-        corpus: CorpusSource | Corpus,
-        *,
-        progress: bool = False,
-        callback: ProgressCallback | None = None,
-    ) -> WordVectors:
-        """Scan the corpus once, then train for ``epochs`` passes; return the word vectors.
-
-        ``progress=True`` draws rich progress bars on stderr; ``callback`` receives the
-        same events (scan progress, then words/s and running loss per chunk).
-        """
-        if progress and callback is None:
-            with rich_training_progress() as draw:
-                return self._train(corpus, draw)
-        return self._train(corpus, callback)
 
     def _train(
         self, corpus: CorpusSource | Corpus, callback: ProgressCallback | None

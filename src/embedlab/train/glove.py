@@ -10,7 +10,6 @@ update the shared parameters hogwild (``_glove_kernels``).
 from __future__ import annotations
 
 import dataclasses
-import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -19,13 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from embedlab._progress import GloVeEpochProgress, GloVeProgressCallback, rich_training_progress
+from embedlab._progress import GloVeEpochProgress, ProgressCallback
 from embedlab._validation import StrEnumOption, check_float, check_int
-from embedlab.errors import CorpusError, InvalidParameterError
+from embedlab.errors import CorpusError
 from embedlab.text.corpus import Corpus, CorpusSource
 from embedlab.text.encode import scan_corpus
 from embedlab.text.vocabulary import Vocabulary
 from embedlab.train import _glove_kernels as kernels
+from embedlab.train._base import ThreadsParam, Trainer
 from embedlab.train._cooccur import Cooccurrences, check_memory, count_cooccurrences
 from embedlab.train._kernels import chunk_seed
 from embedlab.train._runner import run_jobs
@@ -42,7 +42,7 @@ class GloVeOutput(StrEnumOption):
 
 
 @dataclass(frozen=True)
-class GloVeParams:
+class GloVeParams(ThreadsParam):
     """Hyper-parameters of a GloVe run (Stanford's defaults where it has them)."""
 
     dim: int = 100
@@ -72,11 +72,7 @@ class GloVeParams:
         check_float("memory_gb", self.memory_gb, inclusive_min=False)
         check_int("seed", self.seed, minimum=0)
         object.__setattr__(self, "output", GloVeOutput.parse(self.output, name="output"))
-
-    @property
-    def resolved_threads(self) -> int:
-        """threads, with 0 meaning every available core."""
-        return self.threads or max(1, len(os.sched_getaffinity(0)))
+        check_memory(self.memory_gb, self.window)
 
     @property
     def memory_bytes(self) -> int:
@@ -114,7 +110,7 @@ class GloVeStats:
         return d
 
 
-class GloVe:
+class GloVe(Trainer[GloVeParams]):
     """Train GloVe word vectors from a corpus's co-occurrence counts.
 
     Example:
@@ -124,37 +120,16 @@ class GloVe:
         (7, 16, 'glove')
     """
 
+    params_class = GloVeParams
+
     def __init__(self, **params: Any) -> None:
-        try:
-            self.params = GloVeParams(**params)
-        except TypeError as exc:
-            names = ", ".join(f.name for f in dataclasses.fields(GloVeParams))
-            raise InvalidParameterError(f"{exc}; valid parameters are {names}") from None
-        self.vocab: Vocabulary | None = None
+        super().__init__(**params)
         self.stats: GloVeStats | None = None
         self._buffer_records: int | None = None  # tests force spills through these
         self._dense_entries: int | None = None
 
-    def train(
-        self,
-        corpus: CorpusSource | Corpus,
-        *,
-        progress: bool = False,
-        callback: GloVeProgressCallback | None = None,
-    ) -> WordVectors:
-        """Scan and count the corpus, then fit for ``epochs`` passes; return the vectors.
-
-        ``progress=True`` draws rich progress bars on stderr; ``callback`` receives the
-        same events (scan, counting, then pairs/s and the running cost per epoch).
-        """
-        check_memory(self.params.memory_gb, self.params.window)
-        if progress and callback is None:
-            with rich_training_progress() as draw:
-                return self._train(corpus, draw)
-        return self._train(corpus, callback)
-
     def _train(
-        self, corpus: CorpusSource | Corpus, callback: GloVeProgressCallback | None
+        self, corpus: CorpusSource | Corpus, callback: ProgressCallback | None
     ) -> WordVectors:
         p = self.params
         started = time.perf_counter()
@@ -214,7 +189,7 @@ class GloVe:
         pairs: Cooccurrences,
         params: np.ndarray,
         work: Path,
-        callback: GloVeProgressCallback | None,
+        callback: ProgressCallback | None,
     ) -> tuple[float, ...]:
         """Turn counts into (log x, f(x)), then run every (epoch, part) job on the threads."""
         p = self.params

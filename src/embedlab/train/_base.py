@@ -1,0 +1,67 @@
+"""What every trainer shares: keyword parameters checked into a frozen dataclass, the
+thread count, and the switch between rich progress bars and a caller's callback."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Generic, TypeVar
+
+from embedlab._progress import ProgressCallback, rich_training_progress
+from embedlab.errors import InvalidParameterError
+from embedlab.text.corpus import Corpus, CorpusSource
+from embedlab.text.vocabulary import Vocabulary
+from embedlab.vectors import WordVectors
+
+P = TypeVar("P")
+
+
+class ThreadsParam:
+    """Mixin for parameter dataclasses with a ``threads`` field (0: every core)."""
+
+    threads: int
+
+    @property
+    def resolved_threads(self) -> int:
+        """threads, with 0 meaning every available core."""
+        return self.threads or max(1, len(os.sched_getaffinity(0)))
+
+
+class Trainer(Generic[P]):
+    """Base of the trainers: ``Trainer(**params)`` then ``train(corpus)``.
+
+    Subclasses set ``params_class`` (a frozen dataclass that validates itself) and
+    implement ``_train(corpus, callback)``.
+    """
+
+    params_class: type[P]
+
+    def __init__(self, **params: Any) -> None:
+        try:
+            self.params: P = self.params_class(**params)
+        except TypeError as exc:
+            names = ", ".join(f.name for f in dataclasses.fields(self.params_class))  # type: ignore[arg-type]
+            raise InvalidParameterError(f"{exc}; valid parameters are {names}") from None
+        self.vocab: Vocabulary | None = None
+
+    def train(
+        self,
+        corpus: CorpusSource | Corpus,
+        *,
+        progress: bool = False,
+        callback: ProgressCallback | None = None,
+    ) -> WordVectors:
+        """Scan the corpus once, then train for ``epochs`` passes; return the word vectors.
+
+        ``progress=True`` draws rich progress bars on stderr; ``callback`` receives the
+        same events instead (scan progress, then per-chunk speed and loss or cost).
+        """
+        if progress and callback is None:
+            with rich_training_progress() as draw:
+                return self._train(corpus, draw)
+        return self._train(corpus, callback)
+
+    def _train(
+        self, corpus: CorpusSource | Corpus, callback: ProgressCallback | None
+    ) -> WordVectors:
+        raise NotImplementedError
