@@ -265,6 +265,13 @@ def test_demo_json(tmp_path: Path) -> None:
     assert doc["model"] == str(tmp_path / "demo")
     wv = load_vectors(tmp_path / "demo")
     assert len(wv) == training["vocab_size"] and wv.dim == 100
+    fasttext = doc["fasttext"]
+    assert fasttext["training"]["epochs"] == 1
+    assert fasttext["training"]["vocab_size"] == training["vocab_size"]  # same corpus, same cut
+    assert fasttext["unseen"], "every demo word for FastText was in the vocabulary"
+    for word, neighbours in fasttext["unseen"].items():
+        assert word not in wv  # really unseen
+        assert len(neighbours) == 5 and all(-1.0 <= n["score"] <= 1.0 for n in neighbours)
 
 
 def test_train_fasttext_and_query_an_unseen_word(tiny_corpus_path: Path, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.panel import Panel
@@ -11,7 +12,14 @@ from rich.table import Table
 from embedlab.cli._common import JsonOption, command, console, emit_json
 from embedlab.cli.app import app
 
+if TYPE_CHECKING:
+    from embedlab.eval import AnalogyResult, WordPairsResult
+    from embedlab.train import TrainingStats
+    from embedlab.vectors import Neighbor
+
 DEMO_WORDS = ("dog", "music", "river", "doctor", "red", "computer", "king", "happy")
+DEMO_UNSEEN = ("unseeable", "unfriendliness", "dogness", "overcooked")
+"""Words that are not in the sample corpus's vocabulary, for FastText to compose."""
 DEMO_ANALOGIES = (
     ("walk", "walked", "run"),
     ("france", "french", "germany"),
@@ -28,11 +36,12 @@ def demo(
     output: Path | None = typer.Option(None, "-o", "--output", help="Also save the model here."),
     json_output: bool = JsonOption,
 ) -> None:
-    """Train skip-gram vectors on the bundled corpus, then show neighbours, analogies, scores."""
+    """Train skip-gram vectors on the bundled corpus, then show neighbours, analogies, scores;
+    then FastText, which also gives vectors to words it never saw."""
     from embedlab.datasets import sample_corpus_path
     from embedlab.eval import evaluate_analogies, evaluate_word_pairs
     from embedlab.io import save_folder
-    from embedlab.train import Word2Vec
+    from embedlab.train import FastText, Word2Vec
 
     corpus = sample_corpus_path()
     if not json_output:
@@ -58,6 +67,18 @@ def demo(
     }
     scores_a = evaluate_analogies(wv)
     scores_p = evaluate_word_pairs(wv)
+    if not json_output:
+        _show_word2vec(stats, neighbours, analogies, scores_a, scores_p, output)
+        console.print(
+            Panel.fit(
+                "Training FastText (CBOW, words + character 3-6-grams) on the same corpus:\n"
+                "words it never saw get vectors composed from their n-grams.",
+                title="embedlab demo, part 2",
+            )
+        )
+    fasttext = FastText(dim=100, window=5, min_count=5, epochs=epochs, threads=threads)
+    ft = fasttext.train(corpus, progress=not json_output)
+    unseen = {w: ft.most_similar(w, k=5) for w in DEMO_UNSEEN if w not in ft.vocab}
     if json_output:
         emit_json(
             {
@@ -69,19 +90,30 @@ def demo(
                 ],
                 "evaluation": {"analogies": scores_a.to_dict(), "word_pairs": scores_p.to_dict()},
                 "model": str(output) if output else None,
+                "fasttext": {
+                    "training": fasttext.stats.to_dict() if fasttext.stats else None,
+                    "unseen": {w: [n._asdict() for n in ns] for w, ns in unseen.items()},
+                },
             }
         )
         return
+    console.print(_neighbour_table("words FastText never saw (cosine)", "unseen word", unseen))
+
+
+def _show_word2vec(
+    stats: TrainingStats,
+    neighbours: dict[str, list[Neighbor]],
+    analogies: dict[tuple[str, str, str], list[Neighbor]],
+    scores_a: AnalogyResult,
+    scores_p: WordPairsResult,
+    output: Path | None,
+) -> None:
+    """Print the first part: speed, neighbours, analogies, standard scores."""
     console.print(
         f"{stats.vocab_size:,} words learned from {stats.corpus_words:,} words x {stats.epochs} "
         f"epochs in {stats.seconds:.1f} s ([bold]{stats.words_per_second:,.0f} words/s[/])"
     )
-    table = Table(title="nearest neighbours (cosine)", title_justify="left")
-    table.add_column("word", style="bold")
-    table.add_column("neighbours")
-    for word, ns in neighbours.items():
-        table.add_row(word, ", ".join(f"{n.key} [dim]{n.score:.2f}[/]" for n in ns))
-    console.print(table)
+    console.print(_neighbour_table("nearest neighbours (cosine)", "word", neighbours))
     table = Table(title="analogies  a : b :: c : ?", title_justify="left")
     table.add_column("question", style="bold")
     table.add_column("best three answers")
@@ -96,3 +128,12 @@ def demo(
     )
     if output is not None:
         console.print(f"model saved to [bold]{output}[/]: try `embedlab similar {output} dog`")
+
+
+def _neighbour_table(title: str, first: str, rows: dict[str, list[Neighbor]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(first, style="bold")
+    table.add_column("neighbours")
+    for word, ns in rows.items():
+        table.add_row(word, ", ".join(f"{n.key} [dim]{n.score:.2f}[/]" for n in ns))
+    return table

@@ -85,7 +85,9 @@ def fasttext(
     _train_and_save(FastText, params)
 
 
-def _train_and_save(trainer: type[NegativeSamplingTrainer[Any]], params: dict[str, Any]) -> None:
+def _train_and_save(
+    trainer: type[NegativeSamplingTrainer[Any, Any]], params: dict[str, Any]
+) -> None:
     """Train with the command's parameters, save the folder, print the summary or JSON."""
     from embedlab.io import save_folder
 

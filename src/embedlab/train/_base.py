@@ -14,6 +14,7 @@ from embedlab.text.vocabulary import Vocabulary
 from embedlab.vectors import WordVectors
 
 P = TypeVar("P")
+V = TypeVar("V", bound=WordVectors)
 
 
 class ThreadsParam:
@@ -27,7 +28,7 @@ class ThreadsParam:
         return self.threads or max(1, len(os.sched_getaffinity(0)))
 
 
-class Trainer(Generic[P]):
+class Trainer(Generic[P, V]):
     """Base of the trainers: ``Trainer(**params)`` then ``train(corpus)``.
 
     Subclasses set ``params_class`` (a frozen dataclass that validates itself) and
@@ -50,7 +51,7 @@ class Trainer(Generic[P]):
         *,
         progress: bool = False,
         callback: ProgressCallback | None = None,
-    ) -> WordVectors:
+    ) -> V:
         """Scan the corpus once, then train for ``epochs`` passes; return the word vectors.
 
         ``progress=True`` draws rich progress bars on stderr; ``callback`` receives the
@@ -61,7 +62,5 @@ class Trainer(Generic[P]):
                 return self._train(corpus, draw)
         return self._train(corpus, callback)
 
-    def _train(
-        self, corpus: CorpusSource | Corpus, callback: ProgressCallback | None
-    ) -> WordVectors:
+    def _train(self, corpus: CorpusSource | Corpus, callback: ProgressCallback | None) -> V:
         raise NotImplementedError

@@ -91,9 +91,10 @@ class TrainingStats:
 
 
 P = TypeVar("P", bound=SgnsParams)
+V = TypeVar("V", bound=WordVectors)
 
 
-class NegativeSamplingTrainer(Trainer[P]):
+class NegativeSamplingTrainer(Trainer[P, V]):
     """Scan once, build the vocabulary, run the compiled kernel over every epoch.
 
     Subclasses set ``params_class`` and ``kind``, and give the input layout (the rows a
@@ -110,9 +111,7 @@ class NegativeSamplingTrainer(Trainer[P]):
         self.output_vectors: np.ndarray | None = None
         self.stats: TrainingStats | None = None
 
-    def _train(
-        self, corpus: CorpusSource | Corpus, callback: ProgressCallback | None
-    ) -> WordVectors:
+    def _train(self, corpus: CorpusSource | Corpus, callback: ProgressCallback | None) -> V:
         p = self.params
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="embedlab-w2v-") as tmp:
@@ -147,7 +146,7 @@ class NegativeSamplingTrainer(Trainer[P]):
         ``sub_rows[sub_offsets[w]:sub_offsets[w + 1]]`` of the input matrix."""
         raise NotImplementedError
 
-    def _vectors(self, vocab: Vocabulary, w_in: np.ndarray) -> WordVectors:
+    def _vectors(self, vocab: Vocabulary, w_in: np.ndarray) -> V:
         """The vectors to return once training is done."""
         raise NotImplementedError
 

@@ -41,7 +41,7 @@ class FastTextParams(SgnsParams):
             )
 
 
-class FastText(NegativeSamplingTrainer[FastTextParams]):
+class FastText(NegativeSamplingTrainer[FastTextParams, FastTextVectors]):
     """Train subword-aware word vectors (skip-gram or CBOW, negative sampling).
 
     Example:

@@ -110,7 +110,7 @@ class GloVeStats:
         return d
 
 
-class GloVe(Trainer[GloVeParams]):
+class GloVe(Trainer[GloVeParams, WordVectors]):
     """Train GloVe word vectors from a corpus's co-occurrence counts.
 
     Example:

@@ -18,7 +18,7 @@ class Word2VecParams(SgnsParams):
     """Hyper-parameters of a Word2Vec run (gensim's defaults, CBOW unless sg=True)."""
 
 
-class Word2Vec(NegativeSamplingTrainer[Word2VecParams]):
+class Word2Vec(NegativeSamplingTrainer[Word2VecParams, WordVectors]):
     """Train word vectors with skip-gram or CBOW and negative sampling.
 
     Example:
