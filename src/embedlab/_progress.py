@@ -96,22 +96,27 @@ def rich_training_progress(
                 tasks["scan"], completed=event.bytes_read, detail=f"{event.words:,} words"
             )
             return
-        if "scan" in tasks and "train" not in tasks:
-            total = progress.tasks[tasks["scan"]].total
-            progress.update(tasks["scan"], completed=total)
-        if "train" not in tasks:
-            tasks["train"] = progress.add_task("training", total=event.words_total, detail="")
-        progress.update(
-            tasks["train"],
-            completed=event.words_done,
-            detail=(
-                f"epoch {event.epoch + 1}/{event.epochs} · {event.words_per_second:,.0f} words/s"
-                f" · loss {event.loss:.4f}"
-            ),
+        _finish(progress, tasks, "scan")
+        _training(
+            progress,
+            tasks,
+            event.words_done,
+            event.words_total,
+            f"epoch {event.epoch + 1}/{event.epochs} · {event.words_per_second:,.0f} words/s"
+            f" · loss {event.loss:.4f}",
         )
 
     with progress:
         yield update
+
+
+def _training(
+    progress: Progress, tasks: dict[str, TaskID], done: int, total: int, detail: str
+) -> None:
+    """Create the training bar on first use, then move it to done."""
+    if "train" not in tasks:
+        tasks["train"] = progress.add_task("training", total=total, detail="")
+    progress.update(tasks["train"], completed=done, detail=detail)
 
 
 def _finish(progress: Progress, tasks: dict[str, TaskID], name: str) -> None:
@@ -132,13 +137,11 @@ def _glove_update(
         progress.update(tasks["count"], completed=event.words_done, detail=detail)
         return
     _finish(progress, tasks, "count")
-    if "train" not in tasks:
-        tasks["train"] = progress.add_task("training", total=event.pairs_total, detail="")
-    progress.update(
-        tasks["train"],
-        completed=event.pairs_done,
-        detail=(
-            f"epoch {event.epoch + 1}/{event.epochs} · {event.pairs_per_second:,.0f} pairs/s"
-            f" · cost {event.cost:.4f}"
-        ),
+    _training(
+        progress,
+        tasks,
+        event.pairs_done,
+        event.pairs_total,
+        f"epoch {event.epoch + 1}/{event.epochs} · {event.pairs_per_second:,.0f} pairs/s"
+        f" · cost {event.cost:.4f}",
     )
