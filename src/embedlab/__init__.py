@@ -1,28 +1,63 @@
 """embedlab: train, generate, store, search, evaluate, audit and look at embeddings."""
 
+from typing import TYPE_CHECKING, Any
+
 from embedlab.errors import (
+    CollectionExistsError,
+    CollectionNotFoundError,
     CorpusError,
     DimensionMismatchError,
+    DuplicateIdError,
     EmbedlabError,
     FormatError,
+    IndexRebuiltWarning,
+    InvalidFilterError,
+    InvalidMetadataError,
     InvalidParameterError,
     MissingDependencyError,
     MissingFileError,
+    ModelMismatchError,
+    StoreLockedError,
+    StoreVersionError,
     UnknownKeyError,
 )
 from embedlab.vectors import WordVectors
 
+if TYPE_CHECKING:
+    from embedlab.store import Collection, Database
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "Collection",
+    "CollectionExistsError",
+    "CollectionNotFoundError",
     "CorpusError",
+    "Database",
     "DimensionMismatchError",
+    "DuplicateIdError",
     "EmbedlabError",
     "FormatError",
+    "IndexRebuiltWarning",
+    "InvalidFilterError",
+    "InvalidMetadataError",
     "InvalidParameterError",
     "MissingDependencyError",
     "MissingFileError",
+    "ModelMismatchError",
+    "StoreLockedError",
+    "StoreVersionError",
     "UnknownKeyError",
     "WordVectors",
     "__version__",
 ]
+
+_LAZY = {"Database", "Collection"}  # the store imports faiss; load it on first use
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from embedlab import store
+
+        return getattr(store, name)
+    raise AttributeError(f"module 'embedlab' has no attribute {name!r}")

@@ -7,10 +7,23 @@ and also from the builtin a Python user would catch for it::
     ├── InvalidParameterError(ValueError)   a parameter outside its allowed range or set
     ├── DimensionMismatchError(ValueError)  vectors whose dimensions disagree
     ├── CorpusError(ValueError)             an empty corpus, or no word reaching min_count
+    │   ├── InvalidFilterError              a where / where_document filter that cannot be read
+    │   ├── InvalidMetadataError            metadata that is not a flat JSON object of scalars
+    │   ├── DuplicateIdError                ids repeated in a batch, or already stored on add
+    │   └── ModelMismatchError              vectors or a query from another embedding model
+    ├── DimensionMismatchError(ValueError)  vectors whose dimensions disagree
+    ├── CorpusError(ValueError)             an empty corpus, or no word reaching min_count
     ├── FormatError(ValueError)             a malformed file (names the file and the line)
+    │   └── StoreVersionError               a database folder written by a newer embedlab
     ├── UnknownKeyError(KeyError)           a word or id that is not there
+    │   └── CollectionNotFoundError         a collection name that does not exist
+    ├── CollectionExistsError(ValueError)   creating a collection whose name is taken
+    ├── StoreLockedError(TimeoutError)      the database's write lock was not free in time
     ├── MissingFileError(FileNotFoundError) a path that does not exist or cannot be read
     └── MissingDependencyError(ImportError) an optional extra that is not installed
+
+Warnings: ``IndexRebuiltWarning(UserWarning)`` when a derived ANN index file was missing,
+stale or corrupt and was rebuilt from the database.
 """
 
 from __future__ import annotations
@@ -18,13 +31,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "CollectionExistsError",
+    "CollectionNotFoundError",
     "CorpusError",
     "DimensionMismatchError",
+    "DuplicateIdError",
     "EmbedlabError",
     "FormatError",
+    "IndexRebuiltWarning",
+    "InvalidFilterError",
+    "InvalidMetadataError",
     "InvalidParameterError",
     "MissingDependencyError",
     "MissingFileError",
+    "ModelMismatchError",
+    "StoreLockedError",
+    "StoreVersionError",
     "UnknownKeyError",
 ]
 
@@ -82,3 +104,46 @@ class MissingFileError(EmbedlabError, FileNotFoundError):
 
 class MissingDependencyError(EmbedlabError, ImportError):
     """An optional extra is needed; the message gives the exact pip line."""
+
+
+class InvalidFilterError(InvalidParameterError):
+    """A ``where`` / ``where_document`` filter that cannot be read; the message points at it."""
+
+
+class InvalidMetadataError(InvalidParameterError):
+    """Metadata that is not a flat JSON object of str, int, float, bool or lists of those."""
+
+
+class DuplicateIdError(InvalidParameterError):
+    """Ids repeated inside one batch, or ids that already exist on ``add``."""
+
+
+class ModelMismatchError(InvalidParameterError):
+    """Vectors or a query that name another embedding model than the collection's."""
+
+
+class StoreVersionError(FormatError):
+    """A database folder written by a newer embedlab format than this one reads."""
+
+
+class CollectionNotFoundError(UnknownKeyError):
+    """A collection name that is not in the database."""
+
+    def __init__(self, name: str, available: Sequence[str] = ()):
+        super().__init__(name, (), what="collection")
+        if available:
+            self.message += "; the database has " + ", ".join(repr(a) for a in available)
+        else:
+            self.message += "; the database has no collections"
+
+
+class CollectionExistsError(EmbedlabError, ValueError):
+    """Creating a collection whose name is already taken."""
+
+
+class StoreLockedError(EmbedlabError, TimeoutError):
+    """The database's write lock stayed taken for longer than the timeout."""
+
+
+class IndexRebuiltWarning(UserWarning):
+    """A derived ANN index file was missing, stale or corrupt and was rebuilt from SQLite."""

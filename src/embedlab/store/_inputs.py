@@ -1,0 +1,198 @@
+"""Checks at the store's boundary: ids, vectors, documents, metadata lists, k and include.
+
+Everything a call receives is validated before anything is written, so a bad batch is
+refused whole and the stored data stays as it was.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from embedlab._validation import StrEnumOption, check_int
+from embedlab.errors import (
+    DimensionMismatchError,
+    DuplicateIdError,
+    InvalidParameterError,
+)
+from embedlab.store._state import Spec
+from embedlab.store.metadata import Metadata, check_metadata
+
+__all__ = [
+    "MAX_K",
+    "MAX_NAME",
+    "Include",
+    "check_documents",
+    "check_ids",
+    "check_include",
+    "check_k",
+    "check_metadata_list",
+    "check_name",
+    "check_queries",
+    "check_vectors",
+    "show_values",
+]
+
+MAX_K = 10_000
+MAX_NAME = 128
+_SHOWN = 5
+
+
+class Include(StrEnumOption):
+    """What a get or query returns besides ids (and distances)."""
+
+    METADATA = "metadata"
+    DOCUMENTS = "documents"
+    VECTORS = "vectors"
+
+
+_ALIASES = {"metadatas": "metadata", "embeddings": "vectors", "document": "documents"}
+
+
+def check_include(include: Iterable[str] | str) -> frozenset[Include]:
+    """Parse ``include`` (a str or several); Chroma's names metadatas/embeddings also work."""
+    items = [include] if isinstance(include, str) else list(include)
+    out = set()
+    for item in items:
+        if item == "distances":
+            continue
+        name = _ALIASES.get(item, item) if isinstance(item, str) else item
+        out.add(Include.parse(name, name="include"))
+    return frozenset(out)
+
+
+def check_name(name: object) -> str:
+    """A collection name: 1-128 characters, no path separators or control characters."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidParameterError(f"a collection name must be a non-empty str; got {name!r}")
+    if len(name) > MAX_NAME:
+        raise InvalidParameterError(
+            f"a collection name must be at most {MAX_NAME} characters; got {len(name)}"
+        )
+    bad = [c for c in name if c in "/\\" or ord(c) < 32 or c == "\x7f"]
+    if bad or name in (".", ".."):
+        raise InvalidParameterError(
+            f"a collection name must not contain path separators or control characters; "
+            f"got {name!r}"
+        )
+    return name
+
+
+def check_ids(ids: object, *, what: str = "ids") -> list[str]:
+    """A list of distinct, non-empty str ids."""
+    if isinstance(ids, str) or not isinstance(ids, Sequence | np.ndarray):
+        raise InvalidParameterError(f"{what} must be a list of str; got {type(ids).__name__}")
+    out = list(ids)
+    for i, key in enumerate(out):
+        if not isinstance(key, str) or not key:
+            raise InvalidParameterError(f"{what}[{i}] must be a non-empty str; got {key!r}")
+    if len(set(out)) != len(out):
+        repeated = [k for k, c in Counter(out).items() if c > 1]
+        raise DuplicateIdError(
+            f"{what} repeat {len(repeated)} id(s) inside one batch: {show_values(repeated)}"
+        )
+    return out
+
+
+def check_vectors(spec: Spec, vectors: object, count: int) -> npt.NDArray[Any]:
+    """``count`` vectors of the collection's dimension, as stored.
+
+    Float metrics: finite float32 rows. Hamming: 0/1 (or bool) rows packed 8 bits a byte.
+    """
+    array = _as_matrix(vectors, count, spec.dim)
+    if spec.binary:
+        if not np.isin(array, (0, 1)).all():
+            raise InvalidParameterError(
+                "vectors of a hamming collection must hold only 0/1 (or bool) components"
+            )
+        return np.packbits(array.astype(bool), axis=1)
+    try:
+        out = np.ascontiguousarray(array, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(
+            f"vectors must be numbers; got an array of {array.dtype}"
+        ) from None
+    bad = ~np.isfinite(out).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise InvalidParameterError(
+            f"vectors must be finite; {len(rows)} row(s) hold NaN or infinity "
+            f"(rows {show_values(rows.tolist())})"
+        )
+    return out
+
+
+def check_queries(spec: Spec, queries: object) -> tuple[npt.NDArray[Any], bool]:
+    """Query vectors as a 2-D stored-form array, and whether one 1-D vector was given."""
+    array = np.asarray(queries) if not isinstance(queries, np.ndarray) else queries
+    single = array.ndim == 1
+    if single:
+        array = array[None, :]
+    return check_vectors(spec, array, len(array) if array.ndim == 2 else -1), single
+
+
+def _as_matrix(vectors: object, count: int, dim: int) -> npt.NDArray[Any]:
+    try:
+        array = vectors if isinstance(vectors, np.ndarray) else np.asarray(vectors)
+    except (TypeError, ValueError):
+        raise InvalidParameterError("vectors must be a 2-D array of numbers") from None
+    if array.dtype == object or array.dtype.kind not in "biuf":
+        raise InvalidParameterError(f"vectors must be numbers; got an array of {array.dtype}")
+    if array.ndim == 1 and count == 1:
+        array = array[None, :]
+    if array.ndim != 2:
+        raise InvalidParameterError(
+            f"vectors must be a 2-D array (rows x {dim}); got {array.ndim} dimension(s)"
+        )
+    if array.shape[1] != dim:
+        raise DimensionMismatchError(
+            f"the collection holds {dim}-dimensional vectors; got {array.shape[1]} dimensions"
+        )
+    if count >= 0 and array.shape[0] != count:
+        raise InvalidParameterError(f"got {count} ids but {array.shape[0]} vectors")
+    return array
+
+
+def check_documents(documents: object, count: int) -> list[str | None]:
+    """``count`` documents: str or None each."""
+    if documents is None:
+        return [None] * count
+    if isinstance(documents, str) or not isinstance(documents, Sequence):
+        raise InvalidParameterError(
+            f"documents must be a list of str; got {type(documents).__name__}"
+        )
+    if len(documents) != count:
+        raise InvalidParameterError(f"got {count} ids but {len(documents)} documents")
+    for i, doc in enumerate(documents):
+        if doc is not None and not isinstance(doc, str):
+            raise InvalidParameterError(
+                f"documents[{i}] must be a str or None; got {type(doc).__name__}"
+            )
+    return list(documents)
+
+
+def check_metadata_list(metadata: object, count: int) -> list[Metadata]:
+    """``count`` validated metadata dicts (None allowed for each, or for all)."""
+    if metadata is None:
+        return [{} for _ in range(count)]
+    if isinstance(metadata, dict) or not isinstance(metadata, Sequence):
+        raise InvalidParameterError(
+            f"metadata must be a list of dicts, one per id; got {type(metadata).__name__}"
+        )
+    if len(metadata) != count:
+        raise InvalidParameterError(f"got {count} ids but {len(metadata)} metadata entries")
+    return [check_metadata(m, where=f"metadata[{i}]") for i, m in enumerate(metadata)]
+
+
+def check_k(k: object) -> int:
+    """The number of results: an int in [1, MAX_K]."""
+    return check_int("k", k, minimum=1, maximum=MAX_K)
+
+
+def show_values(values: Sequence[Any]) -> str:
+    shown = ", ".join(repr(v) for v in values[:_SHOWN])
+    return shown + (f" and {len(values) - _SHOWN} more" if len(values) > _SHOWN else "")

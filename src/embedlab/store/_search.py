@@ -1,0 +1,152 @@
+"""The query planner: exact scan or ANN index, chosen by counting the candidates first.
+
+- No filter and no deleted rows: the ANN index answers directly.
+- A filter (or deleted rows): the allowed positions are counted. Few candidates
+  (``exact_threshold`` or fewer) are scanned exactly, which is both faster and exact; many go
+  to the index with a bitmap ID selector and a search widened for the selectivity.
+- An index that is not trained yet (IVF kinds) is replaced by the exact scan.
+- Indexes with compressed scores (IVF-PQ) fetch ``refine`` x k candidates that are then
+  re-ranked with exact distances.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from embedlab import metrics
+from embedlab.metrics import Metric
+from embedlab.store._state import CollectionState
+
+__all__ = ["DEFAULT_EXACT_THRESHOLD", "Hits", "search"]
+
+DEFAULT_EXACT_THRESHOLD = 8192
+_QUERY_BLOCK = 64  # queries per block of the exact scan: (64 x candidates) distances at a time
+
+Hits = tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]
+
+
+def search(
+    state: CollectionState,
+    queries: npt.NDArray[Any],
+    k: int,
+    *,
+    allowed: npt.NDArray[np.bool_] | None = None,
+    overrides: Mapping[str, int] | None = None,
+    exact_threshold: int = DEFAULT_EXACT_THRESHOLD,
+    max_distance: float | None = None,
+) -> list[Hits]:
+    """The k nearest live positions (and their distances) for each prepared query row."""
+    index = state.index
+    if allowed is None and state.dead == 0:
+        count = state.n
+        if index.ready and count > 0:
+            hits = _ann(state, queries, k, None, 1.0, overrides)
+            return _within(hits, max_distance)
+        candidates = None if count == state.n else np.flatnonzero(state.alive)
+    else:
+        mask = state.alive if allowed is None else allowed & state.alive
+        count = int(np.count_nonzero(mask))
+        if count == 0:
+            empty = (np.zeros(0, np.float32), np.zeros(0, np.int64))
+            return [empty for _ in range(len(queries))]
+        if index.ready and count > exact_threshold:
+            bitmap = (
+                state.alive_bitmap() if allowed is None else np.packbits(mask, bitorder="little")
+            )
+            hits = _ann(state, queries, k, bitmap, count / state.n, overrides)
+            return _within(hits, max_distance)
+        candidates = np.flatnonzero(mask)
+    return _within(exact(state, queries, k, candidates), max_distance)
+
+
+def _ann(
+    state: CollectionState,
+    queries: npt.NDArray[Any],
+    k: int,
+    bitmap: npt.NDArray[np.uint8] | None,
+    selectivity: float,
+    overrides: Mapping[str, int] | None,
+) -> list[Hits]:
+    factor = state.index.rerank_factor(overrides)
+    fetch = min(k * factor, state.n)
+    scores, positions = state.index.search(
+        queries, fetch, allowed=bitmap, selectivity=selectivity, overrides=overrides
+    )
+    out: list[Hits] = []
+    if factor > 1:
+        for q, row in zip(queries, positions, strict=True):
+            found = row[row >= 0]
+            out.extend(exact(state, q[None, :], k, found))
+        return out
+    distances = to_distances(state.spec.metric, scores)
+    for d_row, p_row in zip(distances, positions, strict=True):
+        keep = p_row >= 0
+        if keep.all():
+            out.append((d_row, p_row))
+        else:
+            out.append((d_row[keep], p_row[keep]))
+    return out
+
+
+def exact(
+    state: CollectionState,
+    queries: npt.NDArray[Any],
+    k: int,
+    candidates: npt.NDArray[np.int64] | None,
+) -> list[Hits]:
+    """Exact k nearest among ``candidates`` (all positions when None)."""
+    vectors = state.matrix if candidates is None else state.matrix[candidates]
+    out: list[Hits] = []
+    if len(vectors) == 0:
+        empty = (np.zeros(0, np.float32), np.zeros(0, np.int64))
+        return [empty for _ in range(len(queries))]
+    take = min(k, len(vectors))
+    for start in range(0, len(queries), _QUERY_BLOCK):
+        block = distance_matrix(state.spec.metric, queries[start : start + _QUERY_BLOCK], vectors)
+        for row in block:
+            best = np.argpartition(row, take - 1)[:take] if take < len(row) else np.arange(len(row))
+            best = best[np.lexsort((best, row[best]))]
+            positions = best if candidates is None else candidates[best]
+            out.append((row[best].astype(np.float32), positions.astype(np.int64)))
+    return out
+
+
+def distance_matrix(
+    metric: Metric, queries: npt.NDArray[Any], vectors: npt.NDArray[Any]
+) -> npt.NDArray[np.float32]:
+    """Distances (queries x vectors) between prepared queries and prepared vectors."""
+    if metric in (Metric.COSINE, Metric.DOT):
+        similarity: npt.NDArray[np.float32] = queries @ vectors.T
+        return (1.0 - similarity).astype(np.float32)
+    if metric is Metric.EUCLIDEAN:
+        return metrics.euclidean(queries, vectors).reshape(len(queries), len(vectors))
+    if metric is Metric.MANHATTAN:
+        return metrics.manhattan(queries, vectors).reshape(len(queries), len(vectors))
+    counts = metrics.hamming(queries, vectors).reshape(len(queries), len(vectors))
+    return counts.astype(np.float32)
+
+
+def to_distances(metric: Metric, scores: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
+    """faiss scores to the store's distances: 1 - similarity, true L2, L1 or bit counts."""
+    out: npt.NDArray[np.float32]
+    if metric in (Metric.COSINE, Metric.DOT):
+        out = (1.0 - scores).astype(np.float32)
+    elif metric is Metric.EUCLIDEAN:
+        out = np.sqrt(np.maximum(scores, 0.0)).astype(np.float32)
+    else:
+        out = scores.astype(np.float32)
+    return out
+
+
+def _within(hits: list[Hits], max_distance: float | None) -> list[Hits]:
+    if max_distance is None:
+        return hits
+    out: list[Hits] = []
+    for distances, positions in hits:
+        keep = distances <= max_distance
+        out.append((distances[keep], positions[keep]))
+    return out

@@ -1,0 +1,393 @@
+"""A collection's in-memory view: positions, vectors, ids, metadata columns and the ANN index.
+
+Everything here is derived from SQLite. Positions 0..n-1 follow row labels in increasing
+order (labels only grow, so a catch-up appends); a deleted row's position stays until the
+index is rebuilt, marked dead in ``alive``. The view knows the sequence number it has
+applied; :meth:`CollectionState.refresh` replays what other processes committed since.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from embedlab.errors import CollectionNotFoundError, IndexRebuiltWarning
+from embedlab.metrics import Metric, normalize
+from embedlab.store._columns import MetadataColumns
+from embedlab.store._indexfile import (
+    IndexFile,
+    UnusableIndexFile,
+    read_index_file,
+    write_index_file,
+)
+from embedlab.store._storage import CollectionRow, Rows, Storage
+from embedlab.store.index import INDEX_KINDS, AnnIndex
+
+__all__ = [
+    "CollectionState",
+    "Spec",
+    "build_state",
+    "decode_vectors",
+    "encode_vectors",
+    "load_state",
+    "prepare",
+]
+
+# Save the index file once this many changes are unsaved: max(floor, share of the size).
+_AUTOSAVE_FLOOR = 5000
+_AUTOSAVE_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The settings a collection was created with; fixed for its life."""
+
+    id: int
+    name: str
+    dim: int
+    metric: Metric
+    kind: str
+    params: dict[str, int]
+    model: str | None
+
+    @classmethod
+    def from_row(cls, row: CollectionRow) -> Spec:
+        return cls(
+            id=row.id,
+            name=row.name,
+            dim=row.dim,
+            metric=Metric(row.metric),
+            kind=row.index_kind,
+            params=row.index_params,
+            model=row.model,
+        )
+
+    @property
+    def binary(self) -> bool:
+        """Hamming collections keep packed bit codes, 8 dimensions a byte."""
+        return self.metric is Metric.HAMMING
+
+    @property
+    def width(self) -> int:
+        """Columns of the stored matrix: dim floats, or dim/8 bytes of bits."""
+        return self.dim // 8 if self.binary else self.dim
+
+    @property
+    def dtype(self) -> type[np.generic]:
+        return np.uint8 if self.binary else np.float32
+
+    def new_index(self) -> AnnIndex:
+        return INDEX_KINDS[self.kind](self.dim, self.metric, self.params)
+
+
+def encode_vectors(vectors: npt.NDArray[Any]) -> list[bytes]:
+    """One blob per row: raw little-endian float32, or the packed bits."""
+    data = np.ascontiguousarray(vectors)
+    return [row.tobytes() for row in data]
+
+
+def decode_vectors(spec: Spec, blobs: list[bytes]) -> npt.NDArray[Any]:
+    """Blobs back into a (rows, width) array."""
+    if not blobs:
+        return np.zeros((0, spec.width), dtype=spec.dtype)
+    return np.frombuffer(b"".join(blobs), dtype=spec.dtype).reshape(len(blobs), spec.width)
+
+
+def prepare(spec: Spec, vectors: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Stored vectors in the form the index searches: unit rows for cosine."""
+    if spec.metric is Metric.COSINE:
+        return normalize(vectors)
+    return np.ascontiguousarray(vectors, dtype=spec.dtype)
+
+
+class CollectionState:
+    """The derived, in-memory side of one collection."""
+
+    def __init__(self, spec: Spec, index: AnnIndex, *, generation: int, index_path: Path) -> None:
+        self.spec = spec
+        self.index = index
+        self.generation = generation
+        self.index_path = index_path
+        self.n = 0
+        self.n_alive = 0
+        self._labels = np.zeros(0, dtype=np.int64)
+        self._alive = np.zeros(0, dtype=bool)
+        self._matrix = np.zeros((0, spec.width), dtype=spec.dtype)
+        self.ids: list[str] = []
+        self.meta_json: list[str | None] = []
+        self.columns = MetadataColumns()
+        self.id_pos: dict[str, int] = {}
+        self.applied_seq = 0
+        self.saved_seq = -1
+        self.unsaved = 0
+        self.seen_version = -1
+        self.broken = False
+        self._alive_bits: npt.NDArray[np.uint8] | None = None
+
+    # -- views ------------------------------------------------------------------------
+    @property
+    def labels(self) -> npt.NDArray[np.int64]:
+        return self._labels[: self.n]
+
+    @property
+    def alive(self) -> npt.NDArray[np.bool_]:
+        return self._alive[: self.n]
+
+    @property
+    def matrix(self) -> npt.NDArray[Any]:
+        """Prepared vectors by position (unit rows for cosine; packed bits for hamming)."""
+        return self._matrix[: self.n]
+
+    @property
+    def dead(self) -> int:
+        return self.n - self.n_alive
+
+    def alive_bitmap(self) -> npt.NDArray[np.uint8]:
+        """``alive`` as a little-endian bitmap (cached until the next change)."""
+        if self._alive_bits is None:
+            self._alive_bits = np.packbits(self.alive, bitorder="little")
+        return self._alive_bits
+
+    def positions_of(self, labels: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Positions of labels that are in the view (labels not there are dropped)."""
+        pos = np.searchsorted(self.labels, labels)
+        pos = pos[pos < self.n]
+        found = pos[self.labels[pos] == labels[: len(pos)]] if len(pos) else pos
+        return found.astype(np.int64)
+
+    # -- changes ----------------------------------------------------------------------
+    def append(
+        self,
+        labels: npt.NDArray[np.int64],
+        ids: list[str],
+        vectors: npt.NDArray[Any],
+        meta_json: list[str | None],
+        *,
+        add_to_index: bool = True,
+    ) -> None:
+        """Add live rows at the next positions (vectors already prepared)."""
+        count = len(labels)
+        if count == 0:
+            return
+        end = self.n + count
+        if end > len(self._labels):
+            capacity = max(end, 2 * len(self._labels), 1024)
+            self._labels = _grow(self._labels, capacity)
+            self._alive = _grow(self._alive, capacity)
+            self._matrix = _grow(self._matrix, capacity)
+        self._labels[self.n : end] = labels
+        self._alive[self.n : end] = True
+        self._matrix[self.n : end] = vectors
+        for offset, key in enumerate(ids):
+            self.id_pos[key] = self.n + offset
+        self.ids.extend(ids)
+        self.meta_json.extend(meta_json)
+        self.columns.append([json.loads(m) if m else {} for m in meta_json])
+        if add_to_index:
+            self.index.add(vectors)
+        self.n = end
+        self.n_alive += count
+        self.unsaved += count
+        self._alive_bits = None
+
+    def kill(self, positions: npt.NDArray[np.int64]) -> None:
+        """Mark positions dead (their rows were deleted or replaced)."""
+        for pos in positions.tolist():
+            if self._alive[pos]:
+                self._alive[pos] = False
+                key = self.ids[pos]
+                if self.id_pos.get(key) == pos:
+                    del self.id_pos[key]
+                self.n_alive -= 1
+                self.unsaved += 1
+        self._alive_bits = None
+
+    def apply_rows(self, rows: Rows) -> None:
+        """Append rows read from SQLite."""
+        vectors = prepare(self.spec, decode_vectors(self.spec, rows.blobs))
+        self.append(rows.labels, rows.ids, vectors, rows.metadata)
+
+    @contextmanager
+    def following(self, seq: int) -> Iterator[None]:
+        """Apply a change this process just committed as ``seq``.
+
+        If applying it fails half-way, the view is marked broken and the next refresh
+        loads it again from SQLite, which already holds the change.
+        """
+        try:
+            yield
+        except BaseException:
+            self.broken = True
+            self.seen_version = -1
+            raise
+        self.applied_seq = seq
+
+    # -- keeping up with SQLite -------------------------------------------------------
+    def refresh(self, storage: Storage) -> CollectionState:
+        """Replay what other connections committed; return the state to use from now on.
+
+        Returns ``self`` when caught up in place, or a freshly loaded state when the
+        collection was compacted elsewhere. Raises CollectionNotFoundError if it was dropped.
+        """
+        version = storage.data_version()
+        if version == self.seen_version:
+            return self
+        with storage.read():
+            row = storage.collection_by_id(self.spec.id)
+            if row is None:
+                names = [c.name for c in storage.collections()]
+                raise CollectionNotFoundError(self.spec.name, names)
+            if self.broken or row.generation != self.generation:
+                fresh = load_state(storage, row, self.index_path)
+                fresh.seen_version = version
+                return fresh
+            if row.seq != self.applied_seq:
+                self._catch_up(storage, row.seq)
+        self.seen_version = version
+        return self
+
+    def _catch_up(self, storage: Storage, seq: int) -> None:
+        rows = storage.rows_since(self.spec.id, self.applied_seq)
+        dead = storage.tombstones_since(self.spec.id, self.applied_seq)
+        self.apply_rows(rows)
+        self.kill(self.positions_of(dead))
+        self.applied_seq = seq
+
+    # -- the index file ---------------------------------------------------------------
+    def needs_save(self) -> bool:
+        """True once enough changes are unsaved that replaying them would cost too much."""
+        return self.unsaved >= max(_AUTOSAVE_FLOOR, int(_AUTOSAVE_SHARE * self.n))
+
+    def save(self) -> None:
+        """Write the index file stamped with the sequence applied (caller holds the lock)."""
+        write_index_file(
+            self.index_path,
+            IndexFile(
+                collection_id=self.spec.id,
+                generation=self.generation,
+                seq=self.applied_seq,
+                kind=self.spec.kind,
+                dim=self.spec.dim,
+                metric=self.spec.metric.value,
+                params=self.spec.params,
+                labels=self.labels.copy(),
+                payload=self.index.to_bytes(),
+            ),
+        )
+        self.saved_seq = self.applied_seq
+        self.unsaved = 0
+
+
+def load_state(storage: Storage, row: CollectionRow, index_path: Path) -> CollectionState:
+    """Build a collection's view from SQLite and its index file (inside a read transaction).
+
+    A usable index file is reused and caught up; a missing, corrupt or inconsistent one is
+    replaced by an index rebuilt from the rows, with an :class:`IndexRebuiltWarning`.
+    """
+    spec = Spec.from_row(row)
+    rows = storage.rows_since(spec.id, -1)
+    try:
+        state = _from_file(spec, row, rows, index_path)
+    except UnusableIndexFile as exc:
+        if len(rows.labels) or index_path.exists():
+            warnings.warn(
+                f"collection {spec.name!r}: {exc}; rebuilt it from the database "
+                f"({len(rows.labels)} vectors)",
+                IndexRebuiltWarning,
+                stacklevel=4,
+            )
+        return build_state(storage, row, index_path, rows=rows)
+    state.applied_seq = row.seq
+    return state
+
+
+def build_state(
+    storage: Storage, row: CollectionRow, index_path: Path, *, rows: Rows | None = None
+) -> CollectionState:
+    """A view with a new index built from the collection's live rows."""
+    spec = Spec.from_row(row)
+    state = CollectionState(
+        spec, spec.new_index(), generation=row.generation, index_path=index_path
+    )
+    state.apply_rows(storage.rows_since(spec.id, -1) if rows is None else rows)
+    state.applied_seq = row.seq
+    return state
+
+
+def _from_file(spec: Spec, row: CollectionRow, rows: Rows, path: Path) -> CollectionState:
+    """Reuse the index file if it provably matches the rows; raise UnusableIndexFile if not."""
+    entry = read_index_file(path)
+    expected = (spec.id, row.generation, spec.kind, spec.dim, spec.metric.value, spec.params)
+    found = (entry.collection_id, entry.generation, entry.kind, entry.dim, entry.metric)
+    if (*found, entry.params) != expected:
+        raise UnusableIndexFile("the index file belongs to other settings or an older compaction")
+    if entry.seq > row.seq:
+        raise UnusableIndexFile("the index file is newer than the database")
+    file_labels = entry.labels
+    if len(file_labels) > 1 and not bool(np.all(np.diff(file_labels) > 0)):
+        raise UnusableIndexFile("the index file's labels are out of order")
+    try:
+        index = INDEX_KINDS[spec.kind].from_bytes(entry.payload, spec.dim, spec.metric, spec.params)
+    except (ValueError, RuntimeError) as exc:
+        raise UnusableIndexFile(f"the index file does not load ({exc})") from None
+    if index.ntotal != len(file_labels):
+        raise UnusableIndexFile("the index file's vector count disagrees with its labels")
+    pos = np.searchsorted(file_labels, rows.labels)
+    in_file = np.zeros(len(rows.labels), dtype=bool)
+    inside = pos < len(file_labels)
+    in_file[inside] = file_labels[pos[inside]] == rows.labels[inside]
+    old = rows.seqs <= entry.seq
+    if not bool(np.array_equal(in_file, old)):
+        raise UnusableIndexFile("the index file does not match the database's rows")
+
+    state = CollectionState(spec, index, generation=row.generation, index_path=path)
+    # Positions 0..len(file_labels)-1 come from the file; rows deleted since are dead.
+    width = len(file_labels)
+    vectors = np.zeros((width, spec.width), dtype=spec.dtype)
+    ids = [""] * width
+    meta: list[str | None] = [None] * width
+    olds = np.flatnonzero(old)
+    stored = prepare(spec, decode_vectors(spec, [rows.blobs[i] for i in olds]))
+    vectors[pos[olds]] = stored
+    for i, p in zip(olds.tolist(), pos[olds].tolist(), strict=True):
+        ids[p] = rows.ids[i]
+        meta[p] = rows.metadata[i]
+    state.append(file_labels, ids, vectors, meta, add_to_index=False)
+    alive = np.zeros(width, dtype=bool)
+    alive[pos[olds]] = True
+    state.kill(np.flatnonzero(~alive).astype(np.int64))
+    lag = len(rows.labels) - len(olds)
+    news = np.flatnonzero(~old)
+    state.apply_rows(
+        Rows(
+            labels=rows.labels[news],
+            ids=[rows.ids[i] for i in news],
+            blobs=[rows.blobs[i] for i in news],
+            metadata=[rows.metadata[i] for i in news],
+            seqs=rows.seqs[news],
+        )
+    )
+    state.saved_seq = entry.seq
+    state.unsaved = lag + int((~alive).sum())
+    if state.needs_save():
+        warnings.warn(
+            f"collection {spec.name!r}: the index file was {row.seq - entry.seq} changes "
+            f"behind the database; caught up from it ({lag} vectors added)",
+            IndexRebuiltWarning,
+            stacklevel=5,
+        )
+    return state
+
+
+def _grow(array: npt.NDArray[Any], capacity: int) -> npt.NDArray[Any]:
+    out = np.zeros((capacity, *array.shape[1:]), dtype=array.dtype)
+    out[: len(array)] = array
+    return out

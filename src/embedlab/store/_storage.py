@@ -1,0 +1,345 @@
+"""SQLite, the store's source of truth: schema, transactions and every statement.
+
+One file, ``embedlab.sqlite``, in WAL mode with ``synchronous=FULL``: a write is
+acknowledged only after its transaction is on disk, readers in other processes see only
+committed transactions, and a killed writer leaves the last committed state.
+
+Every change to a collection takes the next value of the collection's sequence number.
+Rows are never changed in place: an upsert or update tombstones the old row and inserts a
+new one, so a row's ``label`` (its integer key, never reused) always names one vector, and
+the rows with ``seq`` or ``deleted_seq`` above a number are exactly what changed since.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from embedlab.errors import StoreVersionError
+
+__all__ = ["FORMAT_VERSION", "SQLITE_NAME", "CollectionRow", "Rows", "Storage"]
+
+FORMAT_VERSION = 1
+SQLITE_NAME = "embedlab.sqlite"
+_BUSY_TIMEOUT_MS = 30_000
+_IN_CHUNK = 500  # host parameters per IN (...) list
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS collections (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    dim INTEGER NOT NULL,
+    metric TEXT NOT NULL,
+    index_kind TEXT NOT NULL,
+    index_params TEXT NOT NULL,
+    model TEXT,
+    created REAL NOT NULL,
+    seq INTEGER NOT NULL DEFAULT 0,
+    generation INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS items (
+    label INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection_id INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    metadata TEXT,
+    document TEXT,
+    seq INTEGER NOT NULL,
+    deleted_seq INTEGER
+);
+CREATE UNIQUE INDEX IF NOT EXISTS items_live_id ON items(collection_id, id)
+    WHERE deleted_seq IS NULL;
+CREATE INDEX IF NOT EXISTS items_seq ON items(collection_id, seq);
+CREATE INDEX IF NOT EXISTS items_deleted ON items(collection_id, deleted_seq)
+    WHERE deleted_seq IS NOT NULL;
+"""
+
+
+@dataclass(frozen=True)
+class CollectionRow:
+    """A collection's settings and its change counters, as stored."""
+
+    id: int
+    name: str
+    dim: int
+    metric: str
+    index_kind: str
+    index_params: dict[str, int]
+    model: str | None
+    created: float
+    seq: int
+    generation: int
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Live rows read back in label order (vectors as raw blobs, metadata as JSON)."""
+
+    labels: npt.NDArray[np.int64]
+    ids: list[str]
+    blobs: list[bytes]
+    metadata: list[str | None]
+    seqs: npt.NDArray[np.int64]
+
+
+class Storage:
+    """The SQLite connection of one database folder and the statements the store runs."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / SQLITE_NAME
+        self.conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        self.conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = FULL")
+        with self.write():
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self.conn.execute(statement)
+            row = self.conn.execute("SELECT value FROM meta WHERE key='format'").fetchone()
+            if row is None:
+                self.conn.execute(
+                    "INSERT INTO meta(key, value) VALUES ('format', ?)", (str(FORMAT_VERSION),)
+                )
+            elif int(row[0]) > FORMAT_VERSION:
+                raise StoreVersionError(
+                    f"this database was written by a newer embedlab (store format {row[0]}); "
+                    f"this version reads format {FORMAT_VERSION} and older. Upgrade embedlab.",
+                    path=str(self.path),
+                )
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        self.conn.close()
+
+    # -- transactions -----------------------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: committed when the block ends, rolled back on any error."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every statement in the block sees one snapshot."""
+        self.conn.execute("BEGIN")
+        try:
+            yield self.conn
+        finally:
+            self.conn.execute("COMMIT")
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits (cheap: no disk access)."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    # -- collections ------------------------------------------------------------------
+    def collections(self) -> list[CollectionRow]:
+        """Every collection, by name."""
+        rows = self.conn.execute(f"SELECT {_COLLECTION_COLUMNS} FROM collections ORDER BY name")
+        return [_collection(r) for r in rows]
+
+    def collection(self, name: str) -> CollectionRow | None:
+        """The collection called ``name``, if any."""
+        row = self.conn.execute(
+            f"SELECT {_COLLECTION_COLUMNS} FROM collections WHERE name = ?", (name,)
+        ).fetchone()
+        return None if row is None else _collection(row)
+
+    def collection_by_id(self, collection_id: int) -> CollectionRow | None:
+        """The collection with this id, if it still exists."""
+        row = self.conn.execute(
+            f"SELECT {_COLLECTION_COLUMNS} FROM collections WHERE id = ?", (collection_id,)
+        ).fetchone()
+        return None if row is None else _collection(row)
+
+    def insert_collection(
+        self,
+        name: str,
+        *,
+        dim: int,
+        metric: str,
+        index_kind: str,
+        index_params: dict[str, int],
+        model: str | None,
+    ) -> None:
+        """Create a collection row (inside a write transaction)."""
+        self.conn.execute(
+            "INSERT INTO collections(name, dim, metric, index_kind, index_params, model, created)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (name, dim, metric, index_kind, json.dumps(index_params), model, time.time()),
+        )
+
+    def delete_collection(self, collection_id: int) -> None:
+        """Remove a collection and all its rows (inside a write transaction)."""
+        self.conn.execute("DELETE FROM items WHERE collection_id = ?", (collection_id,))
+        self.conn.execute("DELETE FROM collections WHERE id = ?", (collection_id,))
+
+    def next_seq(self, collection_id: int, *, new_generation: bool = False) -> int:
+        """Take the collection's next sequence number (inside a write transaction)."""
+        bump = ", generation = generation + 1" if new_generation else ""
+        row = self.conn.execute(
+            f"UPDATE collections SET seq = seq + 1{bump} WHERE id = ? RETURNING seq",
+            (collection_id,),
+        ).fetchone()
+        return int(row[0])
+
+    def count(self, collection_id: int) -> int:
+        """Live rows in a collection."""
+        row = self.conn.execute(
+            "SELECT count(*) FROM items WHERE collection_id = ? AND deleted_seq IS NULL",
+            (collection_id,),
+        ).fetchone()
+        return int(row[0])
+
+    # -- items ------------------------------------------------------------------------
+    def insert_items(
+        self,
+        collection_id: int,
+        seq: int,
+        ids: Sequence[str],
+        blobs: Sequence[bytes],
+        metadata: Sequence[str | None],
+        documents: Sequence[str | None],
+    ) -> npt.NDArray[np.int64]:
+        """Insert rows (inside a write transaction) and return their labels, in order."""
+        self.conn.executemany(
+            "INSERT INTO items(collection_id, id, vector, metadata, document, seq)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                (collection_id, i, b, m, d, seq)
+                for i, b, m, d in zip(ids, blobs, metadata, documents, strict=True)
+            ),
+        )
+        labels = self.conn.execute(
+            "SELECT label FROM items WHERE collection_id = ? AND seq = ? AND deleted_seq IS NULL"
+            " ORDER BY label",
+            (collection_id, seq),
+        ).fetchall()
+        return np.fromiter((r[0] for r in labels), dtype=np.int64, count=len(labels))
+
+    def live_labels(self, collection_id: int, ids: Sequence[str]) -> dict[str, int]:
+        """The labels of those ``ids`` that are live."""
+        out: dict[str, int] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT id, label FROM items WHERE collection_id = ? AND deleted_seq IS NULL"
+                f" AND id IN ({marks})",
+                (collection_id, *chunk),
+            )
+            out.update(rows)
+        return out
+
+    def tombstone(self, collection_id: int, seq: int, labels: Sequence[int]) -> None:
+        """Mark rows deleted at ``seq`` (inside a write transaction)."""
+        self.conn.executemany(
+            "UPDATE items SET deleted_seq = ? WHERE label = ? AND collection_id = ?",
+            ((seq, int(label), collection_id) for label in labels),
+        )
+
+    def rows_since(self, collection_id: int, seq: int) -> Rows:
+        """Live rows with a sequence number above ``seq`` (all live rows for seq = -1)."""
+        cursor = self.conn.execute(
+            "SELECT label, id, vector, metadata, seq FROM items"
+            " WHERE collection_id = ? AND seq > ? AND deleted_seq IS NULL ORDER BY label",
+            (collection_id, seq),
+        )
+        rows = cursor.fetchall()
+        return Rows(
+            labels=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
+            ids=[r[1] for r in rows],
+            blobs=[r[2] for r in rows],
+            metadata=[r[3] for r in rows],
+            seqs=np.fromiter((r[4] for r in rows), dtype=np.int64, count=len(rows)),
+        )
+
+    def tombstones_since(self, collection_id: int, seq: int) -> npt.NDArray[np.int64]:
+        """Labels of rows deleted after ``seq``."""
+        rows = self.conn.execute(
+            "SELECT label FROM items WHERE collection_id = ? AND deleted_seq > ?",
+            (collection_id, seq),
+        ).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def fetch(self, labels: Sequence[int], column: str) -> dict[int, Any]:
+        """One column (``vector`` or ``document``) of the rows with these labels."""
+        if column not in ("vector", "document"):
+            raise ValueError(column)  # pragma: no cover - internal misuse
+        out: dict[int, Any] = {}
+        for chunk in _chunks([int(x) for x in labels]):
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                self.conn.execute(
+                    f"SELECT label, {column} FROM items WHERE label IN ({marks})", chunk
+                )
+            )
+        return out
+
+    def labels_matching_document(
+        self, collection_id: int, sql: str, params: Sequence[str]
+    ) -> npt.NDArray[np.int64]:
+        """Labels of live rows whose document satisfies a where_document SQL fragment."""
+        rows = self.conn.execute(
+            f"SELECT label FROM items WHERE collection_id = ? AND deleted_seq IS NULL AND ({sql})",
+            (collection_id, *params),
+        ).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def purge_tombstones(self, collection_id: int) -> int:
+        """Delete tombstoned rows for good (inside a write transaction); return how many."""
+        cursor = self.conn.execute(
+            "DELETE FROM items WHERE collection_id = ? AND deleted_seq IS NOT NULL",
+            (collection_id,),
+        )
+        return int(cursor.rowcount)
+
+    def vacuum(self) -> None:
+        """Give freed pages back to the file system and empty the write-ahead log."""
+        self.conn.execute("VACUUM")
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def integrity_problems(self) -> list[str]:
+        """SQLite's own consistency check; empty when the file is sound."""
+        rows = self.conn.execute("PRAGMA quick_check").fetchall()
+        return [str(r[0]) for r in rows if r[0] != "ok"]
+
+
+_COLLECTION_COLUMNS = (
+    "id, name, dim, metric, index_kind, index_params, model, created, seq, generation"
+)
+
+
+def _collection(row: tuple[Any, ...]) -> CollectionRow:
+    return CollectionRow(
+        id=row[0],
+        name=row[1],
+        dim=row[2],
+        metric=row[3],
+        index_kind=row[4],
+        index_params={str(k): int(v) for k, v in json.loads(row[5]).items()},
+        model=row[6],
+        created=row[7],
+        seq=row[8],
+        generation=row[9],
+    )
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(values), _IN_CHUNK):
+        yield list(values[start : start + _IN_CHUNK])

@@ -1,0 +1,530 @@
+"""A collection: vectors with ids, metadata and documents, one model, one metric, one index.
+
+Writes go to SQLite first, under the database's write lock; the in-memory view (ANN index,
+metadata columns) follows after the commit. Reads first replay whatever other processes
+committed. See :class:`Collection` for the API.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from embedlab._validation import check_float, check_int
+from embedlab.errors import (
+    DuplicateIdError,
+    InvalidParameterError,
+    ModelMismatchError,
+    UnknownKeyError,
+)
+from embedlab.store import _maintenance
+from embedlab.store._inputs import (
+    Include,
+    check_documents,
+    check_ids,
+    check_include,
+    check_k,
+    check_metadata_list,
+    check_queries,
+    check_vectors,
+    show_values,
+)
+from embedlab.store._search import DEFAULT_EXACT_THRESHOLD, search
+from embedlab.store._state import CollectionState, Spec, encode_vectors, prepare
+from embedlab.store.filters import document_filter_sql, parse_where, parse_where_document
+from embedlab.store.index import INDEX_KINDS
+from embedlab.store.metadata import Metadata, check_metadata, metadata_to_json
+from embedlab.store.results import CollectionInfo, GetResult, QueryResult, VerifyReport
+
+if TYPE_CHECKING:
+    from embedlab.store.database import Database
+
+__all__ = ["Collection"]
+
+_DEFAULT_INCLUDE = ("metadata", "documents")
+R = TypeVar("R", bound=GetResult)
+
+
+class Collection:
+    """Vectors of one model with ids, metadata and documents, searchable by an ANN index.
+
+    Get one from :class:`~embedlab.store.Database` (``create_collection``,
+    ``get_collection``); don't construct it directly.
+
+    Example:
+        >>> import numpy as np, tempfile, embedlab
+        >>> db = embedlab.Database(tempfile.mkdtemp())
+        >>> col = db.create_collection("demo", dim=3, metric="cosine", index="flat")
+        >>> col.add(ids=["a", "b"], vectors=np.eye(3)[:2], metadata=[{"n": 1}, {"n": 2}])
+        >>> col.query([1.0, 0.1, 0.0], k=1).ids
+        ('a',)
+        >>> db.close()
+    """
+
+    def __init__(self, db: Database, state: CollectionState) -> None:
+        self._db = db
+        self._state = state
+
+    # -- settings ---------------------------------------------------------------------
+    @property
+    def spec(self) -> Spec:
+        return self._state.spec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def dim(self) -> int:
+        return self.spec.dim
+
+    @property
+    def metric(self) -> str:
+        return self.spec.metric.value
+
+    @property
+    def index(self) -> str:
+        return self.spec.kind
+
+    @property
+    def index_params(self) -> dict[str, int]:
+        return dict(self.spec.params)
+
+    @property
+    def model(self) -> str | None:
+        return self.spec.model
+
+    def __repr__(self) -> str:
+        return (
+            f"Collection({self.name!r}, dim={self.dim}, metric={self.metric!r}, "
+            f"index={self.index!r}, model={self.model!r})"
+        )
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def count(self) -> int:
+        """Live rows (deleted ones excluded)."""
+        with self._db._lock:
+            return self._current().n_alive
+
+    def info(self) -> CollectionInfo:
+        """Settings and size, as :meth:`Database.list_collections` reports them."""
+        with self._db._lock:
+            state = self._current()
+            row = self._db._storage.collection_by_id(state.spec.id)
+            return CollectionInfo(
+                name=self.name,
+                dim=self.dim,
+                metric=self.metric,
+                index=self.index,
+                index_params=self.index_params,
+                model=self.model,
+                count=state.n_alive,
+                created=row.created if row else 0.0,
+            )
+
+    # -- writing ----------------------------------------------------------------------
+    def add(
+        self,
+        ids: Sequence[str],
+        vectors: npt.ArrayLike,
+        metadata: Sequence[Mapping[str, Any] | None] | None = None,
+        documents: Sequence[str | None] | None = None,
+        *,
+        model: str | None = None,
+    ) -> None:
+        """Add new rows; any id already stored is an error (use :meth:`upsert` to replace).
+
+        The batch is one transaction: all rows are stored, or none.
+        """
+        batch = self._batch(ids, vectors, metadata, documents, model)
+        with self._writing() as state:
+            existing = [key for key in batch.ids if key in state.id_pos]
+            if existing:
+                raise DuplicateIdError(
+                    f"collection {self.name!r} already has {len(existing)} of these ids: "
+                    f"{show_values(existing)}; use upsert() to replace them"
+                )
+            self._commit(state, batch, replaced=np.zeros(0, dtype=np.int64))
+
+    def upsert(
+        self,
+        ids: Sequence[str],
+        vectors: npt.ArrayLike,
+        metadata: Sequence[Mapping[str, Any] | None] | None = None,
+        documents: Sequence[str | None] | None = None,
+        *,
+        model: str | None = None,
+    ) -> None:
+        """Add rows, replacing (vector, metadata and document) those whose id exists."""
+        batch = self._batch(ids, vectors, metadata, documents, model)
+        with self._writing() as state:
+            replaced = [state.id_pos[key] for key in batch.ids if key in state.id_pos]
+            self._commit(state, batch, replaced=np.array(replaced, dtype=np.int64))
+
+    def update(
+        self,
+        ids: Sequence[str],
+        *,
+        vectors: npt.ArrayLike | None = None,
+        metadata: Sequence[Mapping[str, Any] | None] | None = None,
+        documents: Sequence[str | None] | None = None,
+        model: str | None = None,
+    ) -> None:
+        """Change stored rows; every id must exist.
+
+        Metadata is merged into the stored dict (a key given as None is removed, as in
+        Chroma); vectors and documents, when given, replace the stored ones.
+        """
+        keys = check_ids(ids)
+        self._check_model(model, "vectors")
+        patches = _metadata_patches(metadata, len(keys))
+        new_docs = None if documents is None else check_documents(documents, len(keys))
+        new_vectors = None if vectors is None else check_vectors(self.spec, vectors, len(keys))
+        with self._writing() as state:
+            missing = [key for key in keys if key not in state.id_pos]
+            if missing:
+                raise UnknownKeyError(
+                    missing[0], what=f"id in collection {self.name!r} (of {len(missing)} missing)"
+                )
+            positions = np.array([state.id_pos[key] for key in keys], dtype=np.int64)
+            labels = state.labels[positions].tolist()
+            storage = self._db._storage
+            old_vectors = storage.fetch(labels, "vector") if new_vectors is None else {}
+            old_docs = storage.fetch(labels, "document") if new_docs is None else {}
+            merged = []
+            for i, pos in enumerate(positions.tolist()):
+                meta = json.loads(state.meta_json[pos] or "{}")
+                if patches is not None:
+                    removed, changes = patches[i]
+                    meta = {k: v for k, v in meta.items() if k not in removed}
+                    meta.update(changes)
+                merged.append(check_metadata(meta))
+            if new_vectors is None:
+                blobs = [old_vectors[label] for label in labels]
+                stored = np.frombuffer(b"".join(blobs), dtype=self.spec.dtype)
+                new_vectors = stored.reshape(len(keys), self.spec.width)
+            batch = _Batch(
+                keys,
+                new_vectors,
+                [metadata_to_json(m) if m else None for m in merged],
+                new_docs if new_docs is not None else [old_docs[label] for label in labels],
+            )
+            self._commit(state, batch, replaced=positions)
+
+    def delete(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: Mapping[str, Any] | None = None,
+        where_document: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Delete rows by id and/or filter (both: rows matching both); return how many.
+
+        Deleted rows leave results at once; :meth:`compact` reclaims their space. Ids that
+        are not stored are ignored.
+        """
+        if ids is None and not where and not where_document:
+            raise InvalidParameterError(
+                "delete() needs ids, where or where_document; to remove everything use "
+                "Database.delete_collection()"
+            )
+        keys = None if ids is None else check_ids(ids)
+        parsed = parse_where(where)
+        parsed_doc = parse_where_document(where_document)
+        with self._writing() as state:
+            selected = self._select(state, keys, parsed, parsed_doc)
+            if len(selected) == 0:
+                return 0
+            storage = self._db._storage
+            with storage.write():
+                seq = storage.next_seq(self.spec.id)
+                storage.tombstone(self.spec.id, seq, state.labels[selected].tolist())
+            with state.following(seq):
+                state.kill(selected)
+            return len(selected)
+
+    # -- reading ----------------------------------------------------------------------
+    def get(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: Mapping[str, Any] | None = None,
+        where_document: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        include: Iterable[str] | str = _DEFAULT_INCLUDE,
+    ) -> GetResult:
+        """Rows by id (in the order asked; unknown ids are skipped) or by filter (in
+        insertion order), paged with ``limit`` and ``offset``."""
+        keys = None if ids is None else check_ids(ids)
+        parsed = parse_where(where)
+        parsed_doc = parse_where_document(where_document)
+        wanted = check_include(include)
+        if limit is not None:
+            limit = check_int("limit", limit, minimum=0)
+        offset = check_int("offset", offset, minimum=0)
+        with self._db._lock:
+            state = self._current()
+            selected = self._select(state, keys, parsed, parsed_doc)
+            end = None if limit is None else offset + limit
+            selected = selected[offset:end]
+            return self._rows(state, selected, wanted, GetResult)
+
+    def query(
+        self,
+        queries: npt.ArrayLike,
+        k: int = 10,
+        *,
+        where: Mapping[str, Any] | None = None,
+        where_document: Mapping[str, Any] | None = None,
+        max_distance: float | None = None,
+        include: Iterable[str] | str = _DEFAULT_INCLUDE,
+        search_params: Mapping[str, int] | None = None,
+        exact_threshold: int = DEFAULT_EXACT_THRESHOLD,
+        model: str | None = None,
+    ) -> QueryResult | list[QueryResult]:
+        """The k nearest rows to each query vector, nearest first.
+
+        One vector (1-D) gives one :class:`QueryResult`; a matrix gives a list, one per row.
+        ``where`` / ``where_document`` filter the rows; ``max_distance`` keeps only
+        matches within that distance (range search); ``search_params`` overrides the
+        index's per-query parameters (``ef_search``, ``nprobe``, ``refine``); filters that
+        leave ``exact_threshold`` or fewer candidates are answered by an exact scan.
+        """
+        self._check_model(model, "a query")
+        stored, single = check_queries(self.spec, queries)
+        k = check_k(k)
+        wanted = check_include(include)
+        parsed = parse_where(where)
+        parsed_doc = parse_where_document(where_document)
+        overrides = INDEX_KINDS[self.spec.kind].check_params(
+            search_params, self.spec.dim, per_query=True
+        )
+        if max_distance is not None:
+            max_distance = check_float("max_distance", max_distance, minimum=-np.inf)
+        exact_threshold = check_int("exact_threshold", exact_threshold, minimum=0)
+        with self._db._lock:
+            state = self._current()
+            if state.n_alive == 0:
+                raise InvalidParameterError(
+                    f"collection {self.name!r} is empty; add vectors before querying it"
+                )
+            allowed = None
+            if not parsed.is_all() or not parsed_doc.is_all():
+                allowed = self._mask(state, parsed, parsed_doc)
+            hits = search(
+                state,
+                prepare(self.spec, stored),
+                k,
+                allowed=allowed,
+                overrides=overrides,
+                exact_threshold=exact_threshold,
+                max_distance=max_distance,
+            )
+            results = [
+                self._rows(state, positions, wanted, QueryResult, distances=distances)
+                for distances, positions in hits
+            ]
+        return results[0] if single else results
+
+    # -- maintenance ------------------------------------------------------------------
+    def compact(self) -> int:
+        """Drop deleted rows for good, rebuild the index without them and give the disk
+        space back; return how many rows were dropped."""
+        with self._writing(autosave=False) as state:
+            purged, fresh = _maintenance.rebuild(self._db, state, purge=True)
+            self._state = fresh
+            return purged
+
+    def rebuild_index(self) -> None:
+        """Build the ANN index again from the stored rows and save it."""
+        with self._writing(autosave=False) as state:
+            _, self._state = _maintenance.rebuild(self._db, state, purge=False)
+
+    def verify(self) -> VerifyReport:
+        """Check the stored rows, the index file and the in-memory index against each other."""
+        with self._db._lock:
+            return _maintenance.verify(self._db, self._current())
+
+    def save_index(self) -> None:
+        """Write the index file now (it is also written on close and every few thousand
+        changes)."""
+        with self._writing(autosave=False) as state:
+            state.save()
+
+    # -- internals --------------------------------------------------------------------
+    def _current(self) -> CollectionState:
+        """The view, caught up with what other connections committed (caller holds _lock)."""
+        self._state = self._state.refresh(self._db._storage)
+        return self._state
+
+    @contextmanager
+    def _writing(self, *, autosave: bool = True) -> Iterator[CollectionState]:
+        """Hold the thread lock and the write lock, with the view caught up."""
+        with self._db._lock, self._db._write_lock.hold():
+            self._db._check_open()
+            yield self._current()
+            if autosave and self._state.needs_save():
+                self._state.save()
+
+    def _check_model(self, model: str | None, what: str) -> None:
+        if model is not None and self.spec.model is not None and model != self.spec.model:
+            raise ModelMismatchError(
+                f"collection {self.name!r} holds embeddings of model {self.spec.model!r}; "
+                f"got {what} from model {model!r}"
+            )
+
+    def _batch(
+        self,
+        ids: Sequence[str],
+        vectors: npt.ArrayLike,
+        metadata: Sequence[Mapping[str, Any] | None] | None,
+        documents: Sequence[str | None] | None,
+        model: str | None,
+    ) -> _Batch:
+        keys = check_ids(ids)
+        self._check_model(model, "vectors")
+        stored = check_vectors(self.spec, vectors, len(keys))
+        metas = check_metadata_list(metadata, len(keys))
+        docs = check_documents(documents, len(keys))
+        return _Batch(keys, stored, [metadata_to_json(m) if m else None for m in metas], docs)
+
+    def _commit(
+        self, state: CollectionState, batch: _Batch, *, replaced: npt.NDArray[np.int64]
+    ) -> None:
+        """One transaction: tombstone replaced rows, insert the batch; then update the view."""
+        if not batch.ids:
+            return
+        storage = self._db._storage
+        with storage.write():
+            seq = storage.next_seq(self.spec.id)
+            if len(replaced):
+                storage.tombstone(self.spec.id, seq, state.labels[replaced].tolist())
+            labels = storage.insert_items(
+                self.spec.id,
+                seq,
+                batch.ids,
+                encode_vectors(batch.vectors),
+                batch.metadata,
+                batch.documents,
+            )
+        with state.following(seq):
+            state.kill(replaced)
+            state.append(labels, batch.ids, prepare(self.spec, batch.vectors), batch.metadata)
+
+    def _mask(
+        self, state: CollectionState, where: Any, where_document: Any
+    ) -> npt.NDArray[np.bool_]:
+        """Positions that satisfy both filters (liveness not applied)."""
+        mask = np.ones(state.n, dtype=bool) if where.is_all() else state.columns.mask(where)
+        if not where_document.is_all():
+            sql, params = document_filter_sql(where_document)
+            labels = self._db._storage.labels_matching_document(self.spec.id, sql, params)
+            by_document = np.zeros(state.n, dtype=bool)
+            by_document[state.positions_of(labels)] = True
+            mask &= by_document
+        return mask
+
+    def _select(
+        self,
+        state: CollectionState,
+        keys: list[str] | None,
+        where: Any,
+        where_document: Any,
+    ) -> npt.NDArray[np.int64]:
+        """Live positions chosen by ids (in their order) and filters (in insertion order)."""
+        filtered = not where.is_all() or not where_document.is_all()
+        mask = self._mask(state, where, where_document) if filtered else None
+        if keys is not None:
+            found = [state.id_pos[key] for key in keys if key in state.id_pos]
+            positions = np.array(found, dtype=np.int64)
+            if mask is not None and len(positions):
+                positions = positions[mask[positions]]
+            return positions
+        live = state.alive if mask is None else state.alive & mask
+        return np.flatnonzero(live).astype(np.int64)
+
+    def _rows(
+        self,
+        state: CollectionState,
+        positions: npt.NDArray[np.int64],
+        wanted: frozenset[Include],
+        kind: type[R],
+        **extra: Any,
+    ) -> R:
+        """A result object for these positions with what ``include`` asks for."""
+        plist = positions.tolist()
+        fields: dict[str, Any] = {"ids": tuple([state.ids[p] for p in plist])}
+        if Include.METADATA in wanted:
+            meta = state.meta_json
+            fields["metadata"] = tuple([json.loads(meta[p]) if meta[p] else {} for p in plist])
+        if Include.DOCUMENTS in wanted or Include.VECTORS in wanted:
+            labels = state.labels[positions].tolist()
+            storage = self._db._storage
+            if Include.DOCUMENTS in wanted:
+                docs = storage.fetch(labels, "document") if labels else {}
+                fields["documents"] = tuple([docs.get(label) for label in labels])
+            if Include.VECTORS in wanted:
+                blobs = storage.fetch(labels, "vector") if labels else {}
+                fields["vectors"] = _unpack(self.spec, [blobs[label] for label in labels])
+        return kind(**fields, **extra)
+
+
+class _Batch:
+    """A validated write: ids, vectors in stored form, metadata JSON, documents."""
+
+    __slots__ = ("documents", "ids", "metadata", "vectors")
+
+    def __init__(
+        self,
+        ids: list[str],
+        vectors: npt.NDArray[Any],
+        metadata: list[str | None],
+        documents: list[str | None],
+    ) -> None:
+        self.ids = ids
+        self.vectors = vectors
+        self.metadata = metadata
+        self.documents = documents
+
+
+def _unpack(spec: Spec, blobs: list[bytes]) -> npt.NDArray[Any]:
+    """Stored blobs as the vectors the user gave: float32 rows, or 0/1 uint8 bits."""
+    if not blobs:
+        return np.zeros((0, spec.dim), dtype=np.uint8 if spec.binary else np.float32)
+    data = np.frombuffer(b"".join(blobs), dtype=spec.dtype).reshape(len(blobs), spec.width)
+    if spec.binary:
+        return np.unpackbits(data, axis=1)[:, : spec.dim]
+    return data.copy()
+
+
+def _metadata_patches(
+    metadata: Sequence[Mapping[str, Any] | None] | None, count: int
+) -> list[tuple[set[str], Metadata]] | None:
+    """Per row: the keys to remove (given as None) and the validated values to set."""
+    if metadata is None:
+        return None
+    if isinstance(metadata, Mapping) or not isinstance(metadata, Sequence):
+        raise InvalidParameterError(
+            f"metadata must be a list of dicts, one per id; got {type(metadata).__name__}"
+        )
+    if len(metadata) != count:
+        raise InvalidParameterError(f"got {count} ids but {len(metadata)} metadata entries")
+    out = []
+    for i, patch in enumerate(metadata):
+        patch = patch or {}
+        if not isinstance(patch, Mapping):
+            check_metadata(patch, where=f"metadata[{i}]")  # raises with the right message
+        removed = {str(k) for k, v in patch.items() if v is None}
+        values = check_metadata(
+            {k: v for k, v in patch.items() if v is not None}, where=f"metadata[{i}]"
+        )
+        out.append((removed, values))
+    return out

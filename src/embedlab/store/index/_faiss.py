@@ -1,0 +1,83 @@
+"""faiss glue shared by the index kinds: metric codes, ID selectors, (de)serialisation."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from embedlab.metrics import Metric
+
+# faiss's SWIG bindings are untyped in practice; treat the module as Any.
+faiss: Any = importlib.import_module("faiss")
+
+__all__ = [
+    "check_loaded",
+    "deserialize",
+    "faiss",
+    "faiss_metric",
+    "overrides_or",
+    "search_params",
+    "serialize",
+]
+
+
+def faiss_metric(metric: Metric) -> int:
+    """The faiss metric code that ranks like ``metric`` on vectors the store prepared."""
+    if metric in (Metric.COSINE, Metric.DOT):  # cosine vectors arrive unit-normalised
+        return int(faiss.METRIC_INNER_PRODUCT)
+    if metric is Metric.EUCLIDEAN:
+        return int(faiss.METRIC_L2)
+    if metric is Metric.MANHATTAN:
+        return int(faiss.METRIC_L1)
+    raise ValueError(f"no float faiss metric for {metric}")  # pragma: no cover
+
+
+def search_params(
+    cls: Any, allowed: npt.NDArray[np.uint8] | None, **fields: int
+) -> tuple[Any, list[Any]]:
+    """A faiss SearchParameters object and the objects it points into (keep them alive)."""
+    params = cls()
+    keep: list[Any] = [params]
+    if allowed is not None:
+        selector = faiss.IDSelectorBitmap(len(allowed) * 8, faiss.swig_ptr(allowed))
+        params.sel = selector
+        keep += [selector, allowed]
+    for name, value in fields.items():
+        setattr(params, name, value)
+    return params, keep
+
+
+def serialize(index: Any) -> bytes:
+    """faiss's own serialisation of a float or binary index."""
+    if isinstance(index, faiss.IndexBinary):
+        return bytes(faiss.serialize_index_binary(index))
+    return bytes(faiss.serialize_index(index))
+
+
+def deserialize(data: bytes, *, binary: bool = False) -> Any:
+    """The inverse of :func:`serialize`; faiss raises RuntimeError on garbage."""
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    if binary:
+        return faiss.deserialize_index_binary(buffer)
+    return faiss.deserialize_index(buffer)
+
+
+def check_loaded(index: Any, *, dim: int, metric: int | None, kind: Any) -> None:
+    """Raise ValueError unless a deserialised index has the expected class, dim and metric."""
+    if not isinstance(index, kind):
+        raise ValueError(f"expected a {kind.__name__}, found {type(index).__name__}")
+    if index.d != dim:
+        raise ValueError(f"expected dimension {dim}, found {index.d}")
+    if metric is not None and index.metric_type != metric:
+        raise ValueError(f"expected metric {metric}, found {index.metric_type}")
+
+
+def overrides_or(params: Mapping[str, int], overrides: Mapping[str, int] | None, name: str) -> int:
+    """A per-query override of parameter ``name`` if given, else the collection's value."""
+    if overrides and name in overrides:
+        return int(overrides[name])
+    return int(params[name])
