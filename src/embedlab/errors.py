@@ -5,8 +5,6 @@ and also from the builtin a Python user would catch for it::
 
     EmbedlabError(Exception)
     ├── InvalidParameterError(ValueError)   a parameter outside its allowed range or set
-    ├── DimensionMismatchError(ValueError)  vectors whose dimensions disagree
-    ├── CorpusError(ValueError)             an empty corpus, or no word reaching min_count
     │   ├── InvalidFilterError              a where / where_document filter that cannot be read
     │   ├── InvalidMetadataError            metadata that is not a flat JSON object of scalars
     │   ├── DuplicateIdError                ids repeated in a batch, or already stored on add

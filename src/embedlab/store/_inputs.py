@@ -50,11 +50,14 @@ class Include(StrEnumOption):
     VECTORS = "vectors"
 
 
+_PARSED: dict[tuple[object, ...], frozenset[Include]] = {}
 _ALIASES = {"metadatas": "metadata", "embeddings": "vectors", "document": "documents"}
 
 
 def check_include(include: Iterable[str] | str) -> frozenset[Include]:
     """Parse ``include`` (a str or several); Chroma's names metadatas/embeddings also work."""
+    if isinstance(include, tuple) and include in _PARSED:
+        return _PARSED[include]
     items = [include] if isinstance(include, str) else list(include)
     out = set()
     for item in items:
@@ -62,7 +65,10 @@ def check_include(include: Iterable[str] | str) -> frozenset[Include]:
             continue
         name = _ALIASES.get(item, item) if isinstance(item, str) else item
         out.add(Include.parse(name, name="include"))
-    return frozenset(out)
+    parsed = frozenset(out)
+    if isinstance(include, tuple) and len(_PARSED) < 64:
+        _PARSED[include] = parsed
+    return parsed
 
 
 def check_name(name: object) -> str:
@@ -129,6 +135,14 @@ def check_vectors(spec: Spec, vectors: object, count: int) -> npt.NDArray[Any]:
 def check_queries(spec: Spec, queries: object) -> tuple[npt.NDArray[Any], bool]:
     """Query vectors as a 2-D stored-form array, and whether one 1-D vector was given."""
     array = np.asarray(queries) if not isinstance(queries, np.ndarray) else queries
+    if (
+        array.ndim == 1
+        and array.dtype == np.float32
+        and not spec.binary
+        and array.shape[0] == spec.dim
+        and np.isfinite(array).all()
+    ):
+        return array[None, :], True  # the common case: one finite float32 vector
     single = array.ndim == 1
     if single:
         array = array[None, :]

@@ -20,6 +20,7 @@ import numpy.typing as npt
 from embedlab import metrics
 from embedlab.metrics import Metric
 from embedlab.store._state import CollectionState
+from embedlab.store.index._faiss import subset_knn
 
 __all__ = ["DEFAULT_EXACT_THRESHOLD", "Hits", "search"]
 
@@ -98,20 +99,31 @@ def exact(
     k: int,
     candidates: npt.NDArray[np.int64] | None,
 ) -> list[Hits]:
-    """Exact k nearest among ``candidates`` (all positions when None)."""
-    vectors = state.matrix if candidates is None else state.matrix[candidates]
-    out: list[Hits] = []
-    if len(vectors) == 0:
+    """Exact k nearest among ``candidates`` (all positions when None), nearest first."""
+    if candidates is None:
+        candidates = np.arange(state.n, dtype=np.int64)
+    if len(candidates) == 0:
         empty = (np.zeros(0, np.float32), np.zeros(0, np.int64))
         return [empty for _ in range(len(queries))]
-    take = min(k, len(vectors))
+    take = min(k, len(candidates))
+    metric = state.spec.metric
+    if metric in (Metric.COSINE, Metric.DOT, Metric.EUCLIDEAN):
+        inner = metric is not Metric.EUCLIDEAN
+        out: list[Hits] = []
+        for query in queries:
+            scores, positions = subset_knn(
+                state.matrix, query, candidates, take, inner_product=inner
+            )
+            out.append((to_distances(metric, scores), positions))
+        return out
+    vectors = state.matrix[candidates]
+    out = []
     for start in range(0, len(queries), _QUERY_BLOCK):
-        block = distance_matrix(state.spec.metric, queries[start : start + _QUERY_BLOCK], vectors)
+        block = distance_matrix(metric, queries[start : start + _QUERY_BLOCK], vectors)
         for row in block:
             best = np.argpartition(row, take - 1)[:take] if take < len(row) else np.arange(len(row))
             best = best[np.lexsort((best, row[best]))]
-            positions = best if candidates is None else candidates[best]
-            out.append((row[best].astype(np.float32), positions.astype(np.int64)))
+            out.append((row[best].astype(np.float32), candidates[best].astype(np.int64)))
     return out
 
 

@@ -30,6 +30,7 @@ from embedlab.store._indexfile import (
 )
 from embedlab.store._storage import CollectionRow, Rows, Storage
 from embedlab.store.index import INDEX_KINDS, AnnIndex
+from embedlab.store.metadata import Metadata
 
 __all__ = [
     "CollectionState",
@@ -104,6 +105,9 @@ def decode_vectors(spec: Spec, blobs: list[bytes]) -> npt.NDArray[Any]:
 def prepare(spec: Spec, vectors: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Stored vectors in the form the index searches: unit rows for cosine."""
     if spec.metric is Metric.COSINE:
+        if len(vectors) == 1:  # one query: skip the blockwise machinery
+            norm = float(np.sqrt(np.dot(vectors[0], vectors[0])))
+            return vectors / norm if norm > 0 else vectors.copy()
         return normalize(vectors)
     return np.ascontiguousarray(vectors, dtype=spec.dtype)
 
@@ -121,8 +125,9 @@ class CollectionState:
         self._labels = np.zeros(0, dtype=np.int64)
         self._alive = np.zeros(0, dtype=bool)
         self._matrix = np.zeros((0, spec.width), dtype=spec.dtype)
+        self._lists = np.zeros(0, dtype=bool)  # rows whose metadata holds a list
         self.ids: list[str] = []
-        self.meta_json: list[str | None] = []
+        self.metadata: list[Metadata] = []  # decoded once; results get copies
         self.columns = MetadataColumns()
         self.id_pos: dict[str, int] = {}
         self.applied_seq = 0
@@ -156,6 +161,13 @@ class CollectionState:
             self._alive_bits = np.packbits(self.alive, bitorder="little")
         return self._alive_bits
 
+    def metadata_at(self, pos: int) -> Metadata:
+        """A fresh copy of one row's metadata (lists copied too, so callers may mutate it)."""
+        value = self.metadata[pos]
+        if self._lists[pos]:
+            return {k: list(v) if type(v) is list else v for k, v in value.items()}
+        return dict(value)
+
     def positions_of(self, labels: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Positions of labels that are in the view (labels not there are dropped)."""
         pos = np.searchsorted(self.labels, labels)
@@ -183,14 +195,17 @@ class CollectionState:
             self._labels = _grow(self._labels, capacity)
             self._alive = _grow(self._alive, capacity)
             self._matrix = _grow(self._matrix, capacity)
+            self._lists = _grow(self._lists, capacity)
         self._labels[self.n : end] = labels
         self._alive[self.n : end] = True
         self._matrix[self.n : end] = vectors
         for offset, key in enumerate(ids):
             self.id_pos[key] = self.n + offset
         self.ids.extend(ids)
-        self.meta_json.extend(meta_json)
-        self.columns.append([json.loads(m) if m else {} for m in meta_json])
+        decoded: list[Metadata] = [json.loads(m) if m else {} for m in meta_json]
+        self._lists[self.n : end] = [any(type(v) is list for v in m.values()) for m in decoded]
+        self.metadata.extend(decoded)
+        self.columns.append(decoded)
         if add_to_index:
             self.index.add(vectors)
         self.n = end

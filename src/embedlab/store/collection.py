@@ -7,10 +7,9 @@ committed. See :class:`Collection` for the API.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +23,7 @@ from embedlab.errors import (
 )
 from embedlab.store import _maintenance
 from embedlab.store._inputs import (
+    MAX_K,
     Include,
     check_documents,
     check_ids,
@@ -48,6 +48,18 @@ __all__ = ["Collection"]
 
 _DEFAULT_INCLUDE = ("metadata", "documents")
 R = TypeVar("R", bound=GetResult)
+
+
+class QueryOptions(TypedDict, total=False):
+    """The keyword options of :meth:`Collection.query`."""
+
+    where: Mapping[str, Any] | None
+    where_document: Mapping[str, Any] | None
+    max_distance: float | None
+    include: Iterable[str] | str
+    search_params: Mapping[str, int] | None
+    exact_threshold: int
+    model: str | None
 
 
 class Collection:
@@ -149,7 +161,7 @@ class Collection:
             if existing:
                 raise DuplicateIdError(
                     f"collection {self.name!r} already has {len(existing)} of these ids: "
-                    f"{show_values(existing)}; use upsert() to replace them"
+                    f"{show_values(existing)}; upsert replaces them"
                 )
             self._commit(state, batch, replaced=np.zeros(0, dtype=np.int64))
 
@@ -190,9 +202,7 @@ class Collection:
         with self._writing() as state:
             missing = [key for key in keys if key not in state.id_pos]
             if missing:
-                raise UnknownKeyError(
-                    missing[0], what=f"id in collection {self.name!r} (of {len(missing)} missing)"
-                )
+                raise UnknownKeyError(missing[0], what=f"id in collection {self.name!r}")
             positions = np.array([state.id_pos[key] for key in keys], dtype=np.int64)
             labels = state.labels[positions].tolist()
             storage = self._db._storage
@@ -200,7 +210,7 @@ class Collection:
             old_docs = storage.fetch(labels, "document") if new_docs is None else {}
             merged = []
             for i, pos in enumerate(positions.tolist()):
-                meta = json.loads(state.meta_json[pos] or "{}")
+                meta = state.metadata_at(pos)
                 if patches is not None:
                     removed, changes = patches[i]
                     meta = {k: v for k, v in meta.items() if k not in removed}
@@ -277,6 +287,21 @@ class Collection:
             selected = selected[offset:end]
             return self._rows(state, selected, wanted, GetResult)
 
+    @overload
+    def query(
+        self, queries: Sequence[Sequence[float]], k: int = 10, **options: Unpack[QueryOptions]
+    ) -> list[QueryResult]: ...
+
+    @overload
+    def query(
+        self, queries: Sequence[float], k: int = 10, **options: Unpack[QueryOptions]
+    ) -> QueryResult: ...
+
+    @overload
+    def query(
+        self, queries: npt.NDArray[Any], k: int = 10, **options: Unpack[QueryOptions]
+    ) -> Any: ...
+
     def query(
         self,
         queries: npt.ArrayLike,
@@ -300,16 +325,20 @@ class Collection:
         """
         self._check_model(model, "a query")
         stored, single = check_queries(self.spec, queries)
-        k = check_k(k)
+        if type(k) is not int or not 1 <= k <= MAX_K:
+            k = check_k(k)
         wanted = check_include(include)
         parsed = parse_where(where)
         parsed_doc = parse_where_document(where_document)
-        overrides = INDEX_KINDS[self.spec.kind].check_params(
-            search_params, self.spec.dim, per_query=True
-        )
+        overrides = None
+        if search_params:
+            overrides = INDEX_KINDS[self.spec.kind].check_params(
+                search_params, self.spec.dim, per_query=True
+            )
         if max_distance is not None:
             max_distance = check_float("max_distance", max_distance, minimum=-np.inf)
-        exact_threshold = check_int("exact_threshold", exact_threshold, minimum=0)
+        if type(exact_threshold) is not int or exact_threshold < 0:
+            exact_threshold = check_int("exact_threshold", exact_threshold, minimum=0)
         with self._db._lock:
             state = self._current()
             if state.n_alive == 0:
@@ -463,8 +492,7 @@ class Collection:
         plist = positions.tolist()
         fields: dict[str, Any] = {"ids": tuple([state.ids[p] for p in plist])}
         if Include.METADATA in wanted:
-            meta = state.meta_json
-            fields["metadata"] = tuple([json.loads(meta[p]) if meta[p] else {} for p in plist])
+            fields["metadata"] = tuple([state.metadata_at(p) for p in plist])
         if Include.DOCUMENTS in wanted or Include.VECTORS in wanted:
             labels = state.labels[positions].tolist()
             storage = self._db._storage

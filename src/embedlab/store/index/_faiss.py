@@ -19,9 +19,11 @@ __all__ = [
     "deserialize",
     "faiss",
     "faiss_metric",
+    "float_search",
     "overrides_or",
     "search_params",
     "serialize",
+    "subset_knn",
 ]
 
 
@@ -49,6 +51,54 @@ def search_params(
     for name, value in fields.items():
         setattr(params, name, value)
     return params, keep
+
+
+def float_search(
+    index: Any, queries: npt.NDArray[np.float32], k: int, params: Any = None
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """``index.search`` without the Python wrapper's per-call checks (the store has done them)."""
+    x = np.ascontiguousarray(queries, dtype=np.float32)
+    scores = np.empty((len(x), k), dtype=np.float32)
+    positions = np.empty((len(x), k), dtype=np.int64)
+    index.search_c(
+        len(x), faiss.swig_ptr(x), k, faiss.swig_ptr(scores), faiss.swig_ptr(positions), params
+    )
+    return scores, positions
+
+
+def subset_knn(
+    matrix: npt.NDArray[np.float32],
+    query: npt.NDArray[np.float32],
+    subset: npt.NDArray[np.int64],
+    k: int,
+    *,
+    inner_product: bool,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """Exact k best rows of ``matrix`` among ``subset`` for one query, without copying rows.
+
+    Scores are inner products (largest first) or squared L2 (smallest first); faiss's SIMD
+    kernels, which also avoid numpy's BLAS thread start-up on these small products.
+    """
+    rows = np.ascontiguousarray(matrix)
+    x = np.ascontiguousarray(query, dtype=np.float32)
+    ids = np.ascontiguousarray(subset, dtype=np.int64)
+    scores = np.empty((1, k), dtype=np.float32)
+    found = np.empty((1, k), dtype=np.int64)
+    kernel = faiss.knn_inner_products_by_idx if inner_product else faiss.knn_L2sqr_by_idx
+    kernel(
+        faiss.swig_ptr(x),
+        faiss.swig_ptr(rows),
+        faiss.swig_ptr(ids),
+        rows.shape[1],
+        1,
+        rows.shape[0],
+        len(ids),
+        k,
+        faiss.swig_ptr(scores),
+        faiss.swig_ptr(found),
+        0,
+    )
+    return scores[0], found[0]
 
 
 def serialize(index: Any) -> bytes:

@@ -22,6 +22,7 @@ from embedlab.store.index._faiss import (
     deserialize,
     faiss,
     faiss_metric,
+    float_search,
     overrides_or,
     search_params,
     serialize,
@@ -100,6 +101,10 @@ class IvfBase(AnnIndex):
         if selectivity < 1.0:
             nprobe = int(np.ceil(nprobe / max(selectivity, 1e-6)))
         nprobe = min(nlist, nprobe)
+        if allowed is None:
+            if self._index.nprobe != nprobe:
+                self._index.nprobe = nprobe
+            return float_search(self._index, queries, k)
         params, _keep = search_params(faiss.SearchParametersIVF, allowed, nprobe=nprobe)
         scores, positions = self._index.search(queries, k, params=params)
         return scores, positions

@@ -20,6 +20,7 @@ class BinaryHnswIndex(HnswIndex):
 
     kind = "binary"
     metrics = frozenset({Metric.HAMMING})
+    binary_codes = True
 
     def __init__(
         self, dim: int, metric: Metric, params: Mapping[str, int], *, index: Any = None

@@ -19,6 +19,7 @@ from embedlab.store.index._faiss import (
     deserialize,
     faiss,
     faiss_metric,
+    float_search,
     overrides_or,
     search_params,
     serialize,
@@ -38,6 +39,8 @@ class HnswIndex(AnnIndex):
         "ef_construction": ParamSpec(100, maximum=_MAX_EF),
         "ef_search": ParamSpec(64, maximum=_MAX_EF, per_query=True),
     }
+
+    binary_codes = False
 
     def __init__(
         self, dim: int, metric: Metric, params: Mapping[str, int], *, index: Any = None
@@ -66,6 +69,12 @@ class HnswIndex(AnnIndex):
     ) -> SearchOutput:
         ef = max(overrides_or(self.params, overrides, "ef_search"), k)
         ef = widen(ef, selectivity, cap=max(_MAX_EF, k))
+        if allowed is None and not self.binary_codes:
+            # The common case: no SearchParameters object (its creation costs as much as
+            # the rest of a small query's overhead).
+            if self._index.hnsw.efSearch != ef:
+                self._index.hnsw.efSearch = ef
+            return float_search(self._index, queries, k)
         params, _keep = search_params(faiss.SearchParametersHNSW, allowed, efSearch=ef)
         scores, positions = self._index.search(queries, k, params=params)
         return scores, positions
