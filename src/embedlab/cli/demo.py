@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.panel import Panel
@@ -15,7 +16,7 @@ from embedlab.cli.app import app
 if TYPE_CHECKING:
     from embedlab.eval import AnalogyResult, WordPairsResult
     from embedlab.train import TrainingStats
-    from embedlab.vectors import Neighbor
+    from embedlab.vectors import Neighbor, WordVectors
 
 DEMO_WORDS = ("dog", "music", "river", "doctor", "red", "computer", "king", "happy")
 DEMO_UNSEEN = ("unseeable", "unfriendliness", "dogness", "overcooked")
@@ -79,6 +80,16 @@ def demo(
     fasttext = FastText(dim=100, window=5, min_count=5, epochs=epochs, threads=threads)
     ft = fasttext.train(corpus, progress=not json_output)
     unseen = {w: ft.most_similar(w, k=5) for w in DEMO_UNSEEN if w not in ft.vocab}
+    if not json_output:
+        console.print(_neighbour_table("words FastText never saw (cosine)", "unseen word", unseen))
+        console.print(
+            Panel.fit(
+                "Storing the skip-gram vectors in the embedded vector database (SQLite + an\n"
+                "HNSW index), with metadata, then filtered and range queries.",
+                title="embedlab demo, part 3",
+            )
+        )
+    store = _store_act(wv)
     if json_output:
         emit_json(
             {
@@ -94,10 +105,93 @@ def demo(
                     "training": fasttext.stats.to_dict() if fasttext.stats else None,
                     "unseen": {w: [n._asdict() for n in ns] for w, ns in unseen.items()},
                 },
+                "store": store,
             }
         )
         return
-    console.print(_neighbour_table("words FastText never saw (cosine)", "unseen word", unseen))
+    _show_store(store)
+
+
+DEMO_STORE_QUERIES: tuple[tuple[str, dict[str, Any] | None, float | None], ...] = (
+    ("river", None, None),
+    ("river", {"letter": "s"}, None),
+    ("doctor", {"length": {"$gte": 9}}, None),
+    ("music", None, 0.45),
+)
+
+
+def _store_act(wv: WordVectors) -> dict[str, Any]:
+    """Add every word with metadata to a collection in a temporary database, then query it."""
+    import tempfile
+    import time
+
+    from embedlab.store import Database
+
+    keys = list(wv.keys)
+    counts = wv.counts
+    metadata = [
+        {"letter": key[0], "length": len(key), "count": int(counts[i]) if counts is not None else 0}
+        for i, key in enumerate(keys)
+    ]
+    with tempfile.TemporaryDirectory() as folder, Database(folder) as db:
+        col = db.create_collection("words", dim=wv.dim, metric="cosine", index="hnsw")
+        start = time.perf_counter()
+        for begin in range(0, len(keys), 5000):
+            end = begin + 5000
+            col.add(keys[begin:end], wv.vectors[begin:end], metadata[begin:end])
+        insert_seconds = time.perf_counter() - start
+        answers = []
+        start = time.perf_counter()
+        for word, where, radius in DEMO_STORE_QUERIES:
+            res = col.query(wv[word], k=6, where=where, max_distance=radius, include=("metadata",))
+            answers.append(
+                {
+                    "word": word,
+                    "where": where,
+                    "max_distance": radius,
+                    "ids": [key for key in res.ids if key != word][:5],
+                    "distances": [
+                        float(d)
+                        for key, d in zip(res.ids, res.distances, strict=True)
+                        if key != word
+                    ][:5],
+                }
+            )
+        query_ms = (time.perf_counter() - start) / len(DEMO_STORE_QUERIES) * 1000
+        return {
+            "rows": len(col),
+            "insert_seconds": insert_seconds,
+            "vectors_per_second": len(keys) / insert_seconds,
+            "query_ms": query_ms,
+            "queries": answers,
+        }
+
+
+def _show_store(store: dict[str, Any]) -> None:
+    """Print the third part: insert speed and the filtered / range answers."""
+    console.print(
+        f"{store['rows']:,} words stored with their metadata in {store['insert_seconds']:.1f} s "
+        f"([bold]{store['vectors_per_second']:,.0f} vectors/s[/], durable), "
+        f"{store['query_ms']:.1f} ms a query"
+    )
+    table = Table(title="queries against the collection", title_justify="left")
+    table.add_column("query", style="bold")
+    table.add_column("filter")
+    table.add_column("nearest five")
+    for answer in store["queries"]:
+        condition = json.dumps(answer["where"]) if answer["where"] else "-"
+        if answer["max_distance"] is not None:
+            condition = f"within cosine distance {answer['max_distance']}"
+        found = ", ".join(
+            f"{key} [dim]{d:.2f}[/]"
+            for key, d in zip(answer["ids"], answer["distances"], strict=True)
+        )
+        table.add_row(answer["word"], condition, found or "(none)")
+    console.print(table)
+    console.print(
+        "Keep a database with `embedlab db import-vectors MODEL --collection words` and query it "
+        'with `embedlab db query words --vector-file q.npy --where \'{"letter": "s"}\'`.'
+    )
 
 
 def _show_word2vec(
