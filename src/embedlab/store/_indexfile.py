@@ -33,6 +33,7 @@ class UnusableIndexFile(Exception):
 class IndexFile:
     """What an index file holds: its stamp, its settings, its labels and the index bytes."""
 
+    database_id: str
     collection_id: int
     generation: int
     seq: int
@@ -49,6 +50,7 @@ def write_index_file(path: Path, entry: IndexFile) -> None:
     labels = np.ascontiguousarray(entry.labels, dtype="<i8").tobytes()
     header = {
         "format": _FORMAT,
+        "database_id": entry.database_id,
         "collection_id": entry.collection_id,
         "generation": entry.generation,
         "seq": entry.seq,
@@ -86,6 +88,7 @@ def read_index_file(path: Path) -> IndexFile:
     (head_size,) = struct.unpack("<I", data[8:12])
     try:
         header: dict[str, Any] = json.loads(data[12 : 12 + head_size])
+        str(header["database_id"])
         count = int(header["count"])
         start = 12 + head_size
         labels_raw = data[start : start + 8 * count]
@@ -102,6 +105,7 @@ def read_index_file(path: Path) -> IndexFile:
     if not ok:
         raise UnusableIndexFile("the index file is truncated or corrupt (checksum mismatch)")
     return IndexFile(
+        database_id=str(header["database_id"]),
         collection_id=int(header["collection_id"]),
         generation=int(header["generation"]),
         seq=int(header["seq"]),

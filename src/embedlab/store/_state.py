@@ -115,7 +115,16 @@ def prepare(spec: Spec, vectors: npt.NDArray[Any]) -> npt.NDArray[Any]:
 class CollectionState:
     """The derived, in-memory side of one collection."""
 
-    def __init__(self, spec: Spec, index: AnnIndex, *, generation: int, index_path: Path) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        index: AnnIndex,
+        *,
+        generation: int,
+        index_path: Path,
+        database_id: str,
+    ) -> None:
+        self.database_id = database_id
         self.spec = spec
         self.index = index
         self.generation = generation
@@ -171,9 +180,10 @@ class CollectionState:
     def positions_of(self, labels: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Positions of labels that are in the view (labels not there are dropped)."""
         pos = np.searchsorted(self.labels, labels)
-        pos = pos[pos < self.n]
-        found = pos[self.labels[pos] == labels[: len(pos)]] if len(pos) else pos
-        return found.astype(np.int64)
+        inside = pos < self.n
+        pos, labels = pos[inside], labels[inside]
+        found: npt.NDArray[np.int64] = pos[self.labels[pos] == labels].astype(np.int64)
+        return found
 
     # -- changes ----------------------------------------------------------------------
     def append(
@@ -286,6 +296,7 @@ class CollectionState:
         write_index_file(
             self.index_path,
             IndexFile(
+                database_id=self.database_id,
                 collection_id=self.spec.id,
                 generation=self.generation,
                 seq=self.applied_seq,
@@ -310,7 +321,7 @@ def load_state(storage: Storage, row: CollectionRow, index_path: Path) -> Collec
     spec = Spec.from_row(row)
     rows = storage.rows_since(spec.id, -1)
     try:
-        state = _from_file(spec, row, rows, index_path)
+        state = _from_file(spec, row, rows, index_path, storage.database_id)
     except UnusableIndexFile as exc:
         if len(rows.labels) or index_path.exists():
             warnings.warn(
@@ -330,16 +341,24 @@ def build_state(
     """A view with a new index built from the collection's live rows."""
     spec = Spec.from_row(row)
     state = CollectionState(
-        spec, spec.new_index(), generation=row.generation, index_path=index_path
+        spec,
+        spec.new_index(),
+        generation=row.generation,
+        index_path=index_path,
+        database_id=storage.database_id,
     )
     state.apply_rows(storage.rows_since(spec.id, -1) if rows is None else rows)
     state.applied_seq = row.seq
     return state
 
 
-def _from_file(spec: Spec, row: CollectionRow, rows: Rows, path: Path) -> CollectionState:
+def _from_file(
+    spec: Spec, row: CollectionRow, rows: Rows, path: Path, database_id: str
+) -> CollectionState:
     """Reuse the index file if it provably matches the rows; raise UnusableIndexFile if not."""
     entry = read_index_file(path)
+    if entry.database_id != database_id:
+        raise UnusableIndexFile("the index file belongs to another database")
     expected = (spec.id, row.generation, spec.kind, spec.dim, spec.metric.value, spec.params)
     found = (entry.collection_id, entry.generation, entry.kind, entry.dim, entry.metric)
     if (*found, entry.params) != expected:
@@ -363,7 +382,9 @@ def _from_file(spec: Spec, row: CollectionRow, rows: Rows, path: Path) -> Collec
     if not bool(np.array_equal(in_file, old)):
         raise UnusableIndexFile("the index file does not match the database's rows")
 
-    state = CollectionState(spec, index, generation=row.generation, index_path=path)
+    state = CollectionState(
+        spec, index, generation=row.generation, index_path=path, database_id=database_id
+    )
     # Positions 0..len(file_labels)-1 come from the file; rows deleted since are dead.
     width = len(file_labels)
     vectors = np.zeros((width, spec.width), dtype=spec.dtype)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -100,6 +101,14 @@ class Storage:
         self.conn = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
+        try:
+            self.database_id = self._prepare()
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _prepare(self) -> str:
+        """Set the connection up, create the schema, check the format; return the db's id."""
         self.conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = FULL")
@@ -118,6 +127,11 @@ class Storage:
                     f"this version reads format {FORMAT_VERSION} and older. Upgrade embedlab.",
                     path=str(self.path),
                 )
+            row = self.conn.execute("SELECT value FROM meta WHERE key='id'").fetchone()
+            if row is None:
+                row = (uuid.uuid4().hex,)
+                self.conn.execute("INSERT INTO meta(key, value) VALUES ('id', ?)", row)
+            return str(row[0])
 
     def close(self) -> None:
         """Close the connection (idempotent)."""

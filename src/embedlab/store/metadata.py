@@ -107,6 +107,20 @@ def check_metadata(value: object, *, where: str = "metadata") -> Metadata:
         )
     out: Metadata = {}
     for key, item in value.items():
+        kind = type(item)
+        if (
+            type(key) is str
+            and key
+            and key[0] != "$"
+            and (
+                kind is str
+                or kind is bool
+                or (kind is int and -MAX_SAFE_INT <= item <= MAX_SAFE_INT)
+                or (kind is float and math.isfinite(item))
+            )
+        ):
+            out[key] = item  # the common case, checked inline
+            continue
         if not isinstance(key, str):
             raise InvalidMetadataError(f"{where}: expected str keys, got {describe_value(key)}")
         here = key_path(where, key)
