@@ -2,8 +2,9 @@
 
 - No filter and no deleted rows: the ANN index answers directly.
 - A filter (or deleted rows): the allowed positions are counted. Few candidates
-  (``exact_threshold`` or fewer) are scanned exactly, which is both faster and exact; many go
-  to the index with a bitmap ID selector and a search widened for the selectivity.
+  (``exact_threshold`` or fewer, or under 5% of the rows) are scanned exactly, which is both
+  faster and exact; many go to the index with a bitmap ID selector and a search widened
+  for the selectivity.
 - An index that is not trained yet (IVF kinds) is replaced by the exact scan.
 - Indexes with compressed scores (IVF-PQ) fetch ``refine`` x k candidates that are then
   re-ranked with exact distances.
@@ -25,6 +26,8 @@ from embedlab.store.index._faiss import subset_knn
 __all__ = ["DEFAULT_EXACT_THRESHOLD", "Hits", "search"]
 
 DEFAULT_EXACT_THRESHOLD = 8192
+# Below this share of allowed rows a graph search loses recall even widened: scan exactly.
+MIN_ANN_SELECTIVITY = 0.05
 _QUERY_BLOCK = 64  # queries per block of the exact scan: (64 x candidates) distances at a time
 
 Hits = tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]
@@ -54,7 +57,7 @@ def search(
         if count == 0:
             empty = (np.zeros(0, np.float32), np.zeros(0, np.int64))
             return [empty for _ in range(len(queries))]
-        if index.ready and count > exact_threshold:
+        if index.ready and count > exact_threshold and count >= MIN_ANN_SELECTIVITY * state.n:
             bitmap = (
                 state.alive_bitmap() if allowed is None else np.packbits(mask, bitorder="little")
             )
@@ -78,17 +81,17 @@ def _ann(
         queries, fetch, allowed=bitmap, selectivity=selectivity, overrides=overrides
     )
     out: list[Hits] = []
-    if factor > 1:
+    if factor > 1 or not state.index.exact_scores:
         for q, row in zip(queries, positions, strict=True):
             found = row[row >= 0]
             out.extend(exact(state, q[None, :], k, found))
         return out
     distances = to_distances(state.spec.metric, scores)
     for d_row, p_row in zip(distances, positions, strict=True):
-        keep = p_row >= 0
-        if keep.all():
+        if p_row[-1] >= 0:  # faiss pads missing results with -1 at the end
             out.append((d_row, p_row))
         else:
+            keep = p_row >= 0
             out.append((d_row[keep], p_row[keep]))
     return out
 
@@ -146,7 +149,7 @@ def to_distances(metric: Metric, scores: npt.NDArray[Any]) -> npt.NDArray[np.flo
     """faiss scores to the store's distances: 1 - similarity, true L2, L1 or bit counts."""
     out: npt.NDArray[np.float32]
     if metric in (Metric.COSINE, Metric.DOT):
-        out = (1.0 - scores).astype(np.float32)
+        out = np.subtract(np.float32(1.0), scores, dtype=np.float32)
     elif metric is Metric.EUCLIDEAN:
         out = np.sqrt(np.maximum(scores, 0.0)).astype(np.float32)
     else:

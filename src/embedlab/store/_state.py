@@ -172,10 +172,17 @@ class CollectionState:
 
     def metadata_at(self, pos: int) -> Metadata:
         """A fresh copy of one row's metadata (lists copied too, so callers may mutate it)."""
-        value = self.metadata[pos]
-        if self._lists[pos]:
-            return {k: list(v) if type(v) is list else v for k, v in value.items()}
-        return dict(value)
+        return self.metadata_of([pos])[0]
+
+    def metadata_of(self, positions: list[int]) -> list[Metadata]:
+        """Fresh copies of these rows' metadata."""
+        metadata, lists = self.metadata, self._lists
+        return [
+            {k: list(v) if type(v) is list else v for k, v in metadata[p].items()}
+            if lists[p]
+            else dict(metadata[p])
+            for p in positions
+        ]
 
     def positions_of(self, labels: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Positions of labels that are in the view (labels not there are dropped)."""
@@ -191,11 +198,11 @@ class CollectionState:
         labels: npt.NDArray[np.int64],
         ids: list[str],
         vectors: npt.NDArray[Any],
-        meta_json: list[str | None],
+        metadata: list[Metadata],
         *,
         add_to_index: bool = True,
     ) -> None:
-        """Add live rows at the next positions (vectors already prepared)."""
+        """Add live rows at the next positions (vectors prepared, metadata validated)."""
         count = len(labels)
         if count == 0:
             return
@@ -212,10 +219,9 @@ class CollectionState:
         for offset, key in enumerate(ids):
             self.id_pos[key] = self.n + offset
         self.ids.extend(ids)
-        decoded: list[Metadata] = [json.loads(m) if m else {} for m in meta_json]
-        self._lists[self.n : end] = [any(type(v) is list for v in m.values()) for m in decoded]
-        self.metadata.extend(decoded)
-        self.columns.append(decoded)
+        self._lists[self.n : end] = [any(type(v) is list for v in m.values()) for m in metadata]
+        self.metadata.extend(metadata)
+        self.columns.append(metadata)
         if add_to_index:
             self.index.add(vectors)
         self.n = end
@@ -238,7 +244,7 @@ class CollectionState:
     def apply_rows(self, rows: Rows) -> None:
         """Append rows read from SQLite."""
         vectors = prepare(self.spec, decode_vectors(self.spec, rows.blobs))
-        self.append(rows.labels, rows.ids, vectors, rows.metadata)
+        self.append(rows.labels, rows.ids, vectors, _decode_metadata(rows.metadata))
 
     @contextmanager
     def following(self, seq: int) -> Iterator[None]:
@@ -389,13 +395,15 @@ def _from_file(
     width = len(file_labels)
     vectors = np.zeros((width, spec.width), dtype=spec.dtype)
     ids = [""] * width
-    meta: list[str | None] = [None] * width
+    meta: list[Metadata] = [{} for _ in range(width)]
     olds = np.flatnonzero(old)
     stored = prepare(spec, decode_vectors(spec, [rows.blobs[i] for i in olds]))
     vectors[pos[olds]] = stored
     for i, p in zip(olds.tolist(), pos[olds].tolist(), strict=True):
         ids[p] = rows.ids[i]
-        meta[p] = rows.metadata[i]
+        text = rows.metadata[i]
+        if text:
+            meta[p] = json.loads(text)
     state.append(file_labels, ids, vectors, meta, add_to_index=False)
     alive = np.zeros(width, dtype=bool)
     alive[pos[olds]] = True
@@ -421,6 +429,10 @@ def _from_file(
             stacklevel=5,
         )
     return state
+
+
+def _decode_metadata(texts: list[str | None]) -> list[Metadata]:
+    return [json.loads(text) if text else {} for text in texts]
 
 
 def _grow(array: npt.NDArray[Any], capacity: int) -> npt.NDArray[Any]:

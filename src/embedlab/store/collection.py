@@ -223,7 +223,7 @@ class Collection:
             batch = _Batch(
                 keys,
                 new_vectors,
-                [metadata_to_json(m) if m else None for m in merged],
+                merged,
                 new_docs if new_docs is not None else [old_docs[label] for label in labels],
             )
             self._commit(state, batch, replaced=positions)
@@ -423,7 +423,7 @@ class Collection:
         stored = check_vectors(self.spec, vectors, len(keys))
         metas = check_metadata_list(metadata, len(keys))
         docs = check_documents(documents, len(keys))
-        return _Batch(keys, stored, [metadata_to_json(m) if m else None for m in metas], docs)
+        return _Batch(keys, stored, metas, docs)
 
     def _commit(
         self, state: CollectionState, batch: _Batch, *, replaced: npt.NDArray[np.int64]
@@ -441,7 +441,7 @@ class Collection:
                 seq,
                 batch.ids,
                 encode_vectors(batch.vectors),
-                batch.metadata,
+                [metadata_to_json(m) if m else None for m in batch.metadata],
                 batch.documents,
             )
         with state.following(seq):
@@ -492,7 +492,7 @@ class Collection:
         plist = positions.tolist()
         fields: dict[str, Any] = {"ids": tuple([state.ids[p] for p in plist])}
         if Include.METADATA in wanted:
-            fields["metadata"] = tuple([state.metadata_at(p) for p in plist])
+            fields["metadata"] = tuple(state.metadata_of(plist))
         if Include.DOCUMENTS in wanted or Include.VECTORS in wanted:
             labels = state.labels[positions].tolist()
             storage = self._db._storage
@@ -506,7 +506,7 @@ class Collection:
 
 
 class _Batch:
-    """A validated write: ids, vectors in stored form, metadata JSON, documents."""
+    """A validated write: ids, vectors in stored form, metadata, documents."""
 
     __slots__ = ("documents", "ids", "metadata", "vectors")
 
@@ -514,7 +514,7 @@ class _Batch:
         self,
         ids: list[str],
         vectors: npt.NDArray[Any],
-        metadata: list[str | None],
+        metadata: list[Metadata],
         documents: list[str | None],
     ) -> None:
         self.ids = ids

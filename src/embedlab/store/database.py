@@ -176,12 +176,15 @@ class Database:
                     index_params=index_params,
                     model=model,
                 )
+            kind = _index_kind(index)
             wanted: dict[str, Any] = {
                 "dim": check_int("dim", dim, minimum=1, maximum=_MAX_DIM),
                 "metric": Metric.parse(metric, name="metric").value,
-                "index": _index_kind(index),
+                "index": kind,
                 "model": model,
             }
+            if index_params is not None and kind == collection.index:
+                wanted["index_params"] = INDEX_KINDS[kind].check_params(index_params, dim)
             for setting, value in wanted.items():
                 have = getattr(collection, setting)
                 if have != value:

@@ -46,6 +46,11 @@ class IvfBase(AnnIndex):
         self._buffer: list[npt.NDArray[np.float32]] = []
         self._buffered = 0
 
+    @staticmethod
+    def faiss_metric_for(metric: Metric) -> int:
+        """The faiss metric the index is built with for this collection metric."""
+        return faiss_metric(metric)
+
     @abstractmethod
     def _make(self) -> Any:
         """A new, untrained faiss index with this collection's parameters."""
@@ -122,7 +127,7 @@ class IvfBase(AnnIndex):
         tag, body = data[:1], data[1:]
         if tag == _TRAINED:
             index = deserialize(body)
-            check_loaded(index, dim=dim, metric=faiss_metric(metric), kind=faiss.IndexIVF)
+            check_loaded(index, dim=dim, metric=cls.faiss_metric_for(metric), kind=faiss.IndexIVF)
             nlist = int(faiss.extract_index_ivf(index).nlist)
             if nlist != params["nlist"]:
                 raise ValueError(f"expected nlist {params['nlist']}, found {nlist}")

@@ -47,6 +47,9 @@ class AnnIndex(ABC):
     kind: ClassVar[str]
     metrics: ClassVar[frozenset[Metric]]
     params_spec: ClassVar[dict[str, ParamSpec]] = {}
+    # False when the index's scores are not the metric's (compressed, or another metric):
+    # the store then always re-ranks its candidates with exact distances.
+    exact_scores: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
