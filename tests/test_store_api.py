@@ -304,7 +304,7 @@ def test_bad_index_params(
 
 def test_index_params_defaults_and_overrides(db: Database) -> None:
     pq = db.create_collection("pq", dim=32, index="ivf-pq", index_params={"nlist": 8})
-    assert pq.index_params == {"nlist": 8, "nprobe": 16, "m": 8, "nbits": 8, "refine": 4}
+    assert pq.index_params == {"nlist": 8, "nprobe": 16, "m": 8, "nbits": 8, "refine": 10}
     hnsw = db.create_collection("h", dim=8, index="hnsw", index_params={"ef_search": 10})
     assert hnsw.index_params == {"M": 16, "ef_construction": 100, "ef_search": 10}
 

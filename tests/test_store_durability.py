@@ -1,10 +1,11 @@
-"""The store's durability and concurrency promises (ARCHITECTURE.md, "The store's promises").
+"""The store's durability promises (ARCHITECTURE.md, "The store's promises").
 
 Real processes and real files under tmp_path, no mocks: a writer killed with SIGKILL at
-random moments, damaged, stale, missing and foreign index files, the write lock and
-committed data seen across processes, a folder from a newer format, compaction reclaiming
-disk, and refused input leaving the stored rows as they were. The second process is
-``tests/store_writer.py``; exact numpy search is the oracle for every query.
+random moments, a folder from a newer format, compaction reclaiming disk, and refused
+input leaving the stored rows as they were. The second process is
+``tests/store_writer.py``; exact numpy search is the oracle for every query. Damaged index
+files and several processes have their own modules (test_store_index_files.py,
+test_store_processes.py).
 """
 
 from __future__ import annotations
@@ -12,23 +13,19 @@ from __future__ import annotations
 import gc
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pytest
 
 from embedlab.errors import (
@@ -37,118 +34,20 @@ from embedlab.errors import (
     IndexRebuiltWarning,
     InvalidMetadataError,
     InvalidParameterError,
-    StoreLockedError,
     StoreVersionError,
 )
 from embedlab.store import Collection, Database
-from store_writer import CHURN_COLLECTIONS, CHURN_DIM, burst_ids, burst_vectors
-
-WRITER = Path(__file__).with_name("store_writer.py")
-SQLITE = "embedlab.sqlite"
-Rows = dict[str, tuple[bytes, dict[str, Any]]]  # id -> (float32 bytes, metadata)
-
-
-# ---------------------------------------------------------------------------------------------
-# Helpers
-
-
-def spawn(*args: object, log: Path) -> subprocess.Popen[bytes]:
-    """``store_writer.py`` in a new process: stdin and stdout piped, stderr to ``log``."""
-    with open(log, "ab") as err:
-        return subprocess.Popen(
-            [sys.executable, str(WRITER), *map(str, args)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=err,
-        )
-
-
-def reply(proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> dict[str, Any]:
-    """The next JSON line a helper process prints (failing with its stderr if it dies)."""
-    stdout = proc.stdout
-    assert stdout is not None
-    result: list[bytes] = []
-    reader = threading.Thread(target=lambda: result.append(stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    if not result or not result[0]:
-        proc.kill()
-        pytest.fail(f"helper process gave no answer; stderr:\n{log.read_text()}")
-    return dict(json.loads(result[0]))
-
-
-def snapshot(col: Collection) -> Rows:
-    """Every live row: exact float32 bytes and metadata."""
-    got = col.get(include=("metadata", "vectors"))
-    assert got.vectors is not None and got.metadata is not None
-    assert got.vectors.dtype == np.float32
-    return {
-        key: (vector.tobytes(), meta)
-        for key, vector, meta in zip(got.ids, got.vectors, got.metadata, strict=True)
-    }
-
-
-def describe_difference(expected: Rows, actual: Rows) -> str:
-    missing = sorted(expected.keys() - actual.keys())
-    extra = sorted(actual.keys() - expected.keys())
-    changed = sorted(k for k in expected.keys() & actual.keys() if expected[k] != actual[k])
-    return (
-        f"{len(missing)} missing {missing[:3]}, {len(extra)} unexpected {extra[:3]}, "
-        f"{len(changed)} with other vectors or metadata {changed[:3]}"
-    )
-
-
-def assert_like_exact_search(
-    col: Collection,
-    queries: npt.NDArray[np.float32],
-    *,
-    k: int,
-    exact: bool,
-    min_recall: float = 0.95,
-) -> None:
-    """Euclidean queries against exact numpy search over the rows ``get`` returns.
-
-    Every returned id must be live with its true distance; with ``exact`` the distances
-    are the k smallest (which is what exact search means, ties or not), otherwise recall@k
-    against the exact answer must reach ``min_recall``.
-    """
-    rows = col.get(include=("vectors",))
-    assert rows.vectors is not None
-    stored = rows.vectors.astype(np.float64)
-    where = {key: i for i, key in enumerate(rows.ids)}
-    hits = 0
-    for q in queries:
-        true = np.sqrt(((stored - q.astype(np.float64)) ** 2).sum(axis=1))
-        best = np.argsort(true, kind="stable")[:k]
-        result = col.query(q, k=k, include=())
-        assert len(result.ids) == min(k, len(where)), result.ids
-        dead = [key for key in result.ids if key not in where]
-        assert not dead, f"query returned rows that are not stored: {dead}"
-        own = true[[where[key] for key in result.ids]]
-        np.testing.assert_allclose(result.distances, own, rtol=1e-4, atol=1e-5)
-        if exact:
-            np.testing.assert_allclose(result.distances, true[best], rtol=1e-4, atol=1e-5)
-        hits += len(set(result.ids) & {rows.ids[i] for i in best})
-    if not exact:
-        assert hits / (len(queries) * min(k, len(where))) >= min_recall
-
-
-def probe_queries(col: Collection, rng: np.random.Generator, count: int) -> npt.NDArray[np.float32]:
-    """Half random points, half stored vectors nudged a little."""
-    stored = col.get(include=("vectors",)).vectors
-    assert stored is not None
-    near = stored[rng.integers(len(stored), size=count // 2)]
-    near = near + rng.normal(scale=0.01, size=near.shape)
-    far = rng.normal(size=(count - count // 2, stored.shape[1]))
-    return np.vstack([near, far]).astype(np.float32)
-
-
-@contextmanager
-def no_rebuild_warning() -> Iterator[None]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", IndexRebuiltWarning)
-        yield
-
+from store_helpers import (
+    SQLITE,
+    Rows,
+    assert_like_exact_search,
+    describe_difference,
+    no_rebuild_warning,
+    probe_queries,
+    snapshot,
+    spawn,
+)
+from store_writer import CHURN_COLLECTIONS, CHURN_DIM
 
 # ---------------------------------------------------------------------------------------------
 # 1. kill -9 while writing
@@ -324,348 +223,6 @@ def test_kill_9_keeps_every_acknowledged_write(tmp_path: Path) -> None:
     seen = churn_and_kill(tmp_path, kills=24, seed=2024)
     landed = seen["in flight, applied"] + seen["in flight, lost"]
     assert landed >= 1, f"no kill landed inside a write, so nothing was tested: {seen}"
-
-
-# ---------------------------------------------------------------------------------------------
-# 2. Damaged, stale, missing and foreign index files
-
-DIM = 16
-
-
-@dataclass(frozen=True)
-class Built:
-    """A closed database with collections "c" and "other", and what was done to "c"."""
-
-    folder: Path
-    kind: str
-    index: Path  # c's index file
-    other_index: Path
-    old_index: bytes  # c's index file before the later changes
-    rows: Rows  # c's live rows at the end
-    late: list[str]  # added after old_index was saved
-    deleted: list[str]
-    deleted_vectors: npt.NDArray[np.float32]
-    upserted: list[str]
-
-
-def _create(db: Database, name: str, kind: str) -> Collection:
-    params = {"ef_search": 128} if kind == "hnsw" else None
-    return db.create_collection(name, dim=DIM, metric="euclidean", index=kind, index_params=params)
-
-
-@pytest.fixture(scope="module", params=["flat", "hnsw"])
-def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Built:
-    kind = str(request.param)
-    folder = tmp_path_factory.mktemp(f"built-{kind}") / "db"
-    rng = np.random.default_rng(5)
-    with Database(folder) as db:
-        col, other = _create(db, "c", kind), _create(db, "other", kind)
-        for batch in range(4):
-            ids = [f"e{batch}-{i}" for i in range(100)]
-            col.add(ids, rng.normal(size=(100, DIM)), [{"batch": batch}] * 100)
-            other.add([f"o{batch}-{i}" for i in range(100)], rng.normal(size=(100, DIM)))
-        index = folder / "indexes" / f"{col.spec.id}.index"
-        other_index = folder / "indexes" / f"{other.spec.id}.index"
-    old_index = index.read_bytes()
-    with Database(folder) as db:
-        col = db.get_collection("c")
-        late = [f"late-{i}" for i in range(200)]
-        col.add(late, rng.normal(size=(200, DIM)), [{"late": True}] * 200)
-        deleted = [f"e{b}-{i}" for b in range(4) for i in range(0, 100, 8)]
-        deleted_vectors = col.get(deleted, include=("vectors",)).vectors
-        col.delete(ids=deleted)
-        upserted = [f"e{b}-{i}" for b in range(4) for i in range(1, 100, 14)]  # odd: never deleted
-        col.upsert(upserted, rng.normal(size=(len(upserted), DIM)), [{"up": 1}] * len(upserted))
-        rows = snapshot(col)
-    assert deleted_vectors is not None
-    return Built(
-        folder, kind, index, other_index, old_index, rows, late, deleted, deleted_vectors, upserted
-    )
-
-
-def _copy(built: Built, tmp_path: Path) -> tuple[Path, Path]:
-    folder = tmp_path / "db"
-    shutil.copytree(built.folder, folder)
-    return folder, folder / "indexes" / built.index.name
-
-
-def _garbage(path: Path, start: int, size: int) -> None:
-    data = bytearray(path.read_bytes())
-    data[start : start + size] = np.random.default_rng(0).bytes(size)
-    path.write_bytes(bytes(data))
-
-
-DAMAGE: dict[str, Callable[[Path, Built], None]] = {
-    "truncated-half": lambda p, b: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),
-    "truncated-to-10-bytes": lambda p, b: p.write_bytes(p.read_bytes()[:10]),
-    "empty": lambda p, b: p.write_bytes(b""),
-    "garbage-in-middle": lambda p, b: _garbage(p, p.stat().st_size // 2, 64),
-    "garbage-in-header": lambda p, b: _garbage(p, 12, 24),
-    "missing": lambda p, b: p.unlink(),
-    "other-collection": lambda p, b: p.write_bytes((p.parent / b.other_index.name).read_bytes()),
-}
-
-
-def check_rows_and_queries(col: Collection, built: Built) -> None:
-    assert snapshot(col) == built.rows
-    assert len(col) == len(built.rows)
-    report = col.verify()
-    assert report.ok, report.problems
-    exact = built.kind == "flat"
-    assert_like_exact_search(
-        col, probe_queries(col, np.random.default_rng(1), 30), k=10, exact=exact
-    )
-
-
-@pytest.mark.parametrize("damage", sorted(DAMAGE))
-def test_unusable_index_file_is_rebuilt(built: Built, tmp_path: Path, damage: str) -> None:
-    folder, index = _copy(built, tmp_path)
-    DAMAGE[damage](index, built)
-    with Database(folder) as db:
-        with pytest.warns(IndexRebuiltWarning, match="rebuilt"):
-            col = db.get_collection("c")
-        check_rows_and_queries(col, built)
-    with Database(folder) as db, no_rebuild_warning():  # the rebuilt index was saved
-        check_rows_and_queries(db.get_collection("c"), built)
-
-
-def test_index_file_from_before_a_compaction_is_rebuilt(built: Built, tmp_path: Path) -> None:
-    folder, index = _copy(built, tmp_path)
-    before = index.read_bytes()
-    with Database(folder) as db:
-        assert db.get_collection("c").compact() == len(built.deleted) + len(built.upserted)
-    index.write_bytes(before)
-    with Database(folder) as db:
-        with pytest.warns(IndexRebuiltWarning, match="compaction"):
-            col = db.get_collection("c")
-        check_rows_and_queries(col, built)
-
-
-def test_older_index_file_is_caught_up(built: Built, tmp_path: Path) -> None:
-    folder, index = _copy(built, tmp_path)
-    index.write_bytes(built.old_index)
-    with Database(folder) as db:
-        col = db.get_collection("c")
-        check_rows_and_queries(col, built)
-        late = col.get(built.late, include=("vectors",))
-        assert late.ids == tuple(built.late) and late.vectors is not None
-        for key, vector in list(zip(late.ids, late.vectors, strict=True))[::20]:
-            assert col.query(vector, k=1).ids == (key,)
-        assert col.get(built.deleted).ids == ()
-        for vector in built.deleted_vectors:
-            assert not set(col.query(vector, k=5).ids) & set(built.deleted)
-        fresh = col.get(built.upserted, include=("metadata",)).metadata
-        assert fresh == tuple({"up": 1} for _ in built.upserted)
-    with Database(folder) as db, no_rebuild_warning():
-        check_rows_and_queries(db.get_collection("c"), built)
-
-
-def _twin(folder: Path, seed: int) -> None:
-    """A database shaped exactly like its twin (same ids, batches, stamps), other vectors."""
-    rng = np.random.default_rng(seed)
-    with Database(folder) as db:
-        col = _create(db, "c", "flat")
-        for batch in range(3):
-            col.add([f"t{batch}-{i}" for i in range(100)], rng.normal(size=(100, DIM)))
-
-
-def test_index_file_from_another_database_is_not_trusted(tmp_path: Path) -> None:
-    mine, theirs = tmp_path / "mine", tmp_path / "theirs"
-    _twin(mine, seed=1)
-    _twin(theirs, seed=2)
-    shutil.copy(theirs / "indexes" / "1.index", mine / "indexes" / "1.index")
-    with Database(mine) as db:
-        with pytest.warns(IndexRebuiltWarning, match="another database"):
-            col = db.get_collection("c")
-        rows = col.get(include=("vectors",))
-        assert rows.vectors is not None
-        for key, vector in list(zip(rows.ids, rows.vectors, strict=True))[::25]:
-            assert col.query(vector, k=1).ids == (key,)
-        queries = np.random.default_rng(3).normal(size=(10, DIM)).astype(np.float32)
-        assert_like_exact_search(col, queries, k=10, exact=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# 3. Several processes
-
-
-def _flat(folder: Path, name: str = "c") -> None:
-    with Database(folder) as db:
-        db.create_collection(name, dim=CHURN_DIM, metric="euclidean", index="flat")
-
-
-@pytest.mark.parametrize("ending", ["released", "killed"])
-def test_held_write_lock_names_its_holder_and_frees(tmp_path: Path, ending: str) -> None:
-    folder, log = tmp_path / "db", tmp_path / "hold.log"
-    _flat(folder)
-    vectors = np.ones((1, CHURN_DIM), dtype=np.float32)
-    holder = spawn("hold", folder, log=log)
-    try:
-        assert reply(holder, log) == {"holding": holder.pid}
-        with Database(folder, lock_timeout=0.2) as db:
-            col = db.get_collection("c")
-            started = time.monotonic()
-            with pytest.raises(StoreLockedError, match=rf"process {holder.pid}\b"):
-                col.add(["a"], vectors)
-            assert 0.2 <= time.monotonic() - started < 5.0
-            with pytest.raises(StoreLockedError, match=str(holder.pid)):
-                col.delete(ids=["a"])
-            assert len(col) == 0  # readers never wait for the lock
-            if ending == "released":
-                assert holder.stdin is not None
-                holder.stdin.close()
-                assert holder.wait(timeout=30) == 0, log.read_text()
-            else:
-                holder.send_signal(signal.SIGKILL)
-                holder.wait(timeout=30)
-            col.add(["a"], vectors)
-            assert col.get(["a"]).ids == ("a",)
-    finally:
-        holder.kill()
-        holder.wait(timeout=30)
-
-
-def test_writer_waits_for_the_lock_then_writes(tmp_path: Path) -> None:
-    folder, log = tmp_path / "db", tmp_path / "hold.log"
-    _flat(folder)
-    holder = spawn("hold", folder, log=log)
-    try:
-        reply(holder, log)
-        assert holder.stdin is not None
-        release = threading.Timer(0.5, holder.stdin.close)
-        release.start()
-        with Database(folder, lock_timeout=20.0) as db:
-            started = time.monotonic()
-            db.get_collection("c").add(["a"], np.ones((1, CHURN_DIM)))
-            assert time.monotonic() - started >= 0.4
-        release.join()
-        assert holder.wait(timeout=30) == 0, log.read_text()
-    finally:
-        holder.kill()
-        holder.wait(timeout=30)
-
-
-class Server:
-    """A ``serve`` helper: another process writing to the same folder on command."""
-
-    def __init__(self, folder: Path, log: Path) -> None:
-        self.log = log
-        self.proc = spawn("serve", folder, log=log)
-
-    def __call__(self, op: str, ids: list[str] | None = None, **more: Any) -> Any:
-        assert self.proc.stdin is not None
-        command = {"op": op, "collection": "c", "ids": ids, **more}
-        self.proc.stdin.write(json.dumps(command).encode() + b"\n")
-        self.proc.stdin.flush()
-        return reply(self.proc, self.log)["ok"]
-
-    def close(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        code = self.proc.wait(timeout=30)
-        assert code == 0, self.log.read_text()
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    _flat(tmp_path / "db")
-    helper = Server(tmp_path / "db", tmp_path / "serve.log")
-    yield helper
-    helper.proc.kill()
-    helper.proc.wait(timeout=30)
-
-
-def _vectors(rng: np.random.Generator, count: int) -> npt.NDArray[np.float32]:
-    return rng.normal(size=(count, CHURN_DIM)).astype(np.float32)
-
-
-def test_open_reader_sees_other_process_writes(tmp_path: Path, server: Server) -> None:
-    rng = np.random.default_rng(8)
-    with Database(tmp_path / "db") as db:
-        col = db.get_collection("c")
-        base = _vectors(rng, 50)
-        col.add([f"b{i}" for i in range(50)], base)
-        assert len(col) == 50
-        new = _vectors(rng, 30)
-        new_ids = [f"n{i}" for i in range(30)]
-        server("add", new_ids, vectors=new.tolist(), metadata=[{"n": i} for i in range(30)])
-        assert len(col) == 80
-        got = col.get(new_ids, include=("metadata", "vectors"))
-        assert got.ids == tuple(new_ids) and got.metadata == tuple({"n": i} for i in range(30))
-        assert got.vectors is not None and got.vectors.tobytes() == new.tobytes()
-        assert col.query(new[7], k=1).ids == ("n7",)
-        assert len(col.get(where={"n": {"$gte": 0}})) == 30
-
-        gone = [f"b{i}" for i in range(0, 50, 5)] + ["n3", "n4"]
-        assert server("delete", gone) == len(gone)
-        assert len(col) == 80 - len(gone)
-        assert col.get(gone).ids == ()
-        assert not set(col.query(base[0], k=20).ids) & set(gone)
-        assert "n3" not in col.get(where={"n": {"$gte": 0}}).ids
-
-        moved = _vectors(rng, 2)
-        server("upsert", ["b1", "n5"], vectors=moved.tolist())
-        stored = col.get(["b1", "n5"], include=("vectors",)).vectors
-        assert stored is not None and stored.tobytes() == moved.tobytes()
-        assert col.query(moved[0], k=1).ids == ("b1",)
-
-        assert server("compact") == len(gone) + 2
-        assert len(col) == 80 - len(gone)
-        report = col.verify()
-        assert report.ok and report.deleted_pending == 0, report
-        assert_like_exact_search(col, probe_queries(col, rng, 20), k=10, exact=True)
-        server("add", ["late"], vectors=_vectors(rng, 1).tolist())
-        assert "late" in col.get().ids and len(col) == 81 - len(gone)
-        server.close()
-
-
-def test_open_reader_sees_delete_after_an_add_and_delete_elsewhere(
-    tmp_path: Path, server: Server
-) -> None:
-    with Database(tmp_path / "db") as db:
-        col = db.get_collection("c")
-        col.add(["a", "b"], np.eye(2, CHURN_DIM))
-        assert len(col) == 2
-        server("add", ["x"], vectors=np.ones((1, CHURN_DIM)).tolist())
-        server("delete", ["x"])
-        server("delete", ["a"])
-        assert col.get().ids == ("b",)
-        assert len(col) == 1
-
-
-def test_two_writer_processes_both_land(tmp_path: Path) -> None:
-    folder = tmp_path / "db"
-    _flat(folder)
-    batches, size = 30, 40
-    procs = [
-        spawn("burst", folder, "c", p, batches, size, seed, log=tmp_path / f"{p}.log")
-        for p, seed in (("p", 1), ("q", 2))
-    ]
-    try:
-        for proc, name in zip(procs, "pq", strict=True):
-            assert "ready" in reply(proc, tmp_path / f"{name}.log")
-        for proc in procs:
-            assert proc.stdin is not None
-            proc.stdin.write(b"go\n")
-            proc.stdin.flush()
-        for proc, name in zip(procs, "pq", strict=True):
-            assert reply(proc, tmp_path / f"{name}.log", timeout=60) == {"done": batches * size}
-            assert proc.wait(timeout=30) == 0
-    finally:
-        for proc in procs:
-            proc.kill()
-            proc.wait(timeout=30)
-    with Database(folder) as db:
-        col = db.get_collection("c")
-        assert len(col) == 2 * batches * size
-        for prefix, seed in (("p", 1), ("q", 2)):
-            for batch in range(batches):
-                ids = burst_ids(prefix, batch, size)
-                got = col.get(ids, include=("vectors",))
-                assert got.ids == tuple(ids)
-                want = burst_vectors(seed, batch, size, CHURN_DIM)
-                assert got.vectors is not None and got.vectors.tobytes() == want.tobytes()
-        assert col.verify().ok
 
 
 # ---------------------------------------------------------------------------------------------

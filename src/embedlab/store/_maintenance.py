@@ -75,8 +75,10 @@ def verify(db: Database, state: CollectionState) -> VerifyReport:
         problems.append(
             f"the in-memory view has {len(live_in_view)} live rows, the database {len(rows.labels)}"
         )
-    if state.index.ready and state.index.ntotal != state.n:
-        problems.append(f"the ANN index holds {state.index.ntotal} vectors for {state.n} positions")
+    with state.index_lock:
+        ntotal, indexed = state.index.ntotal, state.indexed
+    if ntotal != indexed:
+        problems.append(f"the ANN index holds {ntotal} vectors for {indexed} indexed positions")
     try:
         entry = read_index_file(state.index_path)
         lag = seq - entry.seq
@@ -87,7 +89,7 @@ def verify(db: Database, state: CollectionState) -> VerifyReport:
         collection=spec.name,
         rows=len(rows.labels),
         deleted_pending=pending,
-        index_vectors=state.index.ntotal,
+        index_vectors=ntotal,
         index_file=index_file,
         problems=tuple(problems),
     )

@@ -43,28 +43,47 @@ def search(
     exact_threshold: int = DEFAULT_EXACT_THRESHOLD,
     max_distance: float | None = None,
 ) -> list[Hits]:
-    """The k nearest live positions (and their distances) for each prepared query row."""
-    index = state.index
-    if allowed is None and state.dead == 0:
-        count = state.n
-        if index.ready and count > 0:
-            hits = _ann(state, queries, k, None, 1.0, overrides)
-            return _within(hits, max_distance)
-        candidates = None if count == state.n else np.flatnonzero(state.alive)
-    else:
-        mask = state.alive if allowed is None else allowed & state.alive
-        count = int(np.count_nonzero(mask))
-        if count == 0:
-            empty = (np.zeros(0, np.float32), np.zeros(0, np.int64))
-            return [empty for _ in range(len(queries))]
-        if index.ready and count > exact_threshold and count >= MIN_ANN_SELECTIVITY * state.n:
+    """The k nearest live positions (and their distances) for each prepared query row.
+
+    Positions the indexer has not reached yet (``state.indexed`` and up) are always
+    scanned exactly and merged in, so a row is found as soon as its write returns.
+    """
+    with state.index_lock:
+        covered = state.indexed if state.index.ready else 0
+        n = state.n
+        if allowed is None and state.dead == 0:
+            if covered == 0:
+                return _within(exact(state, queries, k, None), max_distance)
+            hits = _ann(state, queries, k, None, 1.0, overrides, covered)
+            tail = None if covered == n else np.arange(covered, n, dtype=np.int64)
+        else:
+            mask = state.alive if allowed is None else allowed & state.alive
+            count = int(np.count_nonzero(mask))
+            if count == 0:
+                empty = (np.zeros(0, np.float32), np.zeros(0, np.int64))
+                return [empty for _ in range(len(queries))]
+            big = count > exact_threshold and count >= MIN_ANN_SELECTIVITY * n
+            if covered == 0 or not big:
+                return _within(exact(state, queries, k, np.flatnonzero(mask)), max_distance)
             bitmap = (
                 state.alive_bitmap() if allowed is None else np.packbits(mask, bitorder="little")
             )
-            hits = _ann(state, queries, k, bitmap, count / state.n, overrides)
-            return _within(hits, max_distance)
-        candidates = np.flatnonzero(mask)
-    return _within(exact(state, queries, k, candidates), max_distance)
+            in_index = int(np.count_nonzero(mask[:covered]))
+            hits = _ann(state, queries, k, bitmap, in_index / covered, overrides, covered)
+            tail = np.flatnonzero(mask[covered:]) + covered if covered < n else None
+        if tail is not None and len(tail):
+            hits = [
+                _merge(a, b, k) for a, b in zip(hits, exact(state, queries, k, tail), strict=True)
+            ]
+    return _within(hits, max_distance)
+
+
+def _merge(a: Hits, b: Hits, k: int) -> Hits:
+    """The k nearest of two nearest-first hit lists."""
+    distances = np.concatenate((a[0], b[0]))
+    positions = np.concatenate((a[1], b[1]))
+    order = np.argsort(distances, kind="stable")[:k]
+    return distances[order], positions[order]
 
 
 def _ann(
@@ -74,9 +93,11 @@ def _ann(
     bitmap: npt.NDArray[np.uint8] | None,
     selectivity: float,
     overrides: Mapping[str, int] | None,
+    covered: int,
 ) -> list[Hits]:
+    """ANN search of the indexed positions [0, covered); exact re-rank where needed."""
     factor = state.index.rerank_factor(overrides)
-    fetch = min(k * factor, state.n)
+    fetch = max(1, min(k * factor, covered))
     scores, positions = state.index.search(
         queries, fetch, allowed=bitmap, selectivity=selectivity, overrides=overrides
     )

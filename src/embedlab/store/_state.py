@@ -9,12 +9,14 @@ applied; :meth:`CollectionState.refresh` replays what other processes committed 
 from __future__ import annotations
 
 import json
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +47,12 @@ __all__ = [
 # Save the index file once this many changes are unsaved: max(floor, share of the size).
 _AUTOSAVE_FLOOR = 5000
 _AUTOSAVE_SHARE = 0.2
+
+
+class Indexing(Protocol):
+    """Whoever adds pending rows to ANN indexes in the background (see ``_indexer``)."""
+
+    def request(self, state: CollectionState) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,13 @@ class CollectionState:
         self.database_id = database_id
         self.spec = spec
         self.index = index
+        # Positions [0, indexed) are in the ANN index; later ones wait for the indexer
+        # (a background thread, or the writer itself when there is none) and are found by
+        # an exact scan meanwhile. index_lock serialises index additions and searches.
+        self.indexed = 0
+        self.index_lock = threading.Lock()
+        self.indexer: Indexing | None = None
+        self.retired = False
         self.generation = generation
         self.index_path = index_path
         self.n = 0
@@ -135,6 +150,7 @@ class CollectionState:
         self._alive = np.zeros(0, dtype=bool)
         self._matrix = np.zeros((0, spec.width), dtype=spec.dtype)
         self._lists = np.zeros(0, dtype=bool)  # rows whose metadata holds a list
+        self.any_lists = False
         self.ids: list[str] = []
         self.metadata: list[Metadata] = []  # decoded once; results get copies
         self.columns = MetadataColumns()
@@ -174,15 +190,18 @@ class CollectionState:
         """A fresh copy of one row's metadata (lists copied too, so callers may mutate it)."""
         return self.metadata_of([pos])[0]
 
-    def metadata_of(self, positions: list[int]) -> list[Metadata]:
-        """Fresh copies of these rows' metadata."""
-        metadata, lists = self.metadata, self._lists
-        return [
-            {k: list(v) if type(v) is list else v for k, v in metadata[p].items()}
-            if lists[p]
-            else dict(metadata[p])
-            for p in positions
-        ]
+    def ids_of(self, positions: list[int]) -> tuple[str, ...]:
+        """The ids at these positions."""
+        if len(positions) == 1:
+            return (self.ids[positions[0]],)
+        return itemgetter(*positions)(self.ids) if positions else ()
+
+    def metadata_of(self, positions: list[int]) -> tuple[Metadata, ...]:
+        """Fresh copies of these rows' metadata (lists copied too, so callers may mutate)."""
+        rows = [self.metadata[p] for p in positions]
+        if not self.any_lists or not self._lists[positions].any():
+            return tuple(map(dict, rows))
+        return tuple({k: list(v) if type(v) is list else v for k, v in m.items()} for m in rows)
 
     def positions_of(self, labels: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Positions of labels that are in the view (labels not there are dropped)."""
@@ -200,9 +219,12 @@ class CollectionState:
         vectors: npt.NDArray[Any],
         metadata: list[Metadata],
         *,
-        add_to_index: bool = True,
+        in_index: bool = False,
     ) -> None:
-        """Add live rows at the next positions (vectors prepared, metadata validated)."""
+        """Add live rows at the next positions (vectors prepared, metadata validated).
+
+        ``in_index``: the rows are already in the ANN index (loaded from its file).
+        """
         count = len(labels)
         if count == 0:
             return
@@ -219,15 +241,38 @@ class CollectionState:
         for offset, key in enumerate(ids):
             self.id_pos[key] = self.n + offset
         self.ids.extend(ids)
-        self._lists[self.n : end] = [any(type(v) is list for v in m.values()) for m in metadata]
+        flags = [any(type(v) is list for v in m.values()) for m in metadata]
+        self._lists[self.n : end] = flags
+        self.any_lists = self.any_lists or any(flags)
         self.metadata.extend(metadata)
         self.columns.append(metadata)
-        if add_to_index:
-            self.index.add(vectors)
         self.n = end
         self.n_alive += count
         self.unsaved += count
         self._alive_bits = None
+        if in_index:
+            self.indexed = end
+        elif self.indexer is not None:
+            self.indexer.request(self)
+        else:
+            self.index_pending()
+
+    @property
+    def pending(self) -> int:
+        """Positions not in the ANN index yet."""
+        return self.n - self.indexed
+
+    def index_pending(self, limit: int | None = None) -> int:
+        """Add up to ``limit`` pending positions (all when None) to the index; return how many."""
+        with self.index_lock:
+            start, end = self.indexed, self.n  # read n before the matrix: rows below n exist
+            if limit is not None:
+                end = min(end, start + limit)
+            if end <= start:
+                return 0
+            self.index.add(self._matrix[start:end])
+            self.indexed = end
+            return end - start
 
     def kill(self, positions: npt.NDArray[np.int64]) -> None:
         """Mark positions dead (their rows were deleted or replaced)."""
@@ -298,7 +343,16 @@ class CollectionState:
         return self.unsaved >= max(_AUTOSAVE_FLOOR, int(_AUTOSAVE_SHARE * self.n))
 
     def save(self) -> None:
-        """Write the index file stamped with the sequence applied (caller holds the lock)."""
+        """Write the index file stamped with the sequence applied (caller holds the lock).
+
+        The file holds the positions indexed so far; later rows are indexed again on open.
+        """
+        with self.index_lock:
+            self._write_file()
+        self.saved_seq = self.applied_seq
+        self.unsaved = 0
+
+    def _write_file(self) -> None:
         write_index_file(
             self.index_path,
             IndexFile(
@@ -310,12 +364,10 @@ class CollectionState:
                 dim=self.spec.dim,
                 metric=self.spec.metric.value,
                 params=self.spec.params,
-                labels=self.labels.copy(),
+                labels=self._labels[: self.indexed].copy(),
                 payload=self.index.to_bytes(),
             ),
         )
-        self.saved_seq = self.applied_seq
-        self.unsaved = 0
 
 
 def load_state(storage: Storage, row: CollectionRow, index_path: Path) -> CollectionState:
@@ -384,7 +436,8 @@ def _from_file(
     in_file = np.zeros(len(rows.labels), dtype=bool)
     inside = pos < len(file_labels)
     in_file[inside] = file_labels[pos[inside]] == rows.labels[inside]
-    old = rows.seqs <= entry.seq
+    # The file holds a prefix of the positions, so every live row up to its last label.
+    old = rows.labels <= (file_labels[-1] if len(file_labels) else -1)
     if not bool(np.array_equal(in_file, old)):
         raise UnusableIndexFile("the index file does not match the database's rows")
 
@@ -404,7 +457,7 @@ def _from_file(
         text = rows.metadata[i]
         if text:
             meta[p] = json.loads(text)
-    state.append(file_labels, ids, vectors, meta, add_to_index=False)
+    state.append(file_labels, ids, vectors, meta, in_index=True)
     alive = np.zeros(width, dtype=bool)
     alive[pos[olds]] = True
     state.kill(np.flatnonzero(~alive).astype(np.int64))

@@ -81,6 +81,7 @@ class Collection:
     def __init__(self, db: Database, state: CollectionState) -> None:
         self._db = db
         self._state = state
+        self._use(state)
 
     # -- settings ---------------------------------------------------------------------
     @property
@@ -369,13 +370,14 @@ class Collection:
         space back; return how many rows were dropped."""
         with self._writing(autosave=False) as state:
             purged, fresh = _maintenance.rebuild(self._db, state, purge=True)
-            self._state = fresh
+            self._use(fresh)
             return purged
 
     def rebuild_index(self) -> None:
         """Build the ANN index again from the stored rows and save it."""
         with self._writing(autosave=False) as state:
-            _, self._state = _maintenance.rebuild(self._db, state, purge=False)
+            _, fresh = _maintenance.rebuild(self._db, state, purge=False)
+            self._use(fresh)
 
     def verify(self) -> VerifyReport:
         """Check the stored rows, the index file and the in-memory index against each other."""
@@ -383,16 +385,43 @@ class Collection:
             return _maintenance.verify(self._db, self._current())
 
     def save_index(self) -> None:
-        """Write the index file now (it is also written on close and every few thousand
-        changes)."""
+        """Finish indexing and write the index file now (it is also written on close and
+        every few thousand changes)."""
         with self._writing(autosave=False) as state:
+            state.index_pending()
             state.save()
+
+    def wait_for_index(self) -> None:
+        """Block until every stored row is in the ANN index.
+
+        Writes return before the background indexer has added their rows to the index
+        (queries find them meanwhile by an exact scan); call this before timing queries.
+        """
+        with self._db._lock:
+            state = self._current()
+        state.index_pending()
+
+    @property
+    def pending(self) -> int:
+        """Rows written but not in the ANN index yet (the background indexer's backlog)."""
+        return self._state.pending
 
     # -- internals --------------------------------------------------------------------
     def _current(self) -> CollectionState:
         """The view, caught up with what other connections committed (caller holds _lock)."""
-        self._state = self._state.refresh(self._db._storage)
-        return self._state
+        fresh = self._state.refresh(self._db._storage)
+        if fresh is not self._state:
+            self._use(fresh)
+        return fresh
+
+    def _use(self, state: CollectionState) -> None:
+        """Adopt a view: retire the one it replaces and hand it to the background indexer."""
+        if state is not self._state:
+            self._state.retired = True
+            self._state = state
+        state.indexer = self._db._indexer
+        if state.pending and state.indexer is not None:
+            state.indexer.request(state)
 
     @contextmanager
     def _writing(self, *, autosave: bool = True) -> Iterator[CollectionState]:
@@ -490,9 +519,9 @@ class Collection:
     ) -> R:
         """A result object for these positions with what ``include`` asks for."""
         plist = positions.tolist()
-        fields: dict[str, Any] = {"ids": tuple([state.ids[p] for p in plist])}
+        fields: dict[str, Any] = {"ids": state.ids_of(plist)}
         if Include.METADATA in wanted:
-            fields["metadata"] = tuple(state.metadata_of(plist))
+            fields["metadata"] = state.metadata_of(plist)
         if Include.DOCUMENTS in wanted or Include.VECTORS in wanted:
             labels = state.labels[positions].tolist()
             storage = self._db._storage
@@ -502,7 +531,7 @@ class Collection:
             if Include.VECTORS in wanted:
                 blobs = storage.fetch(labels, "vector") if labels else {}
                 fields["vectors"] = _unpack(self.spec, [blobs[label] for label in labels])
-        return kind(**fields, **extra)
+        return kind._make(**fields, **extra)
 
 
 class _Batch:

@@ -29,6 +29,7 @@ from embedlab.errors import (
     StoreLockedError,
 )
 from embedlab.metrics import Metric
+from embedlab.store._indexer import Indexer
 from embedlab.store._inputs import check_name
 from embedlab.store._lock import WriteLock
 from embedlab.store._state import build_state, load_state
@@ -48,7 +49,9 @@ class Database:
 
     Any number of processes may open the same folder; one writes at a time (others wait
     up to ``lock_timeout`` seconds, then get :class:`~embedlab.errors.StoreLockedError`),
-    and every reader sees each committed write.
+    and every reader sees each committed write. With ``background_indexing`` (the
+    default) a write returns once committed and a background thread adds its rows to the
+    ANN index; queries scan the rows not indexed yet exactly, so they are found at once.
 
     Example:
         >>> import numpy as np, tempfile, embedlab
@@ -59,7 +62,13 @@ class Database:
         5.0
     """
 
-    def __init__(self, path: str | PathLike[str], *, lock_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        path: str | PathLike[str],
+        *,
+        lock_timeout: float = 10.0,
+        background_indexing: bool = True,
+    ) -> None:
         folder = Path(path)
         if folder.exists() and not folder.is_dir():
             raise InvalidParameterError(
@@ -74,6 +83,7 @@ class Database:
         self._storage = Storage(folder)
         self._open = True
         self._collections: dict[int, Collection] = {}
+        self._indexer = Indexer() if background_indexing else None
 
     # -- collections ------------------------------------------------------------------
     def create_collection(
@@ -232,7 +242,9 @@ class Database:
         with self._lock:
             if not self._open:
                 return
-            dirty = [c for c in self._collections.values() if c._state.unsaved]
+            if self._indexer is not None:
+                self._indexer.close()
+            dirty = [c for c in self._collections.values() if c._state.unsaved or c.pending]
             if dirty:
                 try:
                     with self._write_lock.hold(timeout=_CLOSE_LOCK_SECONDS):
@@ -277,8 +289,8 @@ def _save_quietly(collection: Collection) -> None:
     """Catch up and save one collection's index file; a failure only warns (it is derived)."""
     try:
         state = collection._current()
-        if state.unsaved:
-            state.save()
+        state.index_pending()
+        state.save()
     except (OSError, EmbedlabError) as exc:
         warnings.warn(
             f"could not save the index of collection {collection.name!r}: {exc}",

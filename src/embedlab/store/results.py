@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -12,6 +12,8 @@ import numpy.typing as npt
 from embedlab.store.metadata import Metadata
 
 __all__ = ["CollectionInfo", "GetResult", "Match", "QueryResult", "VerifyReport"]
+
+_NO_DISTANCES = np.zeros(0, np.float32)
 
 
 class Match(NamedTuple):
@@ -35,6 +37,17 @@ class GetResult:
     metadata: tuple[Metadata, ...] | None = None
     documents: tuple[str | None, ...] | None = None
     vectors: npt.NDArray[Any] | None = None
+
+    @classmethod
+    def _make(cls, **fields: Any) -> Self:
+        """Build without the frozen dataclass's per-field ``object.__setattr__`` (hot path)."""
+        out = cls.__new__(cls)
+        values: dict[str, Any] = dict.fromkeys(cls.__dataclass_fields__)
+        values.update(fields)
+        if "distances" in values and values["distances"] is None:
+            values["distances"] = _NO_DISTANCES
+        out.__dict__.update(values)
+        return out
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -56,14 +56,10 @@ def search_params(
 def float_search(
     index: Any, queries: npt.NDArray[np.float32], k: int, params: Any = None
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
-    """``index.search`` without the Python wrapper's per-call checks (the store has done them)."""
-    x = np.ascontiguousarray(queries, dtype=np.float32)
-    scores = np.empty((len(x), k), dtype=np.float32)
-    positions = np.empty((len(x), k), dtype=np.int64)
-    index.search_c(
-        len(x), faiss.swig_ptr(x), k, faiss.swig_ptr(scores), faiss.swig_ptr(positions), params
-    )
-    return scores, positions
+    """``index.search`` with optional SearchParameters (scores, positions)."""
+    if params is None:
+        return index.search(queries, k)  # type: ignore[no-any-return]
+    return index.search(queries, k, params=params)  # type: ignore[no-any-return]
 
 
 def subset_knn(

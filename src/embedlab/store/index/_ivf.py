@@ -43,6 +43,7 @@ class IvfBase(AnnIndex):
     ) -> None:
         super().__init__(dim, metric, params)
         self._index = index
+        self._nprobe = -1
         self._buffer: list[npt.NDArray[np.float32]] = []
         self._buffered = 0
 
@@ -85,7 +86,7 @@ class IvfBase(AnnIndex):
             index.cp.seed = _SEED
             index.train(sample)
             index.add(data)
-            self._index, self._buffer, self._buffered = index, [], 0
+            self._index, self._buffer, self._buffered, self._nprobe = index, [], 0, -1
 
     def search(
         self,
@@ -107,8 +108,9 @@ class IvfBase(AnnIndex):
             nprobe = int(np.ceil(nprobe / max(selectivity, 1e-6)))
         nprobe = min(nlist, nprobe)
         if allowed is None:
-            if self._index.nprobe != nprobe:
+            if self._nprobe != nprobe:
                 self._index.nprobe = nprobe
+                self._nprobe = nprobe
             return float_search(self._index, queries, k)
         params, _keep = search_params(faiss.SearchParametersIVF, allowed, nprobe=nprobe)
         scores, positions = self._index.search(queries, k, params=params)

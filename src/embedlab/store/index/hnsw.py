@@ -50,6 +50,7 @@ class HnswIndex(AnnIndex):
             index = faiss.IndexHNSWFlat(dim, self.params["M"], faiss_metric(metric))
             index.hnsw.efConstruction = self.params["ef_construction"]
         self._index = index
+        self._ef = -1
 
     @property
     def ntotal(self) -> int:
@@ -72,8 +73,9 @@ class HnswIndex(AnnIndex):
         if allowed is None and not self.binary_codes:
             # The common case: no SearchParameters object (its creation costs as much as
             # the rest of a small query's overhead).
-            if self._index.hnsw.efSearch != ef:
+            if self._ef != ef:  # reading it through SWIG costs as much as setting it
                 self._index.hnsw.efSearch = ef
+                self._ef = ef
             return float_search(self._index, queries, k)
         params, _keep = search_params(faiss.SearchParametersHNSW, allowed, efSearch=ef)
         scores, positions = self._index.search(queries, k, params=params)
