@@ -7,11 +7,15 @@ import os
 # Set before anything can import huggingface_hub: the test suite never goes online.
 os.environ["HF_HUB_OFFLINE"] = "1"
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from embedlab.store import Collection, Database
+from store_api_helpers import DIM
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -65,3 +69,26 @@ def tiny_corpus_path() -> Path:
     path = DATA_DIR / "tiny_corpus.txt"
     assert path.is_file(), f"missing test fixture {path}"
     return path
+
+
+# -- the store's API tests (tests/test_store_api.py, tests/test_store_query.py) ---------------
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """An empty database folder under tmp_path, closed afterwards."""
+    with Database(tmp_path / "db") as database:
+        yield database
+
+
+@pytest.fixture
+def col(db: Database) -> Collection:
+    """Three rows with metadata and documents in a flat euclidean collection of model m1."""
+    collection = db.create_collection("c", dim=DIM, metric="euclidean", index="flat", model="m1")
+    collection.add(
+        ids=["a", "b", "c"],
+        vectors=[[0, 0, 0, 0], [1, 0, 0, 0], [0, 3, 4, 0]],
+        metadata=[{"g": 1, "t": "x"}, {"g": 2, "t": "y"}, {"g": 1}],
+        documents=["red apple", "green pear", None],
+    )
+    return collection
