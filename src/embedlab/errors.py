@@ -17,6 +17,7 @@ and also from the builtin a Python user would catch for it::
     │   └── CollectionNotFoundError         a collection name that does not exist
     ├── CollectionExistsError(ValueError)   creating a collection whose name is taken
     ├── StoreLockedError(TimeoutError)      the database's write lock was not free in time
+    ├── RemoteEncoderError(RuntimeError)    a remote embeddings endpoint failed (after retries)
     ├── MissingFileError(FileNotFoundError) a path that does not exist or cannot be read
     └── MissingDependencyError(ImportError) an optional extra that is not installed
 
@@ -43,6 +44,7 @@ __all__ = [
     "MissingDependencyError",
     "MissingFileError",
     "ModelMismatchError",
+    "RemoteEncoderError",
     "StoreLockedError",
     "StoreVersionError",
     "UnknownKeyError",
@@ -141,6 +143,19 @@ class CollectionExistsError(EmbedlabError, ValueError):
 
 class StoreLockedError(EmbedlabError, TimeoutError):
     """The database's write lock stayed taken for longer than the timeout."""
+
+
+class RemoteEncoderError(EmbedlabError, RuntimeError):
+    """A remote embeddings endpoint failed, after retries where a retry could help.
+
+    ``status`` is the last HTTP status (None when no HTTP answer came) and ``attempts``
+    the number of requests made.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, attempts: int = 1):
+        super().__init__(message)
+        self.status = status
+        self.attempts = attempts
 
 
 class IndexRebuiltWarning(UserWarning):
