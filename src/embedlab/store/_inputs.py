@@ -6,8 +6,9 @@ refused whole and the stored data stays as it was.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,12 +26,15 @@ from embedlab.store.metadata import Metadata, check_metadata
 __all__ = [
     "MAX_K",
     "MAX_NAME",
+    "Batch",
     "Include",
     "check_documents",
     "check_ids",
     "check_include",
     "check_k",
+    "check_keyword_query",
     "check_metadata_list",
+    "check_metadata_patches",
     "check_name",
     "check_queries",
     "check_vectors",
@@ -50,8 +54,27 @@ class Include(StrEnumOption):
     VECTORS = "vectors"
 
 
+_WORD = re.compile(r"\w+")
 _PARSED: dict[tuple[object, ...], frozenset[Include]] = {}
 _ALIASES = {"metadatas": "metadata", "embeddings": "vectors", "document": "documents"}
+
+
+class Batch:
+    """A validated write: ids, vectors in stored form, metadata, documents."""
+
+    __slots__ = ("documents", "ids", "metadata", "vectors")
+
+    def __init__(
+        self,
+        ids: list[str],
+        vectors: npt.NDArray[Any],
+        metadata: list[Metadata],
+        documents: list[str | None],
+    ) -> None:
+        self.ids = ids
+        self.vectors = vectors
+        self.metadata = metadata
+        self.documents = documents
 
 
 def check_include(include: Iterable[str] | str) -> frozenset[Include]:
@@ -205,6 +228,44 @@ def check_metadata_list(metadata: object, count: int) -> list[Metadata]:
 def check_k(k: object) -> int:
     """The number of results: an int in [1, MAX_K]."""
     return check_int("k", k, minimum=1, maximum=MAX_K)
+
+
+def check_keyword_query(text: object) -> str:
+    """An FTS5 query for the words of ``text``, any of them matching (OR).
+
+    Only letters and digits count, so FTS5's own syntax is never interpreted.
+    """
+    if not isinstance(text, str):
+        raise InvalidParameterError(f"a keyword query must be a str; got {type(text).__name__}")
+    terms = _WORD.findall(text)
+    if not terms:
+        raise InvalidParameterError(f"a keyword query needs at least one word; got {text!r}")
+    return " OR ".join(f'"{term}"' for term in terms)
+
+
+def check_metadata_patches(
+    metadata: Sequence[Mapping[str, Any] | None] | None, count: int
+) -> list[tuple[set[str], Metadata]] | None:
+    """``update``'s metadata, per row: the keys to remove (given as None) and values to set."""
+    if metadata is None:
+        return None
+    if isinstance(metadata, Mapping) or not isinstance(metadata, Sequence):
+        raise InvalidParameterError(
+            f"metadata must be a list of dicts, one per id; got {type(metadata).__name__}"
+        )
+    if len(metadata) != count:
+        raise InvalidParameterError(f"got {count} ids but {len(metadata)} metadata entries")
+    out = []
+    for i, patch in enumerate(metadata):
+        patch = patch or {}
+        if not isinstance(patch, Mapping):
+            check_metadata(patch, where=f"metadata[{i}]")  # raises with the right message
+        removed = {str(k) for k, v in patch.items() if v is None}
+        values = check_metadata(
+            {k: v for k, v in patch.items() if v is not None}, where=f"metadata[{i}]"
+        )
+        out.append((removed, values))
+    return out
 
 
 def show_values(values: Sequence[Any]) -> str:

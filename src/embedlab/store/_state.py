@@ -42,6 +42,7 @@ __all__ = [
     "encode_vectors",
     "load_state",
     "prepare",
+    "unpack_vectors",
 ]
 
 # Save the index file once this many changes are unsaved: max(floor, share of the size).
@@ -108,6 +109,16 @@ def decode_vectors(spec: Spec, blobs: list[bytes]) -> npt.NDArray[Any]:
     if not blobs:
         return np.zeros((0, spec.width), dtype=spec.dtype)
     return np.frombuffer(b"".join(blobs), dtype=spec.dtype).reshape(len(blobs), spec.width)
+
+
+def unpack_vectors(spec: Spec, blobs: list[bytes]) -> npt.NDArray[Any]:
+    """Stored blobs as the vectors the user gave: float32 rows, or 0/1 uint8 bits."""
+    if not blobs:
+        return np.zeros((0, spec.dim), dtype=np.uint8 if spec.binary else np.float32)
+    data = np.frombuffer(b"".join(blobs), dtype=spec.dtype).reshape(len(blobs), spec.width)
+    if spec.binary:
+        return np.unpackbits(data, axis=1)[:, : spec.dim]
+    return data.copy()
 
 
 def prepare(spec: Spec, vectors: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -202,6 +213,15 @@ class CollectionState:
         if not self.any_lists or not self._lists[positions].any():
             return tuple(map(dict, rows))
         return tuple({k: list(v) if type(v) is list else v for k, v in m.items()} for m in rows)
+
+    def lookup(
+        self, labels: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        """Positions of the labels found in the view (in the given order) and which were."""
+        pos = np.searchsorted(self.labels, labels)
+        found = pos < self.n
+        found[found] = self.labels[pos[found]] == labels[found]
+        return pos[found].astype(np.int64), found
 
     def positions_of(self, labels: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Positions of labels that are in the view (labels not there are dropped)."""

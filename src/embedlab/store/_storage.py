@@ -63,6 +63,17 @@ CREATE UNIQUE INDEX IF NOT EXISTS items_live_id ON items(collection_id, id)
 CREATE INDEX IF NOT EXISTS items_seq ON items(collection_id, seq);
 CREATE INDEX IF NOT EXISTS items_deleted ON items(collection_id, deleted_seq)
     WHERE deleted_seq IS NOT NULL;
+CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5(
+    document, content='items', content_rowid='label', tokenize='porter unicode61'
+);
+CREATE TRIGGER IF NOT EXISTS items_fts_insert AFTER INSERT ON items
+    WHEN new.document IS NOT NULL BEGIN
+    INSERT INTO items_fts(rowid, document) VALUES (new.label, new.document);
+END;
+CREATE TRIGGER IF NOT EXISTS items_fts_delete AFTER DELETE ON items
+    WHEN old.document IS NOT NULL BEGIN
+    INSERT INTO items_fts(items_fts, rowid, document) VALUES ('delete', old.label, old.document);
+END;
 """
 
 
@@ -113,9 +124,8 @@ class Storage:
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = FULL")
         with self.write():
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self.conn.execute(statement)
+            for statement in _statements(_SCHEMA):
+                self.conn.execute(statement)
             row = self.conn.execute("SELECT value FROM meta WHERE key='format'").fetchone()
             if row is None:
                 self.conn.execute(
@@ -127,6 +137,10 @@ class Storage:
                     f"this version reads format {FORMAT_VERSION} and older. Upgrade embedlab.",
                     path=str(self.path),
                 )
+            if self.conn.execute("SELECT 1 FROM meta WHERE key='fts'").fetchone() is None:
+                # The keyword index arrived after the first databases: index what is there.
+                self.conn.execute("INSERT INTO items_fts(items_fts) VALUES ('rebuild')")
+                self.conn.execute("INSERT INTO meta(key, value) VALUES ('fts', '1')")
             row = self.conn.execute("SELECT value FROM meta WHERE key='id'").fetchone()
             if row is None:
                 row = (uuid.uuid4().hex,)
@@ -315,6 +329,21 @@ class Storage:
         ).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
+    def keyword_matches(
+        self, collection_id: int, fts_query: str, limit: int | None
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """Labels of live rows whose document matches an FTS5 query, best BM25 first."""
+        rows = self.conn.execute(
+            "SELECT items.label, bm25(items_fts) AS score FROM items_fts"
+            " JOIN items ON items.label = items_fts.rowid"
+            " WHERE items_fts MATCH ? AND items.collection_id = ? AND items.deleted_seq IS NULL"
+            " ORDER BY score LIMIT ?",
+            (fts_query, collection_id, -1 if limit is None else limit),
+        ).fetchall()
+        labels = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        scores = np.fromiter((r[1] for r in rows), dtype=np.float32, count=len(rows))
+        return labels, scores
+
     def purge_tombstones(self, collection_id: int) -> int:
         """Delete tombstoned rows for good (inside a write transaction); return how many."""
         cursor = self.conn.execute(
@@ -352,6 +381,16 @@ def _collection(row: tuple[Any, ...]) -> CollectionRow:
         seq=row[8],
         generation=row[9],
     )
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The complete SQL statements of a script (trigger bodies hold semicolons too)."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            yield buffer
+            buffer = ""
 
 
 def _chunks(values: Sequence[Any]) -> Iterator[list[Any]]:

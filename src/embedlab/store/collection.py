@@ -24,21 +24,30 @@ from embedlab.errors import (
 from embedlab.store import _maintenance
 from embedlab.store._inputs import (
     MAX_K,
+    Batch,
     Include,
     check_documents,
     check_ids,
     check_include,
     check_k,
+    check_keyword_query,
     check_metadata_list,
+    check_metadata_patches,
     check_queries,
     check_vectors,
     show_values,
 )
 from embedlab.store._search import DEFAULT_EXACT_THRESHOLD, search
-from embedlab.store._state import CollectionState, Spec, encode_vectors, prepare
+from embedlab.store._state import (
+    CollectionState,
+    Spec,
+    encode_vectors,
+    prepare,
+    unpack_vectors,
+)
 from embedlab.store.filters import document_filter_sql, parse_where, parse_where_document
 from embedlab.store.index import INDEX_KINDS
-from embedlab.store.metadata import Metadata, check_metadata, metadata_to_json
+from embedlab.store.metadata import check_metadata, metadata_to_json
 from embedlab.store.results import CollectionInfo, GetResult, QueryResult, VerifyReport
 
 if TYPE_CHECKING:
@@ -197,7 +206,7 @@ class Collection:
         """
         keys = check_ids(ids)
         self._check_model(model, "vectors")
-        patches = _metadata_patches(metadata, len(keys))
+        patches = check_metadata_patches(metadata, len(keys))
         new_docs = None if documents is None else check_documents(documents, len(keys))
         new_vectors = None if vectors is None else check_vectors(self.spec, vectors, len(keys))
         with self._writing() as state:
@@ -221,7 +230,7 @@ class Collection:
                 blobs = [old_vectors[label] for label in labels]
                 stored = np.frombuffer(b"".join(blobs), dtype=self.spec.dtype)
                 new_vectors = stored.reshape(len(keys), self.spec.width)
-            batch = _Batch(
+            batch = Batch(
                 keys,
                 new_vectors,
                 merged,
@@ -364,6 +373,48 @@ class Collection:
             ]
         return results[0] if single else results
 
+    def keyword_query(
+        self,
+        text: str,
+        k: int = 10,
+        *,
+        where: Mapping[str, Any] | None = None,
+        where_document: Mapping[str, Any] | None = None,
+        include: Iterable[str] | str = _DEFAULT_INCLUDE,
+    ) -> QueryResult:
+        """The k documents that best match the words of ``text`` by BM25 (SQLite FTS5).
+
+        Words are matched case-insensitively after Porter stemming, any of them counting
+        (OR); ``distances`` are FTS5's BM25 scores, lower is better.
+
+        Example:
+            >>> import tempfile, embedlab
+            >>> db = embedlab.Database(tempfile.mkdtemp())
+            >>> col = db.create_collection("d", dim=2, index="flat")
+            >>> col.add(["a", "b"], [[1, 0], [0, 1]], documents=["river banks", "a loan"])
+            >>> col.keyword_query("bank", k=5).ids
+            ('a',)
+            >>> db.close()
+        """
+        fts = check_keyword_query(text)
+        k = check_k(k)
+        wanted = check_include(include)
+        parsed = parse_where(where)
+        parsed_doc = parse_where_document(where_document)
+        filtered = not parsed.is_all() or not parsed_doc.is_all()
+        with self._db._lock:
+            state = self._current()
+            labels, scores = self._db._storage.keyword_matches(
+                self.spec.id, fts, None if filtered else k
+            )
+            positions, found = state.lookup(labels)
+            scores = scores[found]
+            keep = state.alive[positions]
+            if filtered:
+                keep &= self._mask(state, parsed, parsed_doc)[positions]
+            positions, scores = positions[keep][:k], scores[keep][:k]
+            return self._rows(state, positions, wanted, QueryResult, distances=scores)
+
     # -- maintenance ------------------------------------------------------------------
     def compact(self) -> int:
         """Drop deleted rows for good, rebuild the index without them and give the disk
@@ -446,16 +497,16 @@ class Collection:
         metadata: Sequence[Mapping[str, Any] | None] | None,
         documents: Sequence[str | None] | None,
         model: str | None,
-    ) -> _Batch:
+    ) -> Batch:
         keys = check_ids(ids)
         self._check_model(model, "vectors")
         stored = check_vectors(self.spec, vectors, len(keys))
         metas = check_metadata_list(metadata, len(keys))
         docs = check_documents(documents, len(keys))
-        return _Batch(keys, stored, metas, docs)
+        return Batch(keys, stored, metas, docs)
 
     def _commit(
-        self, state: CollectionState, batch: _Batch, *, replaced: npt.NDArray[np.int64]
+        self, state: CollectionState, batch: Batch, *, replaced: npt.NDArray[np.int64]
     ) -> None:
         """One transaction: tombstone replaced rows, insert the batch; then update the view."""
         if not batch.ids:
@@ -530,58 +581,5 @@ class Collection:
                 fields["documents"] = tuple([docs.get(label) for label in labels])
             if Include.VECTORS in wanted:
                 blobs = storage.fetch(labels, "vector") if labels else {}
-                fields["vectors"] = _unpack(self.spec, [blobs[label] for label in labels])
+                fields["vectors"] = unpack_vectors(self.spec, [blobs[label] for label in labels])
         return kind._make(**fields, **extra)
-
-
-class _Batch:
-    """A validated write: ids, vectors in stored form, metadata, documents."""
-
-    __slots__ = ("documents", "ids", "metadata", "vectors")
-
-    def __init__(
-        self,
-        ids: list[str],
-        vectors: npt.NDArray[Any],
-        metadata: list[Metadata],
-        documents: list[str | None],
-    ) -> None:
-        self.ids = ids
-        self.vectors = vectors
-        self.metadata = metadata
-        self.documents = documents
-
-
-def _unpack(spec: Spec, blobs: list[bytes]) -> npt.NDArray[Any]:
-    """Stored blobs as the vectors the user gave: float32 rows, or 0/1 uint8 bits."""
-    if not blobs:
-        return np.zeros((0, spec.dim), dtype=np.uint8 if spec.binary else np.float32)
-    data = np.frombuffer(b"".join(blobs), dtype=spec.dtype).reshape(len(blobs), spec.width)
-    if spec.binary:
-        return np.unpackbits(data, axis=1)[:, : spec.dim]
-    return data.copy()
-
-
-def _metadata_patches(
-    metadata: Sequence[Mapping[str, Any] | None] | None, count: int
-) -> list[tuple[set[str], Metadata]] | None:
-    """Per row: the keys to remove (given as None) and the validated values to set."""
-    if metadata is None:
-        return None
-    if isinstance(metadata, Mapping) or not isinstance(metadata, Sequence):
-        raise InvalidParameterError(
-            f"metadata must be a list of dicts, one per id; got {type(metadata).__name__}"
-        )
-    if len(metadata) != count:
-        raise InvalidParameterError(f"got {count} ids but {len(metadata)} metadata entries")
-    out = []
-    for i, patch in enumerate(metadata):
-        patch = patch or {}
-        if not isinstance(patch, Mapping):
-            check_metadata(patch, where=f"metadata[{i}]")  # raises with the right message
-        removed = {str(k) for k, v in patch.items() if v is None}
-        values = check_metadata(
-            {k: v for k, v in patch.items() if v is not None}, where=f"metadata[{i}]"
-        )
-        out.append((removed, values))
-    return out

@@ -1,0 +1,126 @@
+"""`embedlab search`: ranked chunks of a collection for a query (vector, keyword or hybrid)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from embedlab.cli._common import JsonOption, command, console, emit_json
+from embedlab.cli.app import app
+from embedlab.cli.db import DbOption, WhereOption, _json_object, _open
+from embedlab.errors import FormatError, InvalidParameterError
+
+if TYPE_CHECKING:
+    from embedlab.search import SearchHit
+
+
+@app.command("search")
+@command
+def search_command(
+    query: str | None = typer.Argument(None, help="The query (or use --queries FILE)."),
+    collection: str = typer.Option(..., "--collection", "-c", help="The collection to search."),
+    k: int = typer.Option(5, "-k", help="How many results."),
+    mode: str = typer.Option("hybrid", "--mode", help="vector, keyword or hybrid."),
+    where: str | None = WhereOption,
+    queries: Path | None = typer.Option(
+        None, "--queries", help="One query a line (text, or JSONL with a 'query' field)."
+    ),
+    model: str | None = typer.Option(
+        None, "--model", help="Encoder spec (default: the collection's model)."
+    ),
+    db: Path = DbOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Rank a collection's chunks for a query: by embedding, by BM25 keywords, or both
+    fused (reciprocal rank fusion)."""
+    from embedlab import encoders
+    from embedlab.search import SearchMode, search
+
+    parsed = SearchMode.parse(mode, name="mode")
+    texts = _queries(query, queries)
+    flt = _json_object(where, "--where")
+    with _open(db) as database:
+        col = database.get_collection(collection)
+        encoder = None
+        if parsed is not SearchMode.KEYWORD:
+            encoder = encoders.load(model or col.model or "")
+        answers = [
+            (text, search(col, text, encoder=encoder, mode=parsed, k=k, where=flt))
+            for text in texts
+        ]
+    if json_output:
+        document: Any = [
+            {"query": text, "results": [_hit_dict(h) for h in hits]} for text, hits in answers
+        ]
+        emit_json(document[0] if query is not None else document)
+        return
+    for text, hits in answers:
+        console.print(_table(text, hits, parsed.value))
+
+
+def _queries(query: str | None, path: Path | None) -> list[str]:
+    """The query, or the queries of a file (plain lines, or JSONL with a "query" field)."""
+    if query is not None:
+        if path is not None:
+            raise InvalidParameterError("give a query or --queries FILE, not both")
+        return [query]
+    if path is None:
+        raise InvalidParameterError("give a query or --queries FILE")
+    out = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("{"):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise FormatError(f"not JSON: {exc.msg}", path=str(path), line=number) from None
+            if not isinstance(record, dict) or not isinstance(record.get("query"), str):
+                raise FormatError(
+                    'expected an object with a "query" string', path=str(path), line=number
+                )
+            line = record["query"]
+        out.append(line)
+    if not out:
+        raise InvalidParameterError(f"{path} holds no queries")
+    return out
+
+
+def _hit_dict(hit: SearchHit) -> dict[str, Any]:
+    return {
+        "id": hit.id,
+        "score": hit.score,
+        "path": hit.metadata.get("path"),
+        "metadata": hit.metadata,
+        "document": hit.document,
+        "vector_rank": hit.vector_rank,
+        "keyword_rank": hit.keyword_rank,
+    }
+
+
+def _table(query: str, hits: list[SearchHit], mode: str) -> Table:
+    from embedlab.search import highlight
+
+    table = Table(title=f"{mode} search: {query}", title_justify="left", show_lines=True)
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("source")
+    table.add_column("snippet")
+    for rank, hit in enumerate(hits, 1):
+        snippet, spans = highlight(hit.document or "", query, width=200)
+        text = Text(snippet)
+        for start, end in spans:
+            text.stylize("bold yellow", start, end)
+        source = str(hit.metadata.get("path", hit.id))
+        if "chunk" in hit.metadata:
+            source += f" #{hit.metadata['chunk']}"
+        table.add_row(str(rank), f"{hit.score:.4f}", source, text)
+    if not hits:
+        table.add_row("-", "-", "(no match)", "")
+    return table

@@ -1,0 +1,214 @@
+"""Semantic search over a collection: by vector, by keyword (BM25), or both fused.
+
+``search(collection, "query")`` embeds the query with the collection's model (or the
+encoder given), asks the collection for its nearest chunks and/or its best BM25 matches,
+and in ``hybrid`` mode fuses the two rankings with weighted reciprocal rank fusion:
+``score = w_vector / (rrf_k + rank_vector) + w_keyword / (rrf_k + rank_keyword)``.
+
+Example:
+    >>> import tempfile, numpy as np, embedlab
+    >>> from embedlab.encoders.static import StaticEncoder
+    >>> vectors = np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1]])  # car ~ automobile
+    >>> wv = embedlab.WordVectors(["car", "automobile", "wash"], vectors)
+    >>> enc = StaticEncoder(wv, name="toy")
+    >>> db = embedlab.Database(tempfile.mkdtemp())
+    >>> col = db.create_collection("docs", dim=3, index="flat", model="toy")
+    >>> texts = ["automobile repair", "wash day"]
+    >>> col.add(["a", "b"], enc.encode(texts), documents=texts)
+    >>> [hit.id for hit in search(col, "car", encoder=enc, mode="vector", k=1)]
+    ['a']
+    >>> db.close()
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from embedlab._validation import StrEnumOption, check_float, check_int
+from embedlab.errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    from embedlab.encoders.base import Encoder
+    from embedlab.store import Collection, QueryResult
+
+__all__ = ["SearchHit", "SearchMode", "highlight", "search"]
+
+_WORD = re.compile(r"\w+")
+
+
+class SearchMode(StrEnumOption):
+    """How :func:`search` ranks: embeddings, BM25 keywords, or both fused."""
+
+    VECTOR = "vector"
+    KEYWORD = "keyword"
+    HYBRID = "hybrid"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One ranked result.
+
+    ``score`` is higher-is-better: cosine similarity in vector mode, minus the BM25 score
+    in keyword mode, the fused RRF score in hybrid mode. ``vector_rank`` and
+    ``keyword_rank`` (1-based) say where each ranking placed it (None: not in its top).
+    """
+
+    id: str
+    score: float
+    document: str | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    vector_rank: int | None = None
+    keyword_rank: int | None = None
+
+
+def search(
+    collection: Collection,
+    query: str,
+    *,
+    encoder: Encoder | None = None,
+    mode: str | SearchMode = SearchMode.HYBRID,
+    k: int = 10,
+    where: Mapping[str, Any] | None = None,
+    depth: int = 50,
+    rrf_k: int = 60,
+    vector_weight: float = 1.0,
+    keyword_weight: float = 1.0,
+) -> list[SearchHit]:
+    """The k best chunks of ``collection`` for ``query``.
+
+    ``encoder`` defaults to the collection's recorded model (``encoders.load(model)``);
+    an encoder of another model is refused. Hybrid mode takes the top ``depth`` of each
+    ranking before fusing.
+    """
+    parsed = SearchMode.parse(mode, name="mode")
+    k = check_int("k", k, minimum=1, maximum=10_000)
+    depth = max(k, check_int("depth", depth, minimum=1, maximum=10_000))
+    rrf_k = check_int("rrf_k", rrf_k, minimum=0)
+    weights = (
+        check_float("vector_weight", vector_weight, minimum=0.0),
+        check_float("keyword_weight", keyword_weight, minimum=0.0),
+    )
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidParameterError(f"a search query must be a non-empty str; got {query!r}")
+    include = ("metadata", "documents")
+    by_vector = by_keyword = None
+    if parsed is not SearchMode.KEYWORD:
+        encoder = encoder if encoder is not None else _collection_encoder(collection)
+        vector = _encode_query(encoder, query)
+        fetch = k if parsed is SearchMode.VECTOR else depth
+        by_vector = collection.query(
+            vector, k=fetch, where=where, include=include, model=encoder.name
+        )
+    if parsed is not SearchMode.VECTOR:
+        fetch = k if parsed is SearchMode.KEYWORD else depth
+        by_keyword = collection.keyword_query(query, k=fetch, where=where, include=include)
+    if by_keyword is None and by_vector is not None:
+        return [
+            _hit(by_vector, i, 1.0 - float(by_vector.distances[i]), vector=i)
+            for i in range(len(by_vector))
+        ]
+    if by_vector is None and by_keyword is not None:
+        return [
+            _hit(by_keyword, i, -float(by_keyword.distances[i]), keyword=i)
+            for i in range(len(by_keyword))
+        ]
+    if by_vector is None or by_keyword is None:  # pragma: no cover - every mode sets one
+        raise RuntimeError("no ranking to return")
+    return _fuse(by_vector, by_keyword, k, rrf_k, weights)
+
+
+def _fuse(
+    by_vector: QueryResult,
+    by_keyword: QueryResult,
+    k: int,
+    rrf_k: int,
+    weights: tuple[float, float],
+) -> list[SearchHit]:
+    """Weighted reciprocal rank fusion of the two rankings."""
+    scores: dict[str, float] = {}
+    where_from: dict[str, tuple[QueryResult, int]] = {}
+    ranks: dict[str, list[int | None]] = {}
+    for which, (result, weight) in enumerate(((by_vector, weights[0]), (by_keyword, weights[1]))):
+        for rank, key in enumerate(result.ids):
+            scores[key] = scores.get(key, 0.0) + weight / (rrf_k + rank + 1)
+            where_from.setdefault(key, (result, rank))
+            ranks.setdefault(key, [None, None])[which] = rank
+    order = sorted(scores, key=lambda key: (-scores[key], key))[:k]
+    hits = []
+    for key in order:
+        result, i = where_from[key]
+        vector_rank, keyword_rank = ranks[key]
+        hits.append(_hit(result, i, scores[key], vector=vector_rank, keyword=keyword_rank))
+    return hits
+
+
+def _hit(
+    result: QueryResult,
+    i: int,
+    score: float,
+    *,
+    vector: int | None = None,
+    keyword: int | None = None,
+) -> SearchHit:
+    return SearchHit(
+        id=result.ids[i],
+        score=score,
+        document=result.documents[i] if result.documents is not None else None,
+        metadata=dict(result.metadata[i]) if result.metadata is not None else {},
+        vector_rank=None if vector is None else vector + 1,
+        keyword_rank=None if keyword is None else keyword + 1,
+    )
+
+
+def _collection_encoder(collection: Collection) -> Encoder:
+    """The encoder of the model the collection was filled with."""
+    if collection.model is None:
+        raise InvalidParameterError(
+            f"collection {collection.name!r} records no model; pass the encoder to search with"
+        )
+    from embedlab import encoders
+
+    return encoders.load(collection.model)
+
+
+def _encode_query(encoder: Encoder, query: str) -> np.ndarray:
+    """One query vector, with the encoder's query prompt when it has one."""
+    encode_queries = getattr(encoder, "encode_queries", None)
+    vectors = encode_queries([query]) if callable(encode_queries) else encoder.encode([query])
+    out: np.ndarray = np.asarray(vectors, dtype=np.float32)[0]
+    return out
+
+
+def highlight(document: str, query: str, *, width: int = 240) -> tuple[str, list[tuple[int, int]]]:
+    """A snippet of about ``width`` characters around the first query word found, and the
+    (start, end) spans of query words inside it (case-insensitive, whole words).
+
+    >>> highlight("The river bank flooded after the storm.", "bank storm", width=20)
+    ('…bank flooded…', [(1, 5)])
+    """
+    terms = {t.lower() for t in _WORD.findall(query)}
+    words = [(m.start(), m.end()) for m in _WORD.finditer(document) if m.group().lower() in terms]
+    first = words[0][0] if words else 0
+    start = max(0, min(first - width // 4, len(document) - width))
+    end = min(len(document), start + width)
+    if start > 0:  # begin at a word boundary
+        space = document.find(" ", start)
+        start = space + 1 if 0 <= space < first else start
+    if end < len(document):
+        space = document.rfind(" ", start, end)
+        end = space if space > max(first, start) else end
+    text = document[start:end].strip()
+    offset = start + (len(document[start:end]) - len(document[start:end].lstrip()))
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(document) else ""
+    spans = [
+        (s - offset + len(prefix), e - offset + len(prefix))
+        for s, e in words
+        if s >= offset and e <= offset + len(text)
+    ]
+    return prefix + text + suffix, spans

@@ -1,0 +1,133 @@
+"""Keyword (SQLite FTS5, BM25) and hybrid search over a collection, and `embedlab search`."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cli_helpers import assert_user_error, run_cli
+from embedlab import WordVectors
+from embedlab.encoders.static import StaticEncoder
+from embedlab.errors import InvalidParameterError, ModelMismatchError
+from embedlab.search import highlight, search
+from embedlab.store import Collection, Database
+
+# Synonyms share a direction, so vector search finds what keyword search cannot.
+WORDS = {
+    "car": [1, 0, 0, 0],
+    "automobile": [1, 0, 0, 0.1],
+    "wash": [0, 1, 0, 0],
+    "laundry": [0, 1, 0, 0.1],
+    "river": [0, 0, 1, 0],
+    "stream": [0, 0, 1, 0.1],
+    "day": [0.1, 0.1, 0.1, 1],
+}
+DOCS = {
+    "d1": "automobile repair and automobile parts",
+    "d2": "car wash day",
+    "d3": "laundry day at the stream",
+    "d4": "the river flooded the road",
+}
+
+
+@pytest.fixture
+def encoder() -> StaticEncoder:
+    wv = WordVectors(list(WORDS), np.array(list(WORDS.values()), dtype=np.float32))
+    return StaticEncoder(wv, name="toy")
+
+
+@pytest.fixture
+def docs(tmp_path: Path, encoder: StaticEncoder) -> Collection:
+    db = Database(tmp_path / "db")
+    col = db.create_collection("docs", dim=4, index="flat", model="toy")
+    texts = list(DOCS.values())
+    col.add(list(DOCS), encoder.encode(texts), [{"n": i} for i in range(4)], texts)
+    return col
+
+
+def test_keyword_query_ranks_by_bm25_with_stemming(docs: Collection) -> None:
+    res = docs.keyword_query("automobiles", k=5)  # Porter stemming: automobiles -> automobil
+    assert res.ids == ("d1",)
+    assert res.documents == (DOCS["d1"],)
+    both = docs.keyword_query("day river", k=5)
+    assert set(both.ids) == {"d2", "d3", "d4"}
+    assert list(both.distances) == sorted(both.distances)  # BM25: lower is better
+
+
+def test_keyword_query_follows_deletes_filters_and_compaction(docs: Collection) -> None:
+    assert docs.keyword_query("day", k=5, where={"n": 2}).ids == ("d3",)
+    docs.delete(ids=["d3"])
+    assert docs.keyword_query("day", k=5).ids == ("d2",)
+    docs.upsert(["d2"], [[0, 1, 0, 0]], documents=["a quiet stream"])
+    assert docs.keyword_query("day", k=5).ids == ()
+    docs.compact()
+    assert docs.keyword_query("stream", k=5).ids == ("d2",)
+
+
+@pytest.mark.parametrize("text", ['bank" OR (river', "NEAR(a b)", "-day", "col:day*"])
+def test_keyword_query_never_interprets_fts_syntax(docs: Collection, text: str) -> None:
+    docs.keyword_query(text, k=3)  # no sqlite3.OperationalError: only the words count
+
+
+@pytest.mark.parametrize("text", ["", "  ", "!?", 3])
+def test_keyword_query_needs_a_word(docs: Collection, text: object) -> None:
+    with pytest.raises(InvalidParameterError, match="keyword query"):
+        docs.keyword_query(text, k=3)  # type: ignore[arg-type]
+
+
+def test_modes_differ_and_hybrid_fuses_them(docs: Collection, encoder: StaticEncoder) -> None:
+    keyword = [h.id for h in search(docs, "car", encoder=encoder, mode="keyword", k=4)]
+    vector = [h.id for h in search(docs, "car", encoder=encoder, mode="vector", k=2)]
+    hybrid = search(docs, "car", encoder=encoder, mode="hybrid", k=3)
+    assert keyword == ["d2"]  # only d2 contains the word
+    assert vector[0] == "d1"  # "automobile" is closest in meaning
+    assert [h.id for h in hybrid][:2] == ["d2", "d1"]  # in both rankings beats one
+    assert hybrid[0].vector_rank is not None and hybrid[0].keyword_rank == 1
+    assert hybrid[1].keyword_rank is None
+    assert hybrid[0].score > hybrid[1].score
+
+
+def test_search_refuses_another_model(docs: Collection) -> None:
+    other = StaticEncoder(WordVectors(["car"], np.ones((1, 4), np.float32)), name="other")
+    with pytest.raises(ModelMismatchError, match=r"'toy'.*'other'"):
+        search(docs, "car", encoder=other, mode="vector")
+
+
+def test_databases_from_before_the_keyword_index_are_indexed_on_open(tmp_path: Path) -> None:
+    with Database(tmp_path / "db") as db:
+        col = db.create_collection("c", dim=2, index="flat")
+        col.add(["a"], [[1, 0]], documents=["river bank"])
+    with sqlite3.connect(tmp_path / "db" / "embedlab.sqlite") as conn:
+        conn.execute("DELETE FROM meta WHERE key = 'fts'")
+        conn.execute("INSERT INTO items_fts(items_fts) VALUES ('delete-all')")
+    with Database(tmp_path / "db") as db:
+        assert db.get_collection("c").keyword_query("bank").ids == ("a",)
+
+
+def test_highlight_marks_query_words() -> None:
+    text, spans = highlight("Rivers rise; the river bank floods.", "river bank", width=100)
+    assert [text[s:e] for s, e in spans] == ["river", "bank"]
+
+
+def test_search_command(docs: Collection, tmp_path: Path) -> None:
+    db = str(tmp_path / "db")
+    docs._db.close()
+    result = run_cli("search", "day", "--collection", "docs", "--mode", "keyword", "--db", db)
+    assert result.code == 0, result.stderr
+    assert "car wash day" in result.stdout
+    one = run_cli("search", "stream", "-c", "docs", "--mode", "keyword", "--db", db, "--json")
+    assert [r["id"] for r in one.json()["results"]] == ["d3"]
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(json.dumps({"query": "river"}) + "\nday\n", encoding="utf-8")
+    many = run_cli(
+        "search", "-c", "docs", "--mode", "keyword", "--queries", str(queries), "--db", db, "--json"
+    )
+    answers = many.json()
+    assert [a["query"] for a in answers] == ["river", "day"]
+    assert answers[0]["results"][0]["id"] == "d4"
+    bad = run_cli("search", "x", "-c", "docs", "--mode", "sideways", "--db", db)
+    assert_user_error(bad, "mode")
