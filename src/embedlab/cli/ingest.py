@@ -1,0 +1,208 @@
+"""`embedlab index | embed`: turn documents into a searchable collection, texts into vectors."""
+
+from __future__ import annotations
+
+import enum
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from embedlab.cli._common import (
+    EXIT_INTERRUPTED,
+    JsonOption,
+    command,
+    console,
+    emit_json,
+    err_console,
+)
+from embedlab.cli.app import app
+from embedlab.errors import InvalidParameterError, MissingDependencyError
+
+if TYPE_CHECKING:
+    from embedlab.encoders import Encoder
+    from embedlab.ingest import IngestReport
+
+DbOption = typer.Option(Path("embedlab.db"), "--db", envvar="EMBEDLAB_DB", help="Its folder.")
+ModelOption = typer.Option(
+    "minilm", "--model", help="An encoder: minilm, static:PATH, openai:MODEL, a model folder."
+)
+PARQUET_PIP = "pip install 'embedlab[parquet]'"
+
+
+class Backend(enum.StrEnum):
+    """How a transformer model runs."""
+
+    TORCH = "torch"
+    ONNX = "onnx"
+
+
+@app.command("index")
+@command
+def index(
+    paths: list[Path] = typer.Argument(..., help="Files, folders or globs ('docs/**/*.md')."),
+    collection: str = typer.Option(..., "--collection", "-c", help="The collection to fill."),
+    model: str = ModelOption,
+    chunk_tokens: int = typer.Option(256, "--chunk-tokens", help="Tokens per chunk, at most."),
+    overlap: int = typer.Option(32, "--overlap", help="Tokens a chunk repeats from the last."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Chunks embedded at a time."),
+    db: Path = DbOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Read .txt, .md, .html and .pdf files, chunk, embed and store them (incrementally).
+
+    Unchanged files are skipped by content hash, changed ones re-chunked, and files gone
+    from the given folders removed. Ctrl-C stops after the batch in progress.
+    """
+    from embedlab.encoders import load
+    from embedlab.ingest import index_paths
+
+    report = index_paths(
+        [str(p) for p in paths],
+        db,
+        collection,
+        load(model),
+        chunk_tokens=chunk_tokens,
+        overlap=overlap,
+        batch_size=batch_size,
+        progress=not json_output,
+    )
+    if json_output:
+        emit_json({"database": str(db), **report.to_dict()})
+    else:
+        _show_report(report, db)
+    if report.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+@app.command("embed")
+@command
+def embed(
+    texts: list[str] | None = typer.Argument(None, help="Texts to embed (or use --input)."),
+    model: str = typer.Option(..., "--model", help="An encoder: minilm, static:PATH, …"),
+    input_file: Path | None = typer.Option(None, "--input", "-i", help="A text a line."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write .npy or .parquet."),
+    backend: Backend | None = typer.Option(None, "--backend", help="torch or onnx."),
+    batch_size: int = typer.Option(32, "--batch-size", help="Texts per model pass."),
+    normalize: bool = typer.Option(False, "--normalize", help="Scale vectors to length 1."),
+    prompt: str | None = typer.Option(None, "--prompt", help="Put before every text."),
+    json_output: bool = JsonOption,
+) -> None:
+    """Embed texts; print the vectors (a JSON array a line) or write them with -o.
+
+    With --json, one document reports count, dim, seconds (encoding only) and
+    texts_per_second, and holds the vectors when there is no -o.
+    """
+    items = _texts(texts, input_file)
+    if output is not None and output.suffix.lower() not in (".npy", ".parquet"):
+        raise InvalidParameterError(f"-o must end in .npy or .parquet; got {str(output)!r}")
+    encoder = _load(model, backend)
+    began = time.perf_counter()
+    vectors = encoder.encode(items, batch_size=batch_size, normalize=normalize, prompt=prompt)
+    seconds = time.perf_counter() - began
+    if output is not None:
+        _save(output, items, vectors)
+    facts: dict[str, Any] = {
+        "model": encoder.name,
+        "dim": encoder.dim,
+        "count": len(items),
+        "seconds": seconds,
+        "texts_per_second": len(items) / seconds if seconds > 0 else 0.0,
+        "output": None if output is None else str(output),
+    }
+    if json_output:
+        emit_json(facts if output is not None else {**facts, "vectors": vectors})
+        return
+    summary = (
+        f"embedded {len(items):,} texts with [bold]{encoder.name}[/] ({encoder.dim} dims) in "
+        f"{seconds:.2f} s ({facts['texts_per_second']:,.1f} texts/s)"
+    )
+    if output is not None:
+        console.print(f"{summary} -> {output}", highlight=False)
+        return
+    for row in vectors:
+        print("[" + ", ".join(f"{x:.6g}" for x in row.tolist()) + "]")
+    err_console.print(summary, highlight=False)
+
+
+# -- helpers --------------------------------------------------------------------------------
+def _show_report(report: IngestReport, db: Path) -> None:
+    """A short table of what the run did, then the files that failed and why."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    rows = (
+        ("files seen", report.files_seen),
+        ("indexed", report.files_indexed),
+        ("unchanged", report.files_unchanged),
+        ("removed", report.files_removed),
+        ("failed", report.files_failed),
+        ("chunks added", report.chunks_added),
+        ("chunks removed", report.chunks_removed),
+    )
+    for label, value in rows:
+        table.add_row(label, f"{value:,}")
+    table.add_row("seconds", f"{report.seconds:.2f} ({report.encode_share:.0%} encoding)")
+    console.print(
+        f"[green]indexed[/] into [bold]{report.collection}[/] ({report.model}) in {db}",
+        highlight=False,
+    )
+    console.print(table)
+    for failure in report.failed:
+        console.print(f"[yellow]skipped[/] {failure.path}: {failure.reason}", highlight=False)
+    if report.interrupted:
+        err_console.print("interrupted: run the same command again to finish", highlight=False)
+
+
+def _texts(texts: list[str] | None, input_file: Path | None) -> list[str]:
+    """The texts from the arguments, or one per line of --input (not both)."""
+    if bool(texts) == (input_file is not None):
+        raise InvalidParameterError("give texts as arguments or --input FILE (one of them)")
+    if input_file is None:
+        return list(texts or [])
+    try:
+        lines = input_file.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise InvalidParameterError(
+            f"--input {str(input_file)!r} is not UTF-8 text (byte offset {exc.start})"
+        ) from None
+    if not lines:
+        raise InvalidParameterError(f"--input {str(input_file)!r} holds no lines")
+    return lines
+
+
+def _load(spec: str, backend: Backend | None) -> Encoder:
+    """Load an encoder, passing --backend only when given; a loader without it is an error."""
+    from embedlab.encoders import load
+
+    if backend is None:
+        return load(spec)
+    try:
+        return load(spec, backend=backend.value)
+    except TypeError as exc:
+        if "backend" not in str(exc):
+            raise
+        raise InvalidParameterError(
+            f"the encoder {spec!r} does not take a backend; --backend {backend.value} "
+            "cannot be used with it (leave the option out)"
+        ) from None
+
+
+def _save(path: Path, texts: list[str], vectors: np.ndarray) -> None:
+    """Vectors as a float32 .npy matrix, or Parquet rows (document, vector) that
+    `embedlab db add --parquet` reads back."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".npy":
+        np.save(path, np.asarray(vectors, dtype=np.float32))
+        return
+    try:
+        import pyarrow as pa  # type: ignore[import-untyped]
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+    except ImportError:
+        raise MissingDependencyError(f"writing Parquet needs pyarrow: {PARQUET_PIP}") from None
+    rows = np.asarray(vectors, dtype=np.float32)
+    column = pa.FixedSizeListArray.from_arrays(pa.array(rows.reshape(-1)), rows.shape[1])
+    pq.write_table(pa.table({"document": texts, "vector": column}), path)

@@ -1,0 +1,33 @@
+"""Document ingestion: files to searchable chunks in a collection.
+
+- :func:`index_paths`: walk files, folders and globs, read them (``readers``), split them
+  into overlapping chunks on paragraph and sentence boundaries (``chunking``), embed the
+  chunks and store them with their offsets; re-runs are incremental (content hashes).
+- :func:`read_document` and :func:`chunk_text`, the two steps on their own.
+
+Example:
+    >>> from embedlab.ingest import index_paths
+    >>> report = index_paths(["docs/"], "my.db", "docs", "minilm")  # doctest: +SKIP
+    >>> report.files_indexed, report.chunks_added, round(report.encode_share, 2)  # doctest: +SKIP
+    (42, 310, 0.93)
+"""
+
+from __future__ import annotations
+
+from embedlab.ingest.chunking import Chunk, TokenCounter, chunk_text, count_words, token_counter
+from embedlab.ingest.pipeline import FailedFile, IngestReport, index_paths
+from embedlab.ingest.readers import SUPPORTED_SUFFIXES, Document, read_document
+
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "Chunk",
+    "Document",
+    "FailedFile",
+    "IngestReport",
+    "TokenCounter",
+    "chunk_text",
+    "count_words",
+    "index_paths",
+    "read_document",
+    "token_counter",
+]
