@@ -247,7 +247,7 @@ def test_module_entry_point() -> None:
 
 @pytest.mark.slow
 def test_demo_json(tmp_path: Path) -> None:
-    result = run_cli("demo", "--epochs", 1, "--json", "-o", tmp_path / "demo", timeout=300)
+    result = run_cli("demo", "--epochs", 1, "--json", "-o", tmp_path / "demo", timeout=600)
     doc = result.json()
     training = doc["training"]
     assert training["epochs"] == 1
@@ -272,6 +272,19 @@ def test_demo_json(tmp_path: Path) -> None:
     for word, neighbours in fasttext["unseen"].items():
         assert word not in wv  # really unseen
         assert len(neighbours) == 5 and all(-1.0 <= n["score"] <= 1.0 for n in neighbours)
+    store = doc["store"]
+    assert store["rows"] == training["vocab_size"]
+    river = store["queries"][0]
+    assert river["word"] == "river" and len(river["ids"]) == 5
+    assert all(key.startswith("s") for key in store["queries"][1]["ids"])  # {"letter": "s"}
+    assert all(d <= 0.45 for d in store["queries"][3]["distances"])  # max_distance 0.45
+    docs = doc["documents"]
+    assert docs["failed"] == [] and docs["files"] > 20 and docs["chunks"] >= docs["files"]
+    best = {q["query"]: q["results"][0]["path"] for q in docs["queries"]}
+    assert "file" in best["how do I read a file line by line"].lower()
+    assert "exception" in best["catch an exception and clean up afterwards"].lower() or (
+        "clean" in best["catch an exception and clean up afterwards"].lower()
+    )
 
 
 def test_train_fasttext_and_query_an_unseen_word(tiny_corpus_path: Path, tmp_path: Path) -> None:

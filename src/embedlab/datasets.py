@@ -8,11 +8,17 @@ from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["default_analogies_path", "default_word_pairs_path", "sample_corpus_path"]
+__all__ = [
+    "default_analogies_path",
+    "default_word_pairs_path",
+    "sample_corpus_path",
+    "sample_docs_path",
+]
 
 _ANALOGIES = "questions-words.txt"
 _WORD_PAIRS = "wordsim353.tsv"
 _SAMPLE_CORPUS = "wordnet-glosses.txt.gz"
+_SAMPLE_DOCS = "docs"
 
 # Holds the temporary copies that as_file() makes when the package lives in a zip file;
 # for an ordinary installation as_file() hands back the real path and holds nothing.
@@ -51,6 +57,19 @@ def default_word_pairs_path() -> Path:
         'wordsim353.tsv'
     """
     return _packaged(_WORD_PAIRS)
+
+
+def sample_docs_path() -> Path:
+    """Folder of the bundled sample documents that ``embedlab demo`` indexes and searches.
+
+    Pages of the Python tutorial (PSF licence, in the folder's ``LICENSE-PSF.txt``), as
+    Markdown, text and HTML; ``embedlab/data/docs/README.md`` says where they come from.
+
+    Example:
+        >>> sample_docs_path().name
+        'docs'
+    """
+    return _packaged(_SAMPLE_DOCS)
 
 
 def sample_corpus_path() -> Path:

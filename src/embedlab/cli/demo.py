@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from embedlab.cli._common import JsonOption, command, console, emit_json
+from embedlab.cli._demo_docs import docs_act, show_docs
 from embedlab.cli.app import app
 
 if TYPE_CHECKING:
@@ -90,6 +91,16 @@ def demo(
             )
         )
     store = _store_act(wv)
+    if not json_output:
+        _show_store(store)
+        console.print(
+            Panel.fit(
+                "Indexing the bundled documents (pages of the Python tutorial) with the\n"
+                "all-MiniLM-L6-v2 sentence encoder, then semantic + keyword (hybrid) search.",
+                title="embedlab demo, part 4",
+            )
+        )
+    docs = docs_act(progress=not json_output)
     if json_output:
         emit_json(
             {
@@ -106,10 +117,11 @@ def demo(
                     "unseen": {w: [n._asdict() for n in ns] for w, ns in unseen.items()},
                 },
                 "store": store,
+                "documents": docs,
             }
         )
         return
-    _show_store(store)
+    show_docs(docs)
 
 
 DEMO_STORE_QUERIES: tuple[tuple[str, dict[str, Any] | None, float | None], ...] = (
