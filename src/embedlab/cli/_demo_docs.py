@@ -31,7 +31,7 @@ def docs_act(*, progress: bool) -> dict[str, Any]:
         encoder = encoders.load("minilm")
     except MissingDependencyError as exc:
         return {"skipped": str(exc)}
-    root = sample_docs_path()
+    root = sample_docs_path() / "tutorial"  # not the folder's README and licence
     with tempfile.TemporaryDirectory() as folder, Database(folder) as db:
         report = index_paths(root, db, "docs", encoder, progress=progress)
         col = db.get_collection("docs")
