@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import Result as ClickResult
 
 
 def _script() -> str:
@@ -67,3 +68,31 @@ def assert_user_error(result: Result, *needles: str) -> None:
     assert result.stdout == ""
     for needle in needles:
         assert needle in lines[0]
+
+
+def invoke(*args: object, env: dict[str, str] | None = None) -> ClickResult:
+    """Run `embedlab …` in process (fast; CliRunner); stdout and stderr are kept apart."""
+    from typer.testing import CliRunner
+
+    from embedlab.cli import db, demo, ingest, query, search, train  # noqa: F401 - registers
+    from embedlab.cli.app import app
+
+    return CliRunner().invoke(app, [str(a) for a in args], env=env)
+
+
+def invoke_json(*args: object) -> Any:
+    """`invoke` with --json: exit 0 and exactly one JSON document on stdout."""
+    result = invoke(*args, "--json")
+    assert result.exit_code == 0, result.stderr or result.output
+    assert result.stdout.count("\n") == 1, result.stdout
+    return json.loads(result.stdout)
+
+
+def assert_invoke_error(result: ClickResult, *needles: str) -> None:
+    """An in-process run that failed the user-error way: exit 2 and one `error:` line."""
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    assert result.stdout == ""
+    for needle in needles:
+        assert needle in lines[0], lines[0]

@@ -12,9 +12,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
+from cli_helpers import assert_invoke_error as assert_one_line_error
 from cli_helpers import assert_user_error, cli_env, run_cli
+from cli_helpers import invoke as cli
+from cli_helpers import invoke_json as ok_json
 from embedlab.cli import db as db_cli  # noqa: F401 - registers the db commands
 from embedlab.cli.app import app
 from embedlab.store._readers import parquet_rows
@@ -31,27 +34,6 @@ POINTS = {
     "south": [0.0, -1.0],
     "southeast": [0.7, -0.7],
 }
-
-
-def cli(*args: object, env: dict[str, str] | None = None) -> Result:
-    """Run `embedlab …` in process (fast); stdout and stderr are kept apart."""
-    return CliRunner().invoke(app, [str(a) for a in args], env=env)
-
-
-def ok_json(*args: object) -> Any:
-    result = cli(*args, "--json")
-    assert result.exit_code == 0, result.stderr or result.output
-    assert result.stdout.count("\n") == 1, result.stdout
-    return json.loads(result.stdout)
-
-
-def assert_one_line_error(result: Result, *needles: str) -> None:
-    assert result.exit_code == 2, (result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
-    assert result.stdout == ""
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 def write_jsonl(path: Path, rows: list[Any]) -> Path:

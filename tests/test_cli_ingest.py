@@ -5,39 +5,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner, Result
 
+from cli_helpers import assert_invoke_error as assert_one_line_error
+from cli_helpers import invoke as cli
+from cli_helpers import invoke_json as ok_json
 from cli_helpers import run_cli
 from embedlab.cli import ingest as ingest_cli  # noqa: F401 - registers index and embed
-from embedlab.cli.app import app
 from embedlab.encoders import load
 from embedlab.store import Database
 from test_ingest import make_docs, static_spec
-
-
-def cli(*args: object, env: dict[str, str] | None = None) -> Result:
-    """Run `embedlab …` in process; stdout and stderr are kept apart."""
-    return CliRunner().invoke(app, [str(a) for a in args], env=env)
-
-
-def ok_json(*args: object) -> Any:
-    result = cli(*args, "--json")
-    assert result.exit_code == 0, result.stderr or result.output
-    assert result.stdout.count("\n") == 1, result.stdout
-    return json.loads(result.stdout)
-
-
-def assert_one_line_error(result: Result, *needles: str) -> None:
-    assert result.exit_code == 2, (result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
-    assert result.stdout == ""
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")
