@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 $(BIN)/embedlab: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,transformers]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,transformers,onnx]'
 	touch $@
 
 demo: $(BIN)/embedlab

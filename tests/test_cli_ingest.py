@@ -126,5 +126,5 @@ def test_embed_errors_are_one_line(tmp_path: Path, spec: str) -> None:
     assert_one_line_error(cli("embed", "--model", spec, "a", "--input", source), "one of them")
     assert_one_line_error(cli("embed", "--model", spec, "a", "-o", tmp_path / "x.csv"), ".npy")
     backend = cli("embed", "--model", spec, "a", "--backend", "onnx")
-    assert_one_line_error(backend, "does not take a backend", "--backend onnx")
+    assert_one_line_error(backend, "backend 'onnx' runs transformer models")
     assert_one_line_error(cli("embed", "--model", "no-such-model", "a"), "unknown encoder")

@@ -175,20 +175,12 @@ def _texts(texts: list[str] | None, input_file: Path | None) -> list[str]:
 
 
 def _load(spec: str, backend: Backend | None) -> Encoder:
-    """Load an encoder, passing --backend only when given; a loader without it is an error."""
+    """Load an encoder, passing --backend only when given (onnx: transformer models only)."""
     from embedlab.encoders import load
 
     if backend is None:
         return load(spec)
-    try:
-        return load(spec, backend=backend.value)
-    except TypeError as exc:
-        if "backend" not in str(exc):
-            raise
-        raise InvalidParameterError(
-            f"the encoder {spec!r} does not take a backend; --backend {backend.value} "
-            "cannot be used with it (leave the option out)"
-        ) from None
+    return load(spec, backend=backend.value)
 
 
 def _save(path: Path, texts: list[str], vectors: np.ndarray) -> None:

