@@ -30,8 +30,10 @@ def _cluster_quality(wv: WordVectors, clusters: list[list[str]], k: int = 5) -> 
             scores[wv.get_index(word)] = -np.inf
             top = np.argsort(-scores, kind="stable")[:k]
             own.append(sum(wv.keys[i] in members for i in top))
-            # the library's own search agrees with the exact oracle
-            assert [n.key for n in wv.most_similar(word, k=k)] == [wv.keys[i] for i in top]
+            # the library's own search agrees with the exact oracle (near-ties may swap:
+            # the two computations round differently, so compare the scores)
+            found = wv.most_similar(word, k=k)
+            np.testing.assert_allclose([n.score for n in found], scores[top], atol=1e-5)
     return float(np.mean(own))
 
 
