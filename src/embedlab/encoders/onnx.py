@@ -48,7 +48,7 @@ import numpy.typing as npt
 
 from embedlab._validation import check_int
 from embedlab.encoders._loading import ModelFolder, Pooling, import_torch, load_model, locate
-from embedlab.encoders._windows import window_spans
+from embedlab.encoders._windows import WindowPlanning
 from embedlab.encoders.base import EncodeStats, check_texts
 from embedlab.errors import FormatError, InvalidParameterError, MissingDependencyError
 from embedlab.metrics import normalize as unit_rows
@@ -95,7 +95,7 @@ class _Head:
     normalize: bool
 
 
-class OnnxEncoder:
+class OnnxEncoder(WindowPlanning):
     """Encode texts with a transformer model exported to ONNX, int8 by default.
 
     Args:
@@ -259,63 +259,6 @@ class OnnxEncoder:
         return self.encode(texts, prompt=self.passage_prompt or "", **options)
 
     # -- internals (the torch backend's planning, so both backends cut texts alike) -----
-
-    def _special_frame(self) -> tuple[list[int], list[int]]:
-        """The special token ids the tokenizer puts before and after a text."""
-        bare = self._ids(["a"])[0]
-        framed = list(self._tokenizer(["a"], add_special_tokens=True)["input_ids"][0])
-        for at in range(len(framed) - len(bare) + 1):
-            if framed[at : at + len(bare)] == bare:
-                return framed[:at], framed[at + len(bare) :]
-        return [], []  # pragma: no cover - every tokenizer keeps the text's own ids
-
-    def _ids(self, texts: list[str]) -> list[list[int]]:
-        """Token ids without special tokens, no truncation."""
-        if not texts:
-            return []
-        encoded = self._tokenizer(texts, add_special_tokens=False, verbose=False)
-        return [list(ids) for ids in encoded["input_ids"]]
-
-    def _check_prompt(self, prompt: str | None) -> str:
-        """The prompt to use: the argument, else the folder's default prompt, else none."""
-        if prompt is None:
-            return self._default_prompt or ""
-        if not isinstance(prompt, str):
-            raise InvalidParameterError(
-                f"The 'prompt' parameter must be a str or None. Got {prompt!r}."
-            )
-        return prompt
-
-    def _plan(self, items: list[str], prompt: str) -> tuple[list[list[int]], list[int], int, int]:
-        """Model input sequences, the text each belongs to, and counts truncated / split."""
-        room = self._max_tokens - len(self._prefix) - len(self._suffix)
-        sequences: list[list[int]] = []
-        owners: list[int] = []
-        truncated = split = 0
-        long: list[int] = []
-        for i, ids in enumerate(self._ids([prompt + text for text in items])):
-            if len(ids) > room and not self.truncate:
-                long.append(i)
-                continue
-            if len(ids) > room:
-                ids = ids[:room]
-                truncated += 1
-            sequences.append(self._prefix + ids + self._suffix)
-            owners.append(i)
-        if long:
-            prompt_ids = self._ids([prompt])[0] if prompt else []
-            body = room - len(prompt_ids)
-            if body <= self.overlap:
-                raise InvalidParameterError(
-                    f"the prompt takes {len(prompt_ids)} of the model's {room} tokens, which "
-                    f"leaves no room for windows overlapping by {self.overlap} tokens"
-                )
-            for i, ids in zip(long, self._ids([items[i] for i in long]), strict=True):
-                split += 1
-                for lo, hi in window_spans(len(ids), body, self.overlap):
-                    sequences.append(self._prefix + prompt_ids + ids[lo:hi] + self._suffix)
-                    owners.append(i)
-        return sequences, owners, truncated, split
 
     def _run(
         self, sequences: list[list[int]], batch_size: int, show_progress: bool, prompt: str

@@ -34,7 +34,7 @@ import numpy.typing as npt
 
 from embedlab._validation import check_int
 from embedlab.encoders._loading import Pooling, import_torch, load_model, locate
-from embedlab.encoders._windows import window_spans
+from embedlab.encoders._windows import WindowPlanning, window_spans
 from embedlab.encoders.base import EncodeStats, check_texts
 from embedlab.errors import InvalidParameterError, UnknownKeyError
 from embedlab.metrics import normalize as unit_rows
@@ -44,7 +44,7 @@ __all__ = ["Pooling", "TransformerEncoder"]
 FloatArray = npt.NDArray[np.float32]
 
 
-class TransformerEncoder:
+class TransformerEncoder(WindowPlanning):
     """Encode texts with a transformer model through sentence-transformers.
 
     Args:
@@ -273,63 +273,6 @@ class TransformerEncoder:
         return vector
 
     # -- internals -----------------------------------------------------------------------
-
-    def _special_frame(self) -> tuple[list[int], list[int]]:
-        """The special token ids the tokenizer puts before and after a text."""
-        bare = self._ids(["a"])[0]
-        framed = list(self._tokenizer(["a"], add_special_tokens=True)["input_ids"][0])
-        for at in range(len(framed) - len(bare) + 1):
-            if framed[at : at + len(bare)] == bare:
-                return framed[:at], framed[at + len(bare) :]
-        return [], []  # pragma: no cover - every tokenizer keeps the text's own ids
-
-    def _ids(self, texts: list[str]) -> list[list[int]]:
-        """Token ids without special tokens, no truncation."""
-        if not texts:
-            return []
-        encoded = self._tokenizer(texts, add_special_tokens=False, verbose=False)
-        return [list(ids) for ids in encoded["input_ids"]]
-
-    def _check_prompt(self, prompt: str | None) -> str:
-        """The prompt to use: the argument, else the folder's default prompt, else none."""
-        if prompt is None:
-            return self._default_prompt or ""
-        if not isinstance(prompt, str):
-            raise InvalidParameterError(
-                f"The 'prompt' parameter must be a str or None. Got {prompt!r}."
-            )
-        return prompt
-
-    def _plan(self, items: list[str], prompt: str) -> tuple[list[list[int]], list[int], int, int]:
-        """Model input sequences, the text each belongs to, and counts truncated / split."""
-        room = self._max_tokens - len(self._prefix) - len(self._suffix)
-        sequences: list[list[int]] = []
-        owners: list[int] = []
-        truncated = split = 0
-        long: list[int] = []
-        for i, ids in enumerate(self._ids([prompt + text for text in items])):
-            if len(ids) > room and not self.truncate:
-                long.append(i)
-                continue
-            if len(ids) > room:
-                ids = ids[:room]
-                truncated += 1
-            sequences.append(self._prefix + ids + self._suffix)
-            owners.append(i)
-        if long:
-            prompt_ids = self._ids([prompt])[0] if prompt else []
-            body = room - len(prompt_ids)
-            if body <= self.overlap:
-                raise InvalidParameterError(
-                    f"the prompt takes {len(prompt_ids)} of the model's {room} tokens, which "
-                    f"leaves no room for windows overlapping by {self.overlap} tokens"
-                )
-            for i, ids in zip(long, self._ids([items[i] for i in long]), strict=True):
-                split += 1
-                for lo, hi in window_spans(len(ids), body, self.overlap):
-                    sequences.append(self._prefix + prompt_ids + ids[lo:hi] + self._suffix)
-                    owners.append(i)
-        return sequences, owners, truncated, split
 
     def _run(
         self,
