@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from embedlab.errors import InvalidParameterError
 
-__all__ = ["WindowPlanning", "window_spans"]
+__all__ = ["WindowPlanning", "pool_windows", "window_spans"]
 
 
 def window_spans(n: int, size: int, overlap: int) -> list[tuple[int, int]]:
@@ -36,6 +39,24 @@ def window_spans(n: int, size: int, overlap: int) -> list[tuple[int, int]]:
         start += step
     spans.append((n - size, n))
     return spans
+
+
+def pool_windows(
+    count: int, dim: int, rows: npt.NDArray[Any] | None, owners: list[int]
+) -> npt.NDArray[np.float32]:
+    """Each text's vector: the mean of the vectors of its windows (``owners[i]`` is the text
+    that row ``i`` belongs to; most texts have one). ``rows`` is None when there are none.
+
+    Example:
+        >>> pool_windows(2, 1, np.array([[1.0], [3.0], [5.0]]), [0, 0, 1]).tolist()
+        [[2.0], [5.0]]
+    """
+    out = np.zeros((count, dim), dtype=np.float32)
+    if rows is not None and len(owners):
+        owner = np.asarray(owners, dtype=np.int64)
+        np.add.at(out, owner, rows.astype(np.float32, copy=False))
+        out /= np.bincount(owner, minlength=count).astype(np.float32)[:, None]
+    return out
 
 
 class WindowPlanning:

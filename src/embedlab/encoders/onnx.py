@@ -48,7 +48,7 @@ import numpy.typing as npt
 
 from embedlab._validation import check_int
 from embedlab.encoders._loading import ModelFolder, Pooling, import_torch, load_model, locate
-from embedlab.encoders._windows import WindowPlanning
+from embedlab.encoders._windows import WindowPlanning, pool_windows
 from embedlab.encoders.base import EncodeStats, check_texts
 from embedlab.errors import FormatError, InvalidParameterError, MissingDependencyError
 from embedlab.metrics import normalize as unit_rows
@@ -233,12 +233,8 @@ class OnnxEncoder(WindowPlanning):
         prompt = self._check_prompt(prompt)
         start = time.perf_counter()
         sequences, owners, truncated, split = self._plan(items, prompt)
-        out = np.zeros((len(items), self._dim), dtype=np.float32)
-        if sequences:
-            rows = self._run(sequences, batch_size, show_progress, prompt)
-            owner = np.asarray(owners, dtype=np.int64)
-            np.add.at(out, owner, rows)
-            out /= np.bincount(owner, minlength=len(items)).astype(np.float32)[:, None]
+        rows = self._run(sequences, batch_size, show_progress, prompt) if sequences else None
+        out = pool_windows(len(items), self._dim, rows, owners)
         if normalize:
             out = unit_rows(out)
         self.last_stats = EncodeStats(

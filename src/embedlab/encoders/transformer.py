@@ -34,7 +34,7 @@ import numpy.typing as npt
 
 from embedlab._validation import check_int
 from embedlab.encoders._loading import Pooling, import_torch, load_model, locate
-from embedlab.encoders._windows import WindowPlanning, window_spans
+from embedlab.encoders._windows import WindowPlanning, pool_windows, window_spans
 from embedlab.encoders.base import EncodeStats, check_texts
 from embedlab.errors import InvalidParameterError, UnknownKeyError
 from embedlab.metrics import normalize as unit_rows
@@ -178,16 +178,12 @@ class TransformerEncoder(WindowPlanning):
         prompt = self._check_prompt(prompt)
         start = time.perf_counter()
         sequences, owners, truncated, split = self._plan(items, prompt)
-        dim = self.dim
-        out = np.zeros((len(items), dim), dtype=np.float32)
+        rows = None
         if sequences:
             rows = np.stack(
                 self._run(sequences, batch_size, show_progress, "sentence_embedding", prompt)
             )
-            owner = np.asarray(owners, dtype=np.int64)
-            np.add.at(out, owner, rows.astype(np.float32, copy=False))
-            counts = np.bincount(owner, minlength=len(items)).astype(np.float32)
-            out /= counts[:, None]
+        out = pool_windows(len(items), self.dim, rows, owners)
         if normalize:
             out = unit_rows(out)
         self.last_stats = EncodeStats(
