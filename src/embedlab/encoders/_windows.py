@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -60,11 +61,12 @@ def pool_windows(
 
 
 class WindowPlanning:
-    """How both transformer backends cut texts into model inputs (the same for each).
+    """How both transformer backends turn texts into model inputs (the same for each):
+    prompts, then token windows.
 
-    The host sets ``_tokenizer`` (a Hugging Face tokenizer), ``_default_prompt``,
-    ``_max_tokens``, ``_prefix`` / ``_suffix`` (special token ids), ``truncate`` and
-    ``overlap``.
+    The host sets ``_tokenizer`` (a Hugging Face tokenizer), ``_max_tokens``, ``_prefix`` /
+    ``_suffix`` (special token ids), ``truncate`` and ``overlap``, calls
+    :meth:`_set_prompts`, and defines ``encode(texts, prompt=..., **options)``.
     """
 
     _tokenizer: Any
@@ -74,6 +76,40 @@ class WindowPlanning:
     _suffix: list[int]
     truncate: bool
     overlap: int
+    query_prompt: str | None
+    passage_prompt: str | None
+    encode: Callable[..., npt.NDArray[np.float32]]
+
+    def _set_prompts(
+        self,
+        query_prompt: str | None,
+        passage_prompt: str | None,
+        saved: Mapping[str, str],
+        default_name: str | None,
+    ) -> None:
+        """The query and passage prompts (given, else the folder's saved ``query`` and
+        ``document`` / ``passage`` prompts) and the default prompt (the saved one named
+        ``default_name``)."""
+        for label, value in (("query_prompt", query_prompt), ("passage_prompt", passage_prompt)):
+            if value is not None and not isinstance(value, str):
+                raise InvalidParameterError(
+                    f"The {label!r} parameter must be a str or None. Got {value!r}."
+                )
+        self.query_prompt = query_prompt if query_prompt is not None else saved.get("query")
+        self.passage_prompt = (
+            passage_prompt
+            if passage_prompt is not None
+            else saved.get("document", saved.get("passage"))
+        )
+        self._default_prompt = saved.get(default_name) if default_name else None
+
+    def encode_queries(self, texts: Sequence[str], **options: Any) -> npt.NDArray[np.float32]:
+        """``encode`` with the query prompt (E5: ``"query: "``), if one is set."""
+        return self.encode(texts, prompt=self.query_prompt or "", **options)
+
+    def encode_passages(self, texts: Sequence[str], **options: Any) -> npt.NDArray[np.float32]:
+        """``encode`` with the passage prompt (E5: ``"passage: "``), if one is set."""
+        return self.encode(texts, prompt=self.passage_prompt or "", **options)
 
     def _special_frame(self) -> tuple[list[int], list[int]]:
         """The special token ids the tokenizer puts before and after a text."""

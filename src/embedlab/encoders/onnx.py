@@ -148,21 +148,13 @@ class OnnxEncoder(WindowPlanning):
         self._prefix, self._suffix = self._special_frame()
         room = self._max_tokens - len(self._prefix) - len(self._suffix)
         self.overlap = check_int("overlap", overlap, minimum=0, maximum=max(0, room // 2))
-        for label, value in (("query_prompt", query_prompt), ("passage_prompt", passage_prompt)):
-            if value is not None and not isinstance(value, str):
-                raise InvalidParameterError(
-                    f"The {label!r} parameter must be a str or None. Got {value!r}."
-                )
         st_config = _read_json(folder.path / "config_sentence_transformers.json")
-        saved = dict(st_config.get("prompts") or {})
-        self.query_prompt = query_prompt if query_prompt is not None else saved.get("query")
-        self.passage_prompt = (
-            passage_prompt
-            if passage_prompt is not None
-            else saved.get("document", saved.get("passage"))
+        self._set_prompts(
+            query_prompt,
+            passage_prompt,
+            dict(st_config.get("prompts") or {}),
+            st_config.get("default_prompt_name"),
         )
-        default_name = st_config.get("default_prompt_name")
-        self._default_prompt: str | None = saved.get(default_name) if default_name else None
         suffix = f":{self._head.pooling.value}" if folder.kind == "hf" else ""
         self.name: str = name if name is not None else folder.name + suffix
         self.path = folder.path
@@ -245,14 +237,6 @@ class OnnxEncoder(WindowPlanning):
             seconds=time.perf_counter() - start,
         )
         return out
-
-    def encode_queries(self, texts: Sequence[str], **options: Any) -> FloatArray:
-        """:meth:`encode` with the query prompt (E5: ``"query: "``), if one is set."""
-        return self.encode(texts, prompt=self.query_prompt or "", **options)
-
-    def encode_passages(self, texts: Sequence[str], **options: Any) -> FloatArray:
-        """:meth:`encode` with the passage prompt (E5: ``"passage: "``), if one is set."""
-        return self.encode(texts, prompt=self.passage_prompt or "", **options)
 
     # -- internals (the torch backend's planning, so both backends cut texts alike) -----
 

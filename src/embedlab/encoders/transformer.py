@@ -107,20 +107,12 @@ class TransformerEncoder(WindowPlanning):
         self.truncate = bool(truncate)
         self.pooling = mode or (Pooling.MEAN if folder.kind == "hf" else None)
         """The pooling chosen for a plain Hugging Face folder (None: the folder's own)."""
-        for label, value in (("query_prompt", query_prompt), ("passage_prompt", passage_prompt)):
-            if value is not None and not isinstance(value, str):
-                raise InvalidParameterError(
-                    f"The {label!r} parameter must be a str or None. Got {value!r}."
-                )
-        saved = dict(getattr(self._model, "prompts", None) or {})
-        self.query_prompt = query_prompt if query_prompt is not None else saved.get("query")
-        self.passage_prompt = (
-            passage_prompt
-            if passage_prompt is not None
-            else saved.get("document", saved.get("passage"))
+        self._set_prompts(
+            query_prompt,
+            passage_prompt,
+            dict(getattr(self._model, "prompts", None) or {}),
+            getattr(self._model, "default_prompt_name", None),
         )
-        default_name = getattr(self._model, "default_prompt_name", None)
-        self._default_prompt: str | None = saved.get(default_name) if default_name else None
         suffix = f":{self.pooling.value}" if self.pooling is not None else ""
         self.name: str = name if name is not None else folder.name + suffix
         self.path = folder.path
@@ -194,14 +186,6 @@ class TransformerEncoder(WindowPlanning):
             seconds=time.perf_counter() - start,
         )
         return out
-
-    def encode_queries(self, texts: Sequence[str], **options: Any) -> FloatArray:
-        """:meth:`encode` with the query prompt (E5: ``"query: "``), if one is set."""
-        return self.encode(texts, prompt=self.query_prompt or "", **options)
-
-    def encode_passages(self, texts: Sequence[str], **options: Any) -> FloatArray:
-        """:meth:`encode` with the passage prompt (E5: ``"passage: "``), if one is set."""
-        return self.encode(texts, prompt=self.passage_prompt or "", **options)
 
     # -- contextual token embeddings -----------------------------------------------------
 
