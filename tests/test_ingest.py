@@ -360,7 +360,18 @@ def test_index_stores_chunks_with_offsets_and_metadata(tmp_path: Path, encoder: 
         assert Path(path).is_absolute() and Path(path).is_file()
         text = read_document(path).text
         assert text[meta["start"] : meta["end"]] == document
-        assert set(meta) == {"path", "title", "chunk", "start", "end", "mtime", "sha256"}
+        assert set(meta) == {
+            "path",
+            "title",
+            "chunk",
+            "start",
+            "end",
+            "mtime",
+            "sha256",
+            "chunk_tokens",
+            "overlap",
+        }
+        assert (meta["chunk_tokens"], meta["overlap"]) == (24, 4)
     titles = {Path(m["path"]).name: m["title"] for m, _ in rows.values()}
     assert titles == {"long.txt": "long", "guide.md": "Rivers", "page.html": "Loans"}
 
@@ -421,6 +432,26 @@ def test_reindexing_is_incremental_touch_edit_delete(tmp_path: Path, encoder: En
     assert {Path(m["path"]).name for m, _ in rows.values()} == {"long.txt", "guide.md"}
 
 
+def test_other_chunk_sizes_rechunk_unchanged_files(tmp_path: Path, encoder: Encoder) -> None:
+    docs = make_docs(tmp_path / "docs")
+    long = str(docs / "long.txt")
+    db_path = tmp_path / "db"
+    first = index_paths(docs, db_path, "docs", encoder, chunk_tokens=24, overlap=4, progress=False)
+    bigger = index_paths(docs, db_path, "docs", encoder, chunk_tokens=60, overlap=4, progress=False)
+    assert (bigger.files_indexed, bigger.files_unchanged) == (3, 0)
+    assert bigger.chunks_removed == first.chunks_added > bigger.chunks_added
+    overlap = index_paths(
+        docs, db_path, "docs", encoder, chunk_tokens=60, overlap=0, progress=False
+    )
+    assert overlap.files_indexed == 3
+    same = index_paths(docs, db_path, "docs", encoder, chunk_tokens=60, overlap=0, progress=False)
+    assert (same.files_indexed, same.files_unchanged, same.chunks_added) == (0, 3, 0)
+    with Database(db_path) as db:
+        rows = all_rows(db)
+    assert {(m["chunk_tokens"], m["overlap"]) for m, _ in rows.values()} == {(60, 0)}
+    assert sum(i.startswith(f"{long}#") for i in rows) == overlap.chunks_added - 2
+
+
 def test_globs_index_their_matches_and_forget_vanished_ones(
     tmp_path: Path, encoder: Encoder
 ) -> None:
@@ -475,7 +506,9 @@ def test_ctrl_c_stops_between_batches_and_a_rerun_finishes(
     assert signal.getsignal(signal.SIGINT) is handler
     with Database(tmp_path / "db") as db:
         assert {m["path"] for m, _ in all_rows(db).values()} == {str(docs / "guide.md")}
-    rest = index_paths(docs, tmp_path / "db", "docs", interrupting, batch_size=1, progress=False)
+    rest = index_paths(
+        docs, tmp_path / "db", "docs", interrupting, batch_size=1, overlap=0, progress=False
+    )
     assert not rest.interrupted and (rest.files_unchanged, rest.files_indexed) == (1, 2)
 
 

@@ -2,15 +2,16 @@
 
 Each chunk is stored with id ``"{path}#{n}"`` (``path`` absolute), the chunk's text as its
 document, and metadata ``path``, ``title``, ``chunk`` (its number), ``start`` and ``end``
-(character offsets into the extracted text), ``mtime`` and ``sha256`` (of the file's bytes
-when it was indexed).
+(character offsets into the extracted text), ``mtime``, ``sha256`` (of the file's bytes
+when it was indexed), and the ``chunk_tokens`` and ``overlap`` it was chunked with.
 
-Re-running is incremental. The ``chunk == 0`` row of each file records its hash: a file
-whose bytes hash the same is skipped; a changed file loses its old chunks and is chunked
-again; a file that no longer exists under a folder or glob that was given has its chunks
-removed. A file's new chunks are written in one transaction after its old ones are
-deleted, so an interrupted run leaves every file either as it was, fully re-indexed, or
-absent (and indexed on the next run).
+Re-running is incremental. The ``chunk == 0`` row of each file records its hash and
+chunking: a file whose bytes hash the same and that was chunked as this run would chunk it
+is skipped; a changed file, or one chunked with other ``chunk_tokens`` or ``overlap``,
+loses its old chunks and is chunked again; a file that no longer exists under a folder or
+glob that was given has its chunks removed. A file's new chunks are written in one
+transaction after its old ones are deleted, so an interrupted run leaves every file either
+as it was, fully re-indexed, or absent (and indexed on the next run).
 """
 
 from __future__ import annotations
@@ -313,7 +314,7 @@ class _Run:
     def queued(self) -> int:
         return sum(len(p.chunks) for p in self.pending)
 
-    def _file(self, file: Path, known_hash: str | None) -> None:
+    def _file(self, file: Path, known: _Indexed | None) -> None:
         """Read, hash and chunk one file; queue it, or count it unchanged or failed."""
         path = str(file)
         try:
@@ -323,13 +324,13 @@ class _Run:
             self.failed.append(FailedFile(path, f"cannot be read: {exc.strerror or exc}"))
             return
         digest = hashlib.sha256(data).hexdigest()
-        if digest == known_hash:
+        if known == _Indexed(digest, self.chunk_tokens, self.overlap):
             self.unchanged += 1
             return
         try:
             document = parse_document(file, data)
         except (FormatError, MissingDependencyError) as exc:
-            self._forget(path, known_hash)
+            self._forget(path, known)
             self.failed.append(FailedFile(path, _reason(exc, path)))
             return
         chunks = chunk_text(
@@ -339,15 +340,15 @@ class _Run:
             count_tokens=self.count,
         )
         if not chunks:
-            self._forget(path, known_hash)
+            self._forget(path, known)
             self.failed.append(FailedFile(path, f"no text found in this {document.kind} file"))
             return
-        replaces = known_hash is not None
+        replaces = known is not None
         self.pending.append(_Pending(path, document, chunks, digest, mtime, replaces))
 
-    def _forget(self, path: str, known_hash: str | None) -> None:
+    def _forget(self, path: str, known: _Indexed | None) -> None:
         """Drop the chunks of a file whose new content cannot be indexed."""
-        if known_hash is not None:
+        if known is not None:
             self.chunks_removed += self.col.delete(where={"path": path})
 
     def _flush(self, stop: threading.Event, bar: _Bar) -> None:
@@ -385,6 +386,8 @@ class _Run:
                     "end": chunk.end,
                     "mtime": item.mtime,
                     "sha256": item.sha256,
+                    "chunk_tokens": self.chunk_tokens,
+                    "overlap": self.overlap,
                 }
                 for chunk in item.chunks
             ],
@@ -416,16 +419,30 @@ def _collection(db: Database, name: str, encoder: Encoder) -> Collection:
     return col
 
 
-def _known_files(col: Collection) -> dict[str, str]:
-    """Indexed files → the sha256 recorded with their first chunk."""
+@dataclass(frozen=True)
+class _Indexed:
+    """How a file was indexed: the hash of its bytes and the chunking (None: not recorded)."""
+
+    sha256: str
+    chunk_tokens: int | None
+    overlap: int | None
+
+
+def _known_files(col: Collection) -> dict[str, _Indexed]:
+    """Indexed files → the hash and chunking recorded with their first chunk."""
     if col.count() == 0:
         return {}
     rows = col.get(where={"chunk": 0}, include="metadata")
-    known: dict[str, str] = {}
+    known: dict[str, _Indexed] = {}
     for meta in rows.metadata or ():
         path, digest = meta.get("path"), meta.get("sha256")
+        tokens, overlap = meta.get("chunk_tokens"), meta.get("overlap")
         if isinstance(path, str) and isinstance(digest, str):
-            known[path] = digest
+            known[path] = _Indexed(
+                digest,
+                tokens if isinstance(tokens, int) else None,
+                overlap if isinstance(overlap, int) else None,
+            )
     return known
 
 
