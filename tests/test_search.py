@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -91,6 +92,41 @@ def test_modes_differ_and_hybrid_fuses_them(docs: Collection, encoder: StaticEnc
     assert hybrid[0].score > hybrid[1].score
 
 
+@pytest.fixture
+def chunks(tmp_path: Path, encoder: StaticEncoder) -> Collection:
+    """Twelve identical chunks of document a, then one chunk each of b and c, and one
+    chunk with no path."""
+    db = Database(tmp_path / "chunks")
+    col = db.create_collection("chunks", dim=4, index="flat", model="toy")
+    texts = ["car car"] * 12 + ["automobile repair", "river stream", "a car by the river"]
+    ids = [f"a#{i}" for i in range(12)] + ["b#0", "c#0", "loose"]
+    metadata: list[dict[str, Any]] = [{"path": "a"}] * 12 + [{"path": "b"}, {"path": "c"}, {}]
+    col.add(ids, encoder.encode(texts), metadata, texts)
+    return col
+
+
+def test_group_by_ranks_documents_by_their_best_chunk(
+    chunks: Collection, encoder: StaticEncoder
+) -> None:
+    def ids(mode: str, k: int, **options: Any) -> list[str]:
+        return [h.id for h in search(chunks, "car", encoder=encoder, mode=mode, k=k, **options)]
+
+    assert all(i.startswith("a#") for i in ids("vector", 3))  # chunks: a fills the top
+    # a's twelve chunks fill the first fetch (4 x k rows); the next, larger one finds the rest
+    grouped = ids("vector", 3, group_by="path")
+    assert grouped[0].startswith("a#") and grouped[1:] == ["b#0", "loose"]
+    assert len(ids("vector", 10, group_by="path")) == 4  # a, b, c and the chunk with no path
+    keyword = ids("keyword", 5, group_by="path")
+    assert keyword[0].startswith("a#") and keyword[1:] == ["loose"]
+    hybrid = search(chunks, "car", encoder=encoder, mode="hybrid", k=3, group_by="path")
+    assert [h.id[0] for h in hybrid] == ["a", "l", "b"]  # in both rankings beats one
+    assert (hybrid[0].vector_rank, hybrid[0].keyword_rank) == (1, 1)  # ranks among groups
+    assert (hybrid[1].vector_rank, hybrid[1].keyword_rank) == (3, 2)
+    for bad in ("", 3):
+        with pytest.raises(InvalidParameterError, match="group_by"):
+            search(chunks, "car", encoder=encoder, group_by=bad)  # type: ignore[arg-type]
+
+
 def test_search_refuses_another_model(docs: Collection) -> None:
     other = StaticEncoder(WordVectors(["car"], np.ones((1, 4), np.float32)), name="other")
     with pytest.raises(ModelMismatchError, match=r"'toy'.*'other'"):
@@ -131,3 +167,12 @@ def test_search_command(docs: Collection, tmp_path: Path) -> None:
     assert answers[0]["results"][0]["id"] == "d4"
     bad = run_cli("search", "x", "-c", "docs", "--mode", "sideways", "--db", db)
     assert_user_error(bad, "mode")
+
+
+def test_search_command_groups_by_a_metadata_key(chunks: Collection, tmp_path: Path) -> None:
+    chunks._db.close()
+    args = ("search", "car", "-c", "chunks", "--mode", "keyword", "--db", str(tmp_path / "chunks"))
+    flat = run_cli(*args, "-k", "3", "--json").json()["results"]
+    grouped = run_cli(*args, "-k", "3", "--group-by", "path", "--json").json()["results"]
+    assert [r["id"][0] for r in flat] == ["a", "a", "a"]
+    assert [r["id"][0] for r in grouped] == ["a", "l"]

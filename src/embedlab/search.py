@@ -5,6 +5,10 @@ encoder given), asks the collection for its nearest chunks and/or its best BM25 
 and in ``hybrid`` mode fuses the two rankings with weighted reciprocal rank fusion:
 ``score = w_vector / (rrf_k + rank_vector) + w_keyword / (rrf_k + rank_keyword)``.
 
+``group_by="path"`` ranks documents instead of chunks: each ranking keeps only the best
+chunk of each value of that metadata key (so a document scores as its best chunk, the
+"max over passages" rule), and fusion then works on those groups.
+
 Example:
     >>> import tempfile, numpy as np, embedlab
     >>> from embedlab.encoders.static import StaticEncoder
@@ -23,7 +27,7 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -78,14 +82,18 @@ def search(
     rrf_k: int = 5,
     vector_weight: float = 1.0,
     keyword_weight: float = 0.8,
+    group_by: str | None = None,
 ) -> list[SearchHit]:
-    """The k best chunks of ``collection`` for ``query``.
+    """The k best chunks of ``collection`` for ``query`` (with ``group_by``, the best chunk
+    of each of the k best groups, such as documents by ``"path"``).
 
     ``encoder`` defaults to the collection's recorded model (``encoders.load(model)``);
     an encoder of another model is refused. Hybrid mode takes the top ``depth`` of each
-    ranking before fusing. The default fusion (``rrf_k=5``, keyword weight 0.8) was tuned
-    on the dev half of ``benchmarks/retrieval.py``; the usual ``rrf_k=60`` with equal
-    weights scored lower there (see benchmarks/RESULTS.md).
+    ranking (``depth`` groups with ``group_by``) before fusing. The default fusion
+    (``rrf_k=5``, keyword weight 0.8) was tuned on the dev half of
+    ``benchmarks/retrieval.py``; the usual ``rrf_k=60`` with equal weights scored lower
+    there (see benchmarks/RESULTS.md). Chunks without the ``group_by`` key are groups of
+    their own.
     """
     parsed = SearchMode.parse(mode, name="mode")
     k = check_int("k", k, minimum=1, maximum=10_000)
@@ -97,66 +105,132 @@ def search(
     )
     if not isinstance(query, str) or not query.strip():
         raise InvalidParameterError(f"a search query must be a non-empty str; got {query!r}")
-    include = ("metadata", "documents")
+    if group_by is not None and (not isinstance(group_by, str) or not group_by):
+        raise InvalidParameterError(
+            f"group_by must be a metadata key (a non-empty str) or None; got {group_by!r}"
+        )
     by_vector = by_keyword = None
     if parsed is not SearchMode.KEYWORD:
         encoder = encoder if encoder is not None else _collection_encoder(collection)
         vector = _encode_query(encoder, query)
+        name = encoder.name
+
+        def nearest(n: int) -> QueryResult:
+            found: QueryResult = collection.query(
+                vector, k=n, where=where, include=_INCLUDE, model=name
+            )
+            return found
+
         fetch = k if parsed is SearchMode.VECTOR else depth
-        by_vector = collection.query(
-            vector, k=fetch, where=where, include=include, model=encoder.name
-        )
+        by_vector = _Ranking.fetch(nearest, fetch, group_by, len(collection))
     if parsed is not SearchMode.VECTOR:
+
+        def best_matching(n: int) -> QueryResult:
+            return collection.keyword_query(query, k=n, where=where, include=_INCLUDE)
+
         fetch = k if parsed is SearchMode.KEYWORD else depth
-        by_keyword = collection.keyword_query(query, k=fetch, where=where, include=include)
+        by_keyword = _Ranking.fetch(best_matching, fetch, group_by, len(collection))
     if by_keyword is None and by_vector is not None:
         return [
-            _hit(by_vector, i, 1.0 - float(by_vector.distances[i]), vector=i)
-            for i in range(len(by_vector))
+            _hit(by_vector, rank, 1.0 - by_vector.distance(rank), vector=rank)
+            for rank in range(len(by_vector.rows))
         ]
     if by_vector is None and by_keyword is not None:
         return [
-            _hit(by_keyword, i, -float(by_keyword.distances[i]), keyword=i)
-            for i in range(len(by_keyword))
+            _hit(by_keyword, rank, -by_keyword.distance(rank), keyword=rank)
+            for rank in range(len(by_keyword.rows))
         ]
     if by_vector is None or by_keyword is None:  # pragma: no cover - every mode sets one
         raise RuntimeError("no ranking to return")
     return _fuse(by_vector, by_keyword, k, rrf_k, weights)
 
 
+_INCLUDE = ("metadata", "documents")
+_MAX_FETCH = 10_000  # the most a collection query returns
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    """A ranking of rows of one query result: each row's key (its id, or its group's value)
+    and its position in the result."""
+
+    result: QueryResult
+    keys: list[str]
+    rows: list[int]
+
+    @classmethod
+    def fetch(
+        cls, run: Callable[[int], QueryResult], n: int, group_by: str | None, size: int
+    ) -> _Ranking:
+        """The best n rows of ``run(n)``, or with ``group_by`` the best row of each of the n
+        best groups: as many rows are fetched as it takes (more each time, up to
+        10,000) to find n groups or run out."""
+        if group_by is None:
+            result = run(n)
+            return cls(result, list(result.ids), list(range(len(result.ids))))
+        fetch = min(n * 4, _MAX_FETCH)
+        while True:
+            result = run(fetch)
+            ranking = cls.grouped(result, group_by, n)
+            if len(ranking.rows) >= n or len(result.ids) < fetch or fetch >= min(size, _MAX_FETCH):
+                return ranking
+            fetch = min(fetch * 4, _MAX_FETCH)
+
+    @classmethod
+    def grouped(cls, result: QueryResult, group_by: str, n: int) -> _Ranking:
+        """The first (best) row of each of the first n groups of ``result``."""
+        keys: list[str] = []
+        rows: list[int] = []
+        seen: set[str] = set()
+        for row, row_id in enumerate(result.ids):
+            value = result.metadata[row].get(group_by) if result.metadata is not None else None
+            key = row_id if value is None else f"{group_by}={value!r}"
+            if key not in seen:
+                seen.add(key)
+                keys.append(key)
+                rows.append(row)
+                if len(rows) == n:
+                    break
+        return cls(result, keys, rows)
+
+    def distance(self, rank: int) -> float:
+        return float(self.result.distances[self.rows[rank]])
+
+
 def _fuse(
-    by_vector: QueryResult,
-    by_keyword: QueryResult,
+    by_vector: _Ranking,
+    by_keyword: _Ranking,
     k: int,
     rrf_k: int,
     weights: tuple[float, float],
 ) -> list[SearchHit]:
-    """Weighted reciprocal rank fusion of the two rankings."""
+    """Weighted reciprocal rank fusion of the two rankings (of chunks, or of groups)."""
     scores: dict[str, float] = {}
-    where_from: dict[str, tuple[QueryResult, int]] = {}
+    where_from: dict[str, tuple[_Ranking, int]] = {}
     ranks: dict[str, list[int | None]] = {}
-    for which, (result, weight) in enumerate(((by_vector, weights[0]), (by_keyword, weights[1]))):
-        for rank, key in enumerate(result.ids):
+    for which, (ranking, weight) in enumerate(((by_vector, weights[0]), (by_keyword, weights[1]))):
+        for rank, key in enumerate(ranking.keys):
             scores[key] = scores.get(key, 0.0) + weight / (rrf_k + rank + 1)
-            where_from.setdefault(key, (result, rank))
+            where_from.setdefault(key, (ranking, rank))
             ranks.setdefault(key, [None, None])[which] = rank
     order = sorted(scores, key=lambda key: (-scores[key], key))[:k]
     hits = []
     for key in order:
-        result, i = where_from[key]
+        ranking, rank = where_from[key]
         vector_rank, keyword_rank = ranks[key]
-        hits.append(_hit(result, i, scores[key], vector=vector_rank, keyword=keyword_rank))
+        hits.append(_hit(ranking, rank, scores[key], vector=vector_rank, keyword=keyword_rank))
     return hits
 
 
 def _hit(
-    result: QueryResult,
-    i: int,
+    ranking: _Ranking,
+    rank: int,
     score: float,
     *,
     vector: int | None = None,
     keyword: int | None = None,
 ) -> SearchHit:
+    result, i = ranking.result, ranking.rows[rank]
     return SearchHit(
         id=result.ids[i],
         score=score,

@@ -37,7 +37,7 @@ def docs_act(*, progress: bool) -> dict[str, Any]:
         col = db.get_collection("docs")
         answers = []
         for query in DEMO_DOC_QUERIES:
-            hits = search(col, query, encoder=encoder, mode="hybrid", k=3)
+            hits = search(col, query, encoder=encoder, mode="hybrid", k=3, group_by="path")
             results = []
             for hit in hits:
                 snippet, spans = highlight(hit.document or "", query, width=160)

@@ -33,11 +33,17 @@ def search_command(
     model: str | None = typer.Option(
         None, "--model", help="Encoder spec (default: the collection's model)."
     ),
+    group_by: str | None = typer.Option(
+        None,
+        "--group-by",
+        help="One result per value of this metadata key (e.g. path: one per document).",
+    ),
     db: Path = DbOption,
     json_output: bool = JsonOption,
 ) -> None:
     """Rank a collection's chunks for a query: by embedding, by BM25 keywords, or both
-    fused (reciprocal rank fusion)."""
+    fused (reciprocal rank fusion); with --group-by path, rank documents by their best
+    chunk."""
     from embedlab import encoders
     from embedlab.search import SearchMode, search
 
@@ -50,7 +56,10 @@ def search_command(
         if parsed is not SearchMode.KEYWORD:
             encoder = encoders.load(model or col.model or "")
         answers = [
-            (text, search(col, text, encoder=encoder, mode=parsed, k=k, where=flt))
+            (
+                text,
+                search(col, text, encoder=encoder, mode=parsed, k=k, where=flt, group_by=group_by),
+            )
             for text in texts
         ]
     if json_output:
