@@ -102,6 +102,15 @@ def test_long_input_is_windowed_not_truncated(fp32: OnnxEncoder) -> None:
     assert vector.shape == (1, 384)
 
 
+def test_tokens_are_counted_by_the_models_tokenizer(fp32: OnnxEncoder) -> None:
+    from embedlab.ingest.chunking import count_words, token_counter
+
+    assert fp32.count_tokens("unbelievably muddy riverbanks") > 3  # sub-word pieces
+    assert fp32.count_tokens("the river bank") == 3
+    counter = token_counter(fp32)  # chunking counts what the model will read
+    assert counter is not count_words and counter("riverbanks") == fp32.count_tokens("riverbanks")
+
+
 def test_second_construction_reuses_the_cache(
     cache: Path, int8: OnnxEncoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:

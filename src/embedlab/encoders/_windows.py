@@ -127,6 +127,10 @@ class WindowPlanning:
         encoded = self._tokenizer(texts, add_special_tokens=False, verbose=False)
         return [list(ids) for ids in encoded["input_ids"]]
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens in ``text`` by this model's tokenizer, special tokens not counted."""
+        return len(self._ids([text])[0])
+
     def _check_prompt(self, prompt: str | None) -> str:
         """The prompt to use: the argument, else the folder's default prompt, else none."""
         if prompt is None:

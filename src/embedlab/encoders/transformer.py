@@ -189,10 +189,6 @@ class TransformerEncoder(WindowPlanning):
 
     # -- contextual token embeddings -----------------------------------------------------
 
-    def count_tokens(self, text: str) -> int:
-        """Tokens in ``text`` by this model's tokenizer, special tokens not counted."""
-        return len(self._ids([text])[0])
-
     def encode_tokens(self, text: str) -> tuple[list[str], FloatArray]:
         """Return the text's tokens and their contextual vectors (the last hidden state).
 
