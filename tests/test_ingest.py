@@ -494,22 +494,33 @@ def test_ctrl_c_stops_between_batches_and_a_rerun_finishes(
     tmp_path: Path, encoder: Encoder
 ) -> None:
     docs = make_docs(tmp_path / "docs")
+    # one chunk, the longest of all: in the first batch, so stored before the interruption
+    (docs / "tiny.txt").write_text("extraordinarily incomprehensible riverbanks", encoding="utf-8")
+    (docs / "more.md").write_text("# Fish\n\nTrout swim.", encoding="utf-8")
     interrupting = _Interrupting(encoder)
     handler = signal.getsignal(signal.SIGINT)
-    report = index_paths(
-        docs, tmp_path / "db", "docs", interrupting, batch_size=3, overlap=0, progress=False
-    )
-    assert report.interrupted and interrupting.calls == 1
+    options: dict[str, Any] = {"overlap": 0, "progress": False}
+    report = index_paths(docs, tmp_path / "db", "docs", interrupting, batch_size=3, **options)
+    assert report.interrupted and interrupting.calls == 1  # stopped after that batch
     assert report.chunk_tokens == 4  # capped to the model's window of 6, less 2 special tokens
-    # guide.md ("Rivers" | "The river bank has" | "fish.") filled the one batch that ran
-    assert report.files_indexed == 1 and report.chunks_added == 3
-    assert signal.getsignal(signal.SIGINT) is handler
+    assert report.chunks_added <= 3 and signal.getsignal(signal.SIGINT) is handler
+    # the longest chunks went first; files whose chunks were all in that batch are stored,
+    # whole; no file is stored in part
     with Database(tmp_path / "db") as db:
-        assert {m["path"] for m, _ in all_rows(db).values()} == {str(docs / "guide.md")}
-    rest = index_paths(
-        docs, tmp_path / "db", "docs", interrupting, batch_size=1, overlap=0, progress=False
-    )
-    assert not rest.interrupted and (rest.files_unchanged, rest.files_indexed) == (1, 2)
+        partial = all_rows(db)
+    assert str(docs / "tiny.txt") in {m["path"] for m, _ in partial.values()}
+    rest = index_paths(docs, tmp_path / "db", "docs", interrupting, batch_size=1, **options)
+    assert not rest.interrupted and rest.files_indexed + report.files_indexed == 5
+    assert rest.files_unchanged == report.files_indexed
+    with Database(tmp_path / "db") as db:
+        final = all_rows(db)
+    assert {m["path"] for m, _ in final.values()} == {str(f) for f in docs.rglob("*.*")} - {
+        str(docs / "image.png"),
+        str(docs / ".hidden.txt"),
+    }
+    for path in {m["path"] for m, _ in partial.values()}:
+        whole = {i for i, (m, _) in final.items() if m["path"] == path}
+        assert {i for i, (m, _) in partial.items() if m["path"] == path} == whole
 
 
 def test_minilm_indexing_finds_the_right_document(tmp_path: Path) -> None:

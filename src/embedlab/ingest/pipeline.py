@@ -54,6 +54,9 @@ __all__ = ["FailedFile", "IngestReport", "index_paths"]
 
 _SPECIAL_TOKENS = 2
 """Room left in a model's window for its special tokens ([CLS] and [SEP], <s> and </s>)."""
+_POOL_BATCHES = 16
+"""Chunks are queued until this many batches' worth, then embedded longest first: sorted
+batches pad little (benchmarks/ingest.py measured 35 chunks/s in file order, 55 sorted)."""
 
 
 @dataclass(frozen=True)
@@ -124,12 +127,12 @@ def index_paths(
     a spec for :func:`embedlab.encoders.load`. The collection is created (cosine, HNSW,
     ``model=encoder.name``) if missing; an existing one must hold the same model's
     vectors, else :class:`~embedlab.errors.ModelMismatchError`. ``chunk_tokens`` is capped
-    to what the model reads in one pass; the default, 128, retrieved better than 256 with
-    minilm on both sets of ``benchmarks/retrieval.py`` (dev halves), and than encoding
-    whole documents (see benchmarks/RESULTS.md). Chunks are embedded ``batch_size`` at a time
-    (normalised); Ctrl-C stops the run after the batch in progress (a second Ctrl-C
-    stops at once), and the report says ``interrupted``. Unreadable files are reported in
-    ``failed`` and the run goes on.
+    to what the model reads in one pass; the default, 128, retrieved long documents better
+    than 256 with minilm and short ones as well (``benchmarks/retrieval.py``, dev halves;
+    see benchmarks/RESULTS.md). Chunks are queued 16 batches' worth at a time and embedded
+    ``batch_size`` at a time, longest first (normalised); Ctrl-C stops the run after the
+    batch in progress (a second Ctrl-C stops at once), and the report says
+    ``interrupted``. Unreadable files are reported in ``failed`` and the run goes on.
 
     Example:
         >>> report = index_paths(["docs/"], "my.db", "docs", "minilm")  # doctest: +SKIP
@@ -233,7 +236,7 @@ def _split_glob(pattern: Path) -> tuple[Path, str]:
     return base, str(base.joinpath(*parts[fixed:]))
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity
 class _Pending:
     """A file read and chunked, waiting for its chunks' vectors."""
 
@@ -243,7 +246,12 @@ class _Pending:
     sha256: str
     mtime: float
     replaces: bool
-    vectors: list[np.ndarray] = field(default_factory=list)
+    vectors: dict[int, np.ndarray] = field(default_factory=dict)
+    """Each chunk's vector by chunk number, as its batch comes back."""
+
+    @property
+    def embedded(self) -> bool:
+        return len(self.vectors) == len(self.chunks)
 
 
 class _Run:
@@ -290,7 +298,7 @@ class _Run:
                 break
             self._file(file, known.get(str(file)))
             bar.file_done(self.queued)
-            if self.queued >= self.batch_size:
+            if self.queued >= self.batch_size * _POOL_BATCHES:
                 self._flush(stop, bar)
         if not stop.is_set():
             self._flush(stop, bar)
@@ -354,23 +362,30 @@ class _Run:
             self.chunks_removed += self.col.delete(where={"path": path})
 
     def _flush(self, stop: threading.Event, bar: _Bar) -> None:
-        """Embed the queued chunks a batch at a time; store each file once all its are done."""
-        texts = [(item, chunk.text) for item in self.pending for chunk in item.chunks]
-        for low in range(0, len(texts), self.batch_size):
+        """Embed the queued chunks a batch at a time, longest first (texts of one length
+        batch with little padding); store each file as soon as all its chunks are done."""
+        work = sorted(
+            ((item, number) for item in self.pending for number in range(len(item.chunks))),
+            key=lambda pair: -len(pair[0].chunks[pair[1]].text),
+        )
+        for low in range(0, len(work), self.batch_size):
             if stop.is_set():
                 break
-            batch = texts[low : low + self.batch_size]
+            batch = work[low : low + self.batch_size]
             began = time.perf_counter()
             vectors = self.encoder.encode(
-                [text for _, text in batch], batch_size=self.batch_size, normalize=True
+                [item.chunks[number].text for item, number in batch],
+                batch_size=self.batch_size,
+                normalize=True,
             )
             self.encode_seconds += time.perf_counter() - began
-            for (item, _), vector in zip(batch, vectors, strict=True):
-                item.vectors.append(vector)
-            while self.pending and len(self.pending[0].vectors) == len(self.pending[0].chunks):
-                self._store(self.pending.pop(0))
+            for (item, number), vector in zip(batch, vectors, strict=True):
+                item.vectors[number] = vector
+            for item in dict.fromkeys(item for item, _ in batch):
+                if item.embedded:
+                    self._store(item)
             bar.chunks_done(len(batch))
-        self.pending = []  # an interrupted batch's files stay as they were
+        self.pending = []  # the files of an interrupted run's unembedded chunks stay as they were
 
     def _store(self, item: _Pending) -> None:
         """Replace a file's chunks: delete the old ones, add the new ones in one transaction."""
@@ -378,7 +393,7 @@ class _Run:
             self.chunks_removed += self.col.delete(where={"path": item.path})
         self.col.add(
             ids=[f"{item.path}#{chunk.index}" for chunk in item.chunks],
-            vectors=np.stack(item.vectors),
+            vectors=np.stack([item.vectors[number] for number in range(len(item.chunks))]),
             metadata=[
                 {
                     "path": item.path,
