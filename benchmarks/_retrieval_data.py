@@ -27,7 +27,7 @@ QUERY_WORDS = 64
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _TAG = re.compile(r"\[([^\]]*(?:Webster|WordNet|PJC)[^\]]*)\].*")
 _SKIPPED = ("Note:", "Usage:", "Syn.", "Syn:", "{", "--")
-_ACCENT = re.compile(r"\[[\"'`^~=.]?([A-Za-z]{1,2})[\"'`^~=.,]?\]")
+ACCENT = re.compile(r"\[[\"'`^~=.]?([A-Za-z]{1,2})[\"'`^~=.,]?\]")
 _CITATION = re.compile(r"\s--\s?[A-Z][^;:]*?(?=$|\s\d+\.|\s\([a-z]\))")
 
 
@@ -70,16 +70,16 @@ def gcide_nouns() -> dict[str, str]:
             word, offset, length = line.rstrip("\n").split("\t")
             if not word.isalpha() or not word.isascii() or word.startswith("00"):
                 continue
-            start = _decode64(offset)
+            start = decode64(offset)
             text = _noun_definitions(
-                data[start : start + _decode64(length)].decode("utf-8", "replace")
+                data[start : start + decode64(length)].decode("utf-8", "replace")
             )
             if text:
                 out.setdefault(word.lower(), []).append(text)
     return {word: " ".join(parts) for word, parts in out.items()}
 
 
-def _decode64(text: str) -> int:
+def decode64(text: str) -> int:
     """A dictd index number (base 64, most significant digit first)."""
     value = 0
     for char in text:
@@ -115,7 +115,7 @@ def _noun_definitions(entry: str) -> str:
             continue
         kept.append(body)
     text = " ".join(kept)
-    text = _ACCENT.sub(r"\1", text).replace("{", "").replace("}", "")
+    text = ACCENT.sub(r"\1", text).replace("{", "").replace("}", "")
     text = _CITATION.sub("", text)
     text = re.sub(r"\s*\[(?:Obs|R|Colloq|Archaic)\.?\]", "", text)
     text = re.sub(r"(?:^|\s)(?:\d+\.|\([a-z]\))\s", " ", text)
