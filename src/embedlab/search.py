@@ -122,14 +122,14 @@ def search(
             return found
 
         fetch = k if parsed is SearchMode.VECTOR else depth
-        by_vector = _Ranking.fetch(nearest, fetch, group_by, len(collection))
+        by_vector = _Ranking.fetch(nearest, fetch, group_by)
     if parsed is not SearchMode.VECTOR:
 
         def best_matching(n: int) -> QueryResult:
             return collection.keyword_query(query, k=n, where=where, include=_INCLUDE)
 
         fetch = k if parsed is SearchMode.KEYWORD else depth
-        by_keyword = _Ranking.fetch(best_matching, fetch, group_by, len(collection))
+        by_keyword = _Ranking.fetch(best_matching, fetch, group_by)
     if by_keyword is None and by_vector is not None:
         return [
             _hit(by_vector, rank, 1.0 - by_vector.distance(rank), vector=rank)
@@ -159,9 +159,7 @@ class _Ranking:
     rows: list[int]
 
     @classmethod
-    def fetch(
-        cls, run: Callable[[int], QueryResult], n: int, group_by: str | None, size: int
-    ) -> _Ranking:
+    def fetch(cls, run: Callable[[int], QueryResult], n: int, group_by: str | None) -> _Ranking:
         """The best n rows of ``run(n)``, or with ``group_by`` the best row of each of the n
         best groups: as many rows are fetched as it takes (more each time, up to
         10,000) to find n groups or run out."""
@@ -172,7 +170,7 @@ class _Ranking:
         while True:
             result = run(fetch)
             ranking = cls.grouped(result, group_by, n)
-            if len(ranking.rows) >= n or len(result.ids) < fetch or fetch >= min(size, _MAX_FETCH):
+            if len(ranking.rows) >= n or len(result.ids) < fetch or fetch >= _MAX_FETCH:
                 return ranking
             fetch = min(fetch * 4, _MAX_FETCH)
 
