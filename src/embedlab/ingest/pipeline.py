@@ -129,8 +129,8 @@ def index_paths(
     ``model=encoder.name``) if missing; an existing one must hold the same model's
     vectors, else :class:`~embedlab.errors.ModelMismatchError`. ``chunk_tokens`` is capped
     to what the model reads in one pass; the default, 128, retrieved long documents better
-    than 256 with minilm and short ones as well (``benchmarks/retrieval.py``, dev halves;
-    see benchmarks/RESULTS.md). Chunks are queued 16 batches' worth at a time and embedded
+    than 256 with minilm and short ones about as well (``benchmarks/retrieval.py``, dev
+    halves; see benchmarks/RESULTS.md). Chunks are queued 16 batches' worth at a time and embedded
     ``batch_size`` at a time, longest first (normalised); Ctrl-C stops the run after the
     batch in progress (a second Ctrl-C stops at once), and the report says
     ``interrupted``. Unreadable files are reported in ``failed`` and the run goes on.
