@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from embedlab._validation import check_int
+from embedlab.encoders.base import EncodeStats, check_texts
 from embedlab.errors import InvalidParameterError
+from embedlab.metrics import normalize as unit_rows
 
 __all__ = ["WindowPlanning", "pool_windows", "window_spans"]
 
@@ -78,7 +82,51 @@ class WindowPlanning:
     overlap: int
     query_prompt: str | None
     passage_prompt: str | None
-    encode: Callable[..., npt.NDArray[np.float32]]
+    last_stats: EncodeStats
+
+    @property
+    def dim(self) -> int:  # pragma: no cover - each backend defines it
+        raise NotImplementedError
+
+    def _embed(
+        self, sequences: list[list[int]], batch_size: int, show_progress: bool, prompt: str
+    ) -> npt.NDArray[np.float32]:  # pragma: no cover - each backend defines it
+        """One vector per token id sequence (prompt ids included), in input order."""
+        raise NotImplementedError
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 32,
+        normalize: bool = False,
+        show_progress: bool = False,
+        prompt: str | None = None,
+    ) -> npt.NDArray[np.float32]:
+        """Return one float32 row per text, in input order.
+
+        ``prompt`` is put before every text (``None``: the folder's default prompt, if
+        any). Texts longer than the model's window are split into windows whose vectors
+        are averaged, unless the encoder was built with ``truncate=True``;
+        ``last_stats`` says what the call did.
+        """
+        items = check_texts(texts)
+        batch_size = check_int("batch_size", batch_size)
+        prompt = self._check_prompt(prompt)
+        start = time.perf_counter()
+        sequences, owners, truncated, split = self._plan(items, prompt)
+        rows = self._embed(sequences, batch_size, show_progress, prompt) if sequences else None
+        out = pool_windows(len(items), self.dim, rows, owners)
+        if normalize:
+            out = unit_rows(out)
+        self.last_stats = EncodeStats(
+            texts=len(items),
+            sequences=len(sequences),
+            truncated=truncated,
+            split=split,
+            seconds=time.perf_counter() - start,
+        )
+        return out
 
     def _set_prompts(
         self,

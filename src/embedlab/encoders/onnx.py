@@ -38,7 +38,7 @@ import os
 import re
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,8 +48,8 @@ import numpy.typing as npt
 
 from embedlab._validation import check_int
 from embedlab.encoders._loading import ModelFolder, Pooling, import_torch, load_model, locate
-from embedlab.encoders._windows import WindowPlanning, pool_windows
-from embedlab.encoders.base import EncodeStats, check_texts
+from embedlab.encoders._windows import WindowPlanning
+from embedlab.encoders.base import EncodeStats
 from embedlab.errors import FormatError, InvalidParameterError, MissingDependencyError
 from embedlab.metrics import normalize as unit_rows
 
@@ -200,47 +200,9 @@ class OnnxEncoder(WindowPlanning):
         kind = "int8" if self.quantize else "fp32"
         return f"OnnxEncoder({self.name!r}, {kind}, dim={self.dim}, threads={self.threads})"
 
-    def encode(
-        self,
-        texts: Sequence[str],
-        *,
-        batch_size: int = 32,
-        normalize: bool = False,
-        show_progress: bool = False,
-        prompt: str | None = None,
-    ) -> FloatArray:
-        """Return one float32 row per text, in input order.
-
-        Texts are sorted by token count before batching (little padding), ``prompt``
-        goes before every text (``None``: the folder's default prompt), and texts longer
-        than :attr:`max_tokens` are split into windows whose vectors are averaged,
-        unless the encoder was built with ``truncate=True``.
-
-        Example:
-            >>> OnnxEncoder("minilm").encode(["hello", ""]).shape  # doctest: +SKIP
-            (2, 384)
-        """
-        items = check_texts(texts)
-        batch_size = check_int("batch_size", batch_size)
-        prompt = self._check_prompt(prompt)
-        start = time.perf_counter()
-        sequences, owners, truncated, split = self._plan(items, prompt)
-        rows = self._run(sequences, batch_size, show_progress, prompt) if sequences else None
-        out = pool_windows(len(items), self._dim, rows, owners)
-        if normalize:
-            out = unit_rows(out)
-        self.last_stats = EncodeStats(
-            texts=len(items),
-            sequences=len(sequences),
-            truncated=truncated,
-            split=split,
-            seconds=time.perf_counter() - start,
-        )
-        return out
-
     # -- internals (the torch backend's planning, so both backends cut texts alike) -----
 
-    def _run(
+    def _embed(
         self, sequences: list[list[int]], batch_size: int, show_progress: bool, prompt: str
     ) -> FloatArray:
         """Pooled (and, per the model, normalized) vectors of id sequences, in input order."""

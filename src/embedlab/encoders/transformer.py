@@ -25,8 +25,7 @@ from __future__ import annotations
 
 import os
 import re
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -34,10 +33,9 @@ import numpy.typing as npt
 
 from embedlab._validation import check_int
 from embedlab.encoders._loading import Pooling, import_torch, load_model, locate
-from embedlab.encoders._windows import WindowPlanning, pool_windows, window_spans
+from embedlab.encoders._windows import WindowPlanning, window_spans
 from embedlab.encoders.base import EncodeStats, check_texts
 from embedlab.errors import InvalidParameterError, UnknownKeyError
-from embedlab.metrics import normalize as unit_rows
 
 __all__ = ["Pooling", "TransformerEncoder"]
 
@@ -145,47 +143,13 @@ class TransformerEncoder(WindowPlanning):
     def __repr__(self) -> str:
         return f"TransformerEncoder({self.name!r}, dim={self.dim}, max_tokens={self.max_tokens})"
 
-    def encode(
-        self,
-        texts: Sequence[str],
-        *,
-        batch_size: int = 32,
-        normalize: bool = False,
-        show_progress: bool = False,
-        prompt: str | None = None,
+    def _embed(
+        self, sequences: list[list[int]], batch_size: int, show_progress: bool, prompt: str
     ) -> FloatArray:
-        """Return one float32 row per text, in input order.
-
-        ``prompt`` is put before every text (``None``: the folder's default prompt, if
-        any). Texts longer than :attr:`max_tokens` are split into windows and their
-        vectors averaged, unless the encoder was built with ``truncate=True``.
-
-        Example:
-            >>> enc = TransformerEncoder("minilm")  # doctest: +SKIP
-            >>> enc.encode(["hello", ""], normalize=True).shape  # doctest: +SKIP
-            (2, 384)
-        """
-        items = check_texts(texts)
-        batch_size = check_int("batch_size", batch_size)
-        prompt = self._check_prompt(prompt)
-        start = time.perf_counter()
-        sequences, owners, truncated, split = self._plan(items, prompt)
-        rows = None
-        if sequences:
-            rows = np.stack(
-                self._run(sequences, batch_size, show_progress, "sentence_embedding", prompt)
-            )
-        out = pool_windows(len(items), self.dim, rows, owners)
-        if normalize:
-            out = unit_rows(out)
-        self.last_stats = EncodeStats(
-            texts=len(items),
-            sequences=len(sequences),
-            truncated=truncated,
-            split=split,
-            seconds=time.perf_counter() - start,
+        """Sentence vectors of id sequences, in input order."""
+        return np.stack(
+            self._run(sequences, batch_size, show_progress, "sentence_embedding", prompt)
         )
-        return out
 
     # -- contextual token embeddings -----------------------------------------------------
 
