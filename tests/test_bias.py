@@ -86,6 +86,16 @@ def test_weat_hand_computed_effect_size_and_exact_p() -> None:
     assert weat_scores(x, y, a, b, ddof=0).effect_size == pytest.approx(0.8 / math.sqrt(0.52))
 
 
+def test_weat_without_spread_has_zero_effect_size() -> None:
+    """B holds A's directions (scaled, reordered): every s(w, A, B) is 0 up to rounding."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(3, 5))
+    b = a[[1, 2, 0]] * np.array([[2.0], [0.3], [7.0]])
+    r = weat_scores(rng.normal(size=(4, 5)), rng.normal(size=(4, 5)), a, b)
+    assert r.effect_size == 0.0  # not rounding noise divided by rounding noise
+    assert r.p_value == 1.0
+
+
 def test_weat_equals_independent_reference_on_random_vectors() -> None:
     rng = np.random.default_rng(3)
     for _ in range(5):
@@ -122,7 +132,8 @@ def test_weat_on_a_model_a_collection_and_a_mapping_agree(tmp_path: Path) -> Non
     from_collection = weat(col, test)
     db.close()
     from_mapping = weat({k: wv[k] for k in wv.keys}, test)
-    for other in (from_collection, from_mapping):
+    from_pair = weat((wv.keys, wv.vectors), test)
+    for other in (from_collection, from_mapping, from_pair):
         assert other.effect_size == pytest.approx(expected.effect_size, abs=1e-6)
         assert other.p_value == pytest.approx(expected.p_value)
     text = expected.describe()

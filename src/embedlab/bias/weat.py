@@ -13,6 +13,8 @@ For target sets X, Y and attribute sets A, B of word vectors:
   partitions all are enumerated ("exact"); otherwise ``permutations`` random ones are
   drawn with ``seed`` and p = (hits + 1) / (permutations + 1) ("sampled", never 0).
   A statistic within 1e-10 (relative) of the observed one counts as a tie.
+- When every ``s(w, A, B)`` is the same (up to 1e-10), there is no spread to scale by and
+  the effect size is 0.
 
 X and Y may differ in size (words missing from the vocabulary make them so); the
 partitions then keep the two sizes.
@@ -133,7 +135,9 @@ def weat_scores(
     statistic = float(s_x.sum() - s_y.sum())
     std = float(np.std(scores, ddof=ddof))
     diff = float(s_x.mean() - s_y.mean())
-    effect = diff / std if std > 0 else (0.0 if diff == 0 else math.copysign(math.inf, diff))
+    # No spread (every s(w, A, B) equal up to rounding): no association to size, d = 0.
+    flat = std <= _TIE * max(1.0, float(np.abs(scores).max()))
+    effect = 0.0 if flat else diff / std
     total = math.comb(nx + ny, nx)
     observed = float(s_x.sum())  # a partition's statistic grows with its X-sum
     tie = _TIE * max(1.0, float(np.abs(scores).sum()))
