@@ -10,6 +10,7 @@ from pathlib import Path
 
 __all__ = [
     "default_analogies_path",
+    "default_weat_tests_path",
     "default_word_pairs_path",
     "sample_corpus_path",
     "sample_docs_path",
@@ -17,6 +18,7 @@ __all__ = [
 
 _ANALOGIES = "questions-words.txt"
 _WORD_PAIRS = "wordsim353.tsv"
+_WEAT_TESTS = "weat.json"
 _SAMPLE_CORPUS = "wordnet-glosses.txt.gz"
 _SAMPLE_DOCS = "docs"
 
@@ -57,6 +59,16 @@ def default_word_pairs_path() -> Path:
         'wordsim353.tsv'
     """
     return _packaged(_WORD_PAIRS)
+
+
+def default_weat_tests_path() -> Path:
+    """Path of the packaged WEAT word lists (``weat.json``): Caliskan et al. 2017's ten tests.
+
+    Example:
+        >>> default_weat_tests_path().name
+        'weat.json'
+    """
+    return _packaged(_WEAT_TESTS)
 
 
 def sample_docs_path() -> Path:

@@ -8,7 +8,8 @@ and also from the builtin a Python user would catch for it::
     │   ├── InvalidFilterError              a where / where_document filter that cannot be read
     │   ├── InvalidMetadataError            metadata that is not a flat JSON object of scalars
     │   ├── DuplicateIdError                ids repeated in a batch, or already stored on add
-    │   └── ModelMismatchError              vectors or a query from another embedding model
+    │   ├── ModelMismatchError              vectors or a query from another embedding model
+    │   └── MissingWordsError               word sets with too few words in the vocabulary
     ├── DimensionMismatchError(ValueError)  vectors whose dimensions disagree
     ├── CorpusError(ValueError)             an empty corpus, or no word reaching min_count
     ├── FormatError(ValueError)             a malformed file (names the file and the line)
@@ -43,6 +44,7 @@ __all__ = [
     "InvalidParameterError",
     "MissingDependencyError",
     "MissingFileError",
+    "MissingWordsError",
     "ModelMismatchError",
     "RemoteEncoderError",
     "StoreLockedError",
@@ -120,6 +122,19 @@ class DuplicateIdError(InvalidParameterError):
 
 class ModelMismatchError(InvalidParameterError):
     """Vectors or a query that name another embedding model than the collection's."""
+
+
+class MissingWordsError(InvalidParameterError):
+    """Word sets left with too few words once the words missing from the vocabulary are out.
+
+    ``missing`` maps each set's name to its missing words; ``minimum`` is the number each
+    set needed.
+    """
+
+    def __init__(self, message: str, *, missing: dict[str, tuple[str, ...]], minimum: int):
+        super().__init__(message)
+        self.missing = missing
+        self.minimum = minimum
 
 
 class StoreVersionError(FormatError):
