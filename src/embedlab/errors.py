@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "MAX_MESSAGE",
     "CollectionExistsError",
     "CollectionNotFoundError",
     "CorpusError",
@@ -48,11 +49,33 @@ __all__ = [
     "StoreLockedError",
     "StoreVersionError",
     "UnknownKeyError",
+    "shorten",
 ]
+
+MAX_MESSAGE = 400
+"""The longest error message shown: a longer one (one that echoes a huge input) is cut."""
+
+
+def shorten(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` cut in the middle to about ``limit`` characters, saying how much was left out.
+
+    Example:
+        >>> shorten("a" * 500 + "z" * 500, 20)
+        'aaaaaaaaaaaaaaaa … [980 characters left out] … zzzz'
+    """
+    if len(text) <= limit:
+        return text
+    tail = limit // 5
+    head = limit - tail
+    cut = len(text) - head - tail
+    return f"{text[:head]} … [{cut:,} characters left out] … {text[len(text) - tail :]}"
 
 
 class EmbedlabError(Exception):
-    """Root of every error embedlab raises on purpose."""
+    """Root of every error embedlab raises on purpose (its message at most ~400 characters)."""
+
+    def __str__(self) -> str:
+        return shorten(super().__str__())
 
 
 class InvalidParameterError(EmbedlabError, ValueError):
@@ -95,7 +118,7 @@ class UnknownKeyError(EmbedlabError, KeyError):
         self.message = message
 
     def __str__(self) -> str:  # KeyError would otherwise show the repr of the message
-        return self.message
+        return shorten(self.message)
 
 
 class MissingFileError(EmbedlabError, FileNotFoundError):
