@@ -429,10 +429,10 @@ def test_bad_jsonl_line_names_file_and_line(db: Path, tmp_path: Path) -> None:
         cli("db", "add", "c", "--jsonl", path, "--db", db), "bad.jsonl, line 2", "not valid JSON"
     )
     assert ok_json("db", "info", "c", "--db", db)["count"] == 0  # one batch: nothing stored
-    # with batches of one row, the rows before the bad line are stored, and the message says so
+    # batches of one row: the whole file is still checked first, so nothing is stored
     result = cli("db", "add", "c", "--jsonl", path, "--batch-size", 1, "--db", db)
-    assert_one_line_error(result, "line 2", "1 rows before it were stored")
-    assert ok_json("db", "info", "c", "--db", db)["count"] == 1
+    assert_one_line_error(result, "line 2", "not valid JSON")
+    assert ok_json("db", "info", "c", "--db", db)["count"] == 0
 
 
 @pytest.mark.parametrize(
