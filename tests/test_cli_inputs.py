@@ -204,3 +204,129 @@ def test_ctrl_c_during_add_says_how_many_rows_were_stored(tmp_path: Path) -> Non
     assert proc.returncode == 130, err
     stored_now = ok_json("db", "info", "c", "--db", db)["count"]
     assert f"{stored_now:,} of 400,000 rows were stored" in err, err
+
+
+# -- tracebacks that became one line ---------------------------------------------------------
+def _nested(depth: int) -> str:
+    return '{"$not": ' * depth + '{"a": 1}' + "}" * depth
+
+
+@pytest.mark.parametrize("depth", [40, 1000, 100_000])
+def test_deeply_nested_filters_are_refused(tmp_path: Path, depth: int) -> None:
+    db = tmp_path / "db"
+    ok_json("db", "create", "c", "--dim", 2, "--db", db)
+    assert_one_line_error(cli("db", "get", "c", "--where", _nested(depth), "--db", db), "32")
+
+
+def test_deeply_nested_filters_are_refused_by_the_api(tmp_path: Path) -> None:
+    from embedlab.errors import InvalidFilterError
+    from embedlab.store.filters import MAX_DEPTH, parse_where, parse_where_document
+
+    where: dict[str, Any] = {"a": 1}
+    document: dict[str, Any] = {"$contains": "x"}
+    for _ in range(5000):
+        where, document = {"$not": where}, {"$not": document}
+    with pytest.raises(InvalidFilterError, match=str(MAX_DEPTH)):
+        parse_where(where)
+    with pytest.raises(InvalidFilterError, match=str(MAX_DEPTH)):
+        parse_where_document(document)
+    ok: dict[str, Any] = {"a": 1}
+    for _ in range(MAX_DEPTH):
+        ok = {"$not": ok}
+    parse_where(ok)  # the limit itself is fine
+
+
+@pytest.fixture
+def afile(tmp_path: Path) -> Path:
+    path = tmp_path / "afile"
+    path.write_text("not a folder\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("tiny")
+    WordVectors(["a", "b", "c"], np.eye(3, dtype=np.float32)).save(folder / "m")
+    return folder / "m"
+
+
+def test_a_database_under_a_file(afile: Path) -> None:
+    assert_one_line_error(cli("db", "create", "c", "--dim", 2, "--db", afile / "x"), "afile")
+    assert_user_error(run_cli("db", "create", "c", "--dim", 2, "--db", afile / "x"), "afile")
+
+
+def test_train_checks_its_output_before_training(tmp_path: Path, afile: Path) -> None:
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c\n" * 10)
+    started = time.perf_counter()
+    for kind in ("word2vec", "fasttext", "glove"):
+        result = cli("train", kind, corpus, "-o", afile / "x", "--min-count", 1)
+        assert_one_line_error(result, "afile", "is a file")
+    assert time.perf_counter() - started < 10
+
+
+@pytest.mark.parametrize("target", ["", ".", "..", "/"])
+@pytest.mark.parametrize("fmt", ["embedlab", "word2vec"])
+def test_convert_never_writes_over_the_working_directory(
+    tiny_model: Path, tmp_path: Path, target: str, fmt: str
+) -> None:
+    result = run_cli("convert", tiny_model, target, "--to", fmt, cwd=tmp_path)
+    assert_user_error(result, "working directory")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_convert_under_a_file(tiny_model: Path, afile: Path) -> None:
+    for fmt in ("embedlab", "word2vec"):
+        assert_one_line_error(cli("convert", tiny_model, afile / "x", "--to", fmt), "afile")
+    assert_one_line_error(cli("convert", tiny_model, afile, "--to", "embedlab"), "a file is there")
+
+
+def test_embed_checks_its_output_before_encoding(afile: Path) -> None:
+    result = cli("embed", "--model", "minilm", "-o", afile / "x.npy", "hello")
+    assert_one_line_error(result, "afile", "is a file")
+
+
+def test_save_under_a_file_is_a_typed_error(tiny_model: Path, afile: Path) -> None:
+    from embedlab.errors import InvalidParameterError
+    from embedlab.io import load_vectors, save_vectors
+
+    wv = load_vectors(tiny_model)
+    with pytest.raises(InvalidParameterError, match="afile"):
+        wv.save(afile / "x")
+    with pytest.raises(InvalidParameterError, match="afile"):
+        save_vectors(wv, afile / "x.txt", format="word2vec")
+
+
+def _planted_corpus(path: Path, words: int = 800) -> Path:
+    rng = np.random.default_rng(1)
+    vocab = [f"w{i}" for i in range(words)]
+    lines = [" ".join(rng.choice(vocab, size=10)) for _ in range(2000)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["word2vec", "fasttext", "glove"])
+def test_train_refuses_a_dim_that_memory_cannot_hold(tmp_path: Path, kind: str) -> None:
+    corpus = _planted_corpus(tmp_path / "c.txt")
+    started = time.perf_counter()
+    big = ("--min-count", 1, "--dim", 100_000_000)
+    result = run_cli("train", kind, corpus, "-o", tmp_path / "m", *big)
+    assert_user_error(result, "GiB", "memory", "dim")
+    assert time.perf_counter() - started < 60
+
+
+def test_diverging_training_is_a_typed_error(tmp_path: Path) -> None:
+    corpus = _planted_corpus(tmp_path / "c.txt", words=50)
+    result = run_cli("train", "word2vec", corpus, "-o", tmp_path / "m", "--min-count", 1,
+                     "--alpha", 1000, "--epochs", 3, "--threads", 1)  # fmt: skip
+    assert_user_error(result, "diverged", "alpha")
+    assert not (tmp_path / "m").exists()
+
+
+def test_diverging_training_is_caught_by_the_api(tmp_path: Path) -> None:
+    from embedlab.errors import TrainingDivergedError
+    from embedlab.train import Word2Vec
+
+    corpus = _planted_corpus(tmp_path / "c.txt", words=50)
+    with pytest.raises(TrainingDivergedError, match="alpha"):
+        Word2Vec(min_count=1, alpha=1000.0, epochs=3, threads=1, dim=16).train(corpus)

@@ -8,6 +8,7 @@ and also from the builtin a Python user would catch for it::
     │   ├── InvalidFilterError              a where / where_document filter that cannot be read
     │   ├── InvalidMetadataError            metadata that is not a flat JSON object of scalars
     │   ├── DuplicateIdError                ids repeated in a batch, or already stored on add
+    │   ├── TrainingDivergedError           training whose loss or weights stopped being finite
     │   └── ModelMismatchError              vectors or a query from another embedding model
     ├── DimensionMismatchError(ValueError)  vectors whose dimensions disagree
     ├── CorpusError(ValueError)             an empty corpus, or no word reaching min_count
@@ -48,6 +49,7 @@ __all__ = [
     "RemoteEncoderError",
     "StoreLockedError",
     "StoreVersionError",
+    "TrainingDivergedError",
     "UnknownKeyError",
     "shorten",
 ]
@@ -139,6 +141,10 @@ class InvalidMetadataError(InvalidParameterError):
 
 class DuplicateIdError(InvalidParameterError):
     """Ids repeated inside one batch, or ids that already exist on ``add``."""
+
+
+class TrainingDivergedError(InvalidParameterError):
+    """Training whose loss or weights became NaN or infinite (a learning rate too high)."""
 
 
 class ModelMismatchError(InvalidParameterError):

@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from embedlab.errors import EmbedlabError, shorten
+from embedlab.errors import MAX_MESSAGE, EmbedlabError, shorten
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -49,7 +49,7 @@ def _default(value: Any) -> Any:
 
 def print_error(message: str) -> None:
     """Print ``error: message`` as one line on stderr (long echoed inputs cut short)."""
-    line = " ".join(shorten(message).splitlines())
+    line = " ".join(shorten(message, 2 * MAX_MESSAGE).splitlines())  # typed errors: cut already
     text = Text.assemble(("error:", "bold red"), " ", line)
     err_console.print(text, highlight=False, soft_wrap=True)
 

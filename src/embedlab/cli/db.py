@@ -33,6 +33,7 @@ from embedlab.errors import (
     MissingFileError,
     UnknownKeyError,
 )
+from embedlab.store.filters import MAX_DEPTH
 
 if TYPE_CHECKING:
     from embedlab.store import Collection, CollectionInfo, Database, GetResult
@@ -436,6 +437,10 @@ def _json_object(text: str | None, option: str) -> dict[str, Any] | None:
     except json.JSONDecodeError as exc:
         raise InvalidParameterError(
             f"{option} is not valid JSON: {exc.msg} at character {exc.pos}; got {text!r}"
+        ) from None
+    except RecursionError:
+        raise InvalidParameterError(
+            f"{option} nests too deeply (filters nest at most {MAX_DEPTH} levels); got {text!r}"
         ) from None
     if not isinstance(value, dict):
         raise InvalidParameterError(

@@ -89,10 +89,11 @@ def _train_and_save(
     trainer: type[NegativeSamplingTrainer[Any, Any]], params: dict[str, Any]
 ) -> None:
     """Train with the command's parameters, save the folder, print the summary or JSON."""
-    from embedlab.io import save_folder
+    from embedlab.io import check_folder_path, save_folder
 
     corpus, output = params.pop("corpus"), params.pop("output")
     json_output = params.pop("json_output")
+    check_folder_path(output)  # before hours of training, not after
     model = trainer(**params)
     wv = model.train(corpus, progress=not json_output)
     save_folder(wv, output)
@@ -127,9 +128,10 @@ def glove(
     json_output: bool = JsonOption,
 ) -> None:
     """Train GloVe (co-occurrence counts, AdaGrad) and save it as a model folder."""
-    from embedlab.io import save_folder
+    from embedlab.io import check_folder_path, save_folder
     from embedlab.train import GloVe
 
+    check_folder_path(output)  # before hours of training, not after
     model = GloVe(
         dim=dim,
         window=window,

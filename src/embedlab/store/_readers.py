@@ -418,6 +418,8 @@ def _json(line: str, path: Path, number: int) -> Any:
         raise FormatError(
             f"not valid JSON: {exc.msg} (column {exc.colno})", path=str(path), line=number
         ) from None
+    except RecursionError:
+        raise FormatError("JSON nested too deeply to read", path=str(path), line=number) from None
 
 
 def _metadata(value: Mapping[str, Any], where: str) -> Metadata:
