@@ -59,12 +59,15 @@ MAX_MESSAGE = 400
 
 
 def shorten(text: str, limit: int = MAX_MESSAGE) -> str:
-    """``text`` cut in the middle to about ``limit`` characters, saying how much was left out.
+    """``text`` cut in the middle to about ``limit`` characters, saying how much was left out
+    (lone surrogates escaped, so that the message can always be printed).
 
     Example:
         >>> shorten("a" * 500 + "z" * 500, 20)
         'aaaaaaaaaaaaaaaa … [980 characters left out] … zzzz'
     """
+    if not text.isascii():  # a lone surrogate echoed from the input could not be printed
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     if len(text) <= limit:
         return text
     tail = limit // 5

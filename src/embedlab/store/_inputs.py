@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from embedlab._validation import StrEnumOption, check_int
+from embedlab._validation import StrEnumOption, check_int, check_utf8
 from embedlab.errors import (
     DimensionMismatchError,
     DuplicateIdError,
@@ -102,6 +102,7 @@ def check_name(name: object) -> str:
         raise InvalidParameterError(
             f"a collection name must be at most {MAX_NAME} characters; got {len(name)}"
         )
+    check_utf8(name, where="a collection name")
     bad = [c for c in name if c in "/\\" or ord(c) < 32 or c == "\x7f"]
     if bad or name in (".", ".."):
         raise InvalidParameterError(
@@ -119,6 +120,8 @@ def check_ids(ids: object, *, what: str = "ids") -> list[str]:
     for i, key in enumerate(out):
         if not isinstance(key, str) or not key:
             raise InvalidParameterError(f"{what}[{i}] must be a non-empty str; got {key!r}")
+        if not key.isascii():
+            check_utf8(key, where=f"{what}[{i}]")
     if len(set(out)) != len(out):
         repeated = [k for k, c in Counter(out).items() if c > 1]
         raise DuplicateIdError(
@@ -209,6 +212,8 @@ def check_documents(documents: object, count: int) -> list[str | None]:
             raise InvalidParameterError(
                 f"documents[{i}] must be a str or None; got {type(doc).__name__}"
             )
+        if doc is not None:
+            check_utf8(doc, where=f"documents[{i}]")
     return list(documents)
 
 

@@ -1,0 +1,130 @@
+"""Issue 10, the API half: bad inputs to the library are typed errors, never raw
+UnicodeEncodeError / TypeError / sqlite3 errors, and remote misconfiguration is said at once."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from embedlab import encoders
+from embedlab.errors import (
+    EmbedlabError,
+    FormatError,
+    InvalidMetadataError,
+    InvalidParameterError,
+    RemoteEncoderError,
+)
+from embedlab.store import Database
+from embedlab.vectors import WordVectors
+
+LONE = "\udc80"  # a lone surrogate: what os.fsdecode makes of an undecodable byte
+
+
+@pytest.fixture
+def collection(tmp_path: Path) -> Any:
+    with Database(tmp_path / "db") as db:
+        yield db.create_collection("c", dim=2)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "needle"),
+    [
+        (lambda c: c.add([f"a{LONE}"], [[1.0, 0.0]]), InvalidParameterError, "ids[0]"),
+        (
+            lambda c: c.add(["a"], [[1.0, 0.0]], documents=[LONE]),
+            InvalidParameterError,
+            "documents[0]",
+        ),
+        (lambda c: c.add(["a"], [[1.0, 0.0]], [{"k": LONE}]), InvalidMetadataError, "metadata[0]"),
+        (lambda c: c.add(["a"], [[1.0, 0.0]], [{LONE: 1}]), InvalidMetadataError, "metadata[0]"),
+        (lambda c: c.add(["a"], [[1.0, 0.0]], [{"k": ["x", LONE]}]), InvalidMetadataError, "[1]"),
+        (lambda c: c.upsert([LONE], [[1.0, 0.0]]), InvalidParameterError, "ids[0]"),
+    ],
+)
+def test_lone_surrogates_are_refused_before_storing(
+    collection: Any, call: Any, error: type[Exception], needle: str
+) -> None:
+    with pytest.raises(error, match="lone surrogate") as info:
+        call(collection)
+    message = str(info.value)
+    assert needle in message
+    message.encode("utf-8")  # the message itself can be printed
+    assert collection.count() == 0
+
+
+def test_lone_surrogates_in_collection_names(tmp_path: Path) -> None:
+    with Database(tmp_path / "db") as db, pytest.raises(InvalidParameterError, match="surrogate"):
+        db.create_collection(f"n{LONE}", dim=2)
+
+
+def test_lone_surrogates_in_texts_to_encode(tmp_path: Path) -> None:
+    WordVectors(["a", "b"], np.eye(2, dtype=np.float32)).save(tmp_path / "m")
+    enc = encoders.load(f"static:{tmp_path / 'm'}")
+    with pytest.raises(InvalidParameterError, match=r"texts\[1\].*surrogate"):
+        enc.encode(["a", f"b{LONE}"])
+
+
+@pytest.mark.parametrize("bad", [None, 5, {"a"}])
+def test_most_similar_of_a_non_key(bad: object) -> None:
+    wv = WordVectors(["a", "b", "c"], np.eye(3, dtype=np.float32))
+    with pytest.raises(InvalidParameterError, match="positive must be a key"):
+        wv.most_similar(bad)  # type: ignore[arg-type]
+    assert wv.most_similar("a", negative=None, k=1)[0].key in ("b", "c")
+
+
+def test_an_encoder_cache_that_is_not_sqlite(tmp_path: Path) -> None:
+    WordVectors(["a", "b"], np.eye(2, dtype=np.float32)).save(tmp_path / "m")
+    text = tmp_path / "notes.txt"
+    text.write_text("these are not the droids\n" * 100)
+    with pytest.raises(FormatError, match=r"notes\.txt.*not an embedlab encoder cache"):
+        encoders.load(f"static:{tmp_path / 'm'}", cache=text)
+    assert text.read_text().startswith("these are")  # left as it was
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(InvalidParameterError, match="afile"):
+        encoders.load(f"static:{tmp_path / 'm'}", cache=tmp_path / "afile" / "c.sqlite")
+
+
+def test_unknown_keyword_arguments_to_load(tmp_path: Path) -> None:
+    WordVectors(["a", "b"], np.eye(2, dtype=np.float32)).save(tmp_path / "m")
+    with pytest.raises(InvalidParameterError, match="unknown option 'colour'"):
+        encoders.load(f"static:{tmp_path / 'm'}", colour="red")
+    with pytest.raises(InvalidParameterError, match="unknown option 'colour'"):
+        encoders.load("minilm", colour="red")
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "remote:notaurl",
+        "remote:m@notaurl",
+        "openai:m@ftp://x/v1",
+        "remote:m@http://",
+        "remote:m@http://a b/v1",
+    ],
+)
+def test_remote_specs_without_a_usable_url(spec: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with pytest.raises(InvalidParameterError, match=r"URL|endpoint"):
+        encoders.load(spec)
+
+
+def test_missing_api_key_is_said_before_any_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    enc = encoders.load("openai:text-embedding-3-small")
+    started = time.perf_counter()
+    with pytest.raises(RemoteEncoderError, match="OPENAI_API_KEY is not set") as info:
+        enc.encode(["hello"])
+    assert time.perf_counter() - started < 1
+    assert info.value.attempts == 0 and enc.requests_sent == 0  # type: ignore[attr-defined]
+
+
+def test_error_messages_are_cut_short() -> None:
+    wv = WordVectors(["a"], np.ones((1, 2), np.float32))
+    with pytest.raises(EmbedlabError) as info:
+        wv["x" * 100_000]
+    assert len(str(info.value)) < 500 and "characters left out" in str(info.value)
