@@ -128,3 +128,69 @@ def test_error_messages_are_cut_short() -> None:
     with pytest.raises(EmbedlabError) as info:
         wv["x" * 100_000]
     assert len(str(info.value)) < 500 and "characters left out" in str(info.value)
+
+
+# -- silently wrong before: huge vectors, non-finite files ------------------------------------
+def test_huge_vectors_are_refused_at_the_store_boundary(collection: Any) -> None:
+    import warnings
+
+    collection.add(["ok"], [[1.0, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning on the way
+        with pytest.raises(InvalidParameterError, match="norm of at most"):
+            collection.add(["big"], np.array([[1e38, 1e38]], np.float32))
+        with pytest.raises(InvalidParameterError, match="norm of at most"):
+            collection.query(np.array([1e38, 1.0], np.float32))
+        assert collection.count() == 1
+        near = collection.query(np.array([1e18, 0.0], np.float32), k=1)  # long but fine
+        assert list(near.ids) == ["ok"]
+        assert near.distances[0] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_metrics_handle_huge_and_tiny_components_exactly() -> None:
+    import warnings
+
+    from embedlab import metrics
+
+    rows = np.array([[1e38, 1e38], [1e-40, 1e-40], [3.0, 4.0]], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        unit = metrics.normalize(rows)
+        np.testing.assert_allclose(unit[:2], np.full((2, 2), np.sqrt(0.5)), rtol=1e-6)
+        np.testing.assert_allclose(metrics.cosine(rows[0], rows[:2]), [1.0, 1.0], rtol=1e-6)
+        far = metrics.euclidean([[1e38, 0.0]], [[0.0, 1e38]])
+        assert far[0, 0] == pytest.approx(np.sqrt(2) * 1e38, rel=1e-6)
+        with pytest.raises(InvalidParameterError, match="overflow float32"):
+            metrics.dot(rows[0], rows)
+    ones = np.ones(3, np.float32)
+    assert float(np.dot(ones, ones)) == 3.0  # nothing left in a warning state
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"3 2\na 1 2\nb nan 1\nc 1 2\n", "line 3"),
+        (b"a 1 2\nb 1 inf\n", "line 2"),
+        (b"a 1 2\nb 1 1e39\n", "line 2"),
+        (b"2 2\na 1 2\nb -Infinity 2\n", "line 3"),
+    ],
+)
+def test_non_finite_values_in_text_files(tmp_path: Path, content: bytes, needle: str) -> None:
+    from embedlab.io import load_vectors
+
+    path = tmp_path / "v.vec"
+    path.write_bytes(content)
+    with pytest.raises(FormatError, match=rf"v\.vec, {needle}: value \d+ is"):
+        load_vectors(path)
+
+
+def test_non_finite_values_in_binary_files_and_folders(tmp_path: Path) -> None:
+    from embedlab.io import load_vectors, save_vectors
+
+    wv = WordVectors(["a", "b"], np.array([[1, 2], [np.nan, 1]], np.float32))
+    save_vectors(wv, tmp_path / "v.bin", format="word2vec-bin")
+    with pytest.raises(FormatError, match=r"v\.bin: vector 2 \('b'\): value 1 is nan"):
+        load_vectors(tmp_path / "v.bin")
+    wv.save(tmp_path / "folder")
+    with pytest.raises(FormatError, match=r"vectors\.npy: vector 2 \('b'\)"):
+        load_vectors(tmp_path / "folder")

@@ -27,6 +27,7 @@ from embedlab.errors import (
     MissingFileError,
 )
 from embedlab.io._files import check_output_path
+from embedlab.io._text import check_finite_rows
 from embedlab.vectors import WordVectors
 
 if TYPE_CHECKING:
@@ -184,6 +185,7 @@ def load_folder(path: str | os.PathLike[str], *, mmap: bool = False) -> WordVect
     keys, counts = _read_vocab(folder / VOCAB_FILE, count, bool(config.get("has_counts")))
     if subwords is not None:
         return _load_subwords(folder, config, keys, counts, mmap=mmap)
+    check_finite_rows(vectors, str(vectors_path), keys=keys)  # a NaN would spread silently
     return WordVectors(keys, vectors, counts=counts, config=config.get("model") or {})
 
 

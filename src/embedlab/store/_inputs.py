@@ -155,7 +155,27 @@ def check_vectors(spec: Spec, vectors: object, count: int) -> npt.NDArray[Any]:
             f"vectors must be finite; {len(rows)} row(s) hold NaN or infinity "
             f"(rows {show_values(rows.tolist())})"
         )
+    _check_norms(out)
     return out
+
+
+MAX_NORM = float(np.sqrt(np.finfo(np.float32).max) / 2)
+"""The largest vector norm stored (about 9.2e18): distances and dot products between any
+two such vectors stay finite in float32."""
+
+
+def _check_norms(vectors: npt.NDArray[np.float32]) -> None:
+    """Refuse rows whose norm is too large for float32 distances (checked in float64)."""
+    if not len(vectors) or float(np.abs(vectors).max()) * np.sqrt(vectors.shape[1]) <= MAX_NORM:
+        return  # the common case: no row can be that long
+    norms = np.linalg.norm(vectors.astype(np.float64), axis=1)
+    rows = np.flatnonzero(norms > MAX_NORM)
+    if len(rows):
+        raise InvalidParameterError(
+            f"vectors must have a norm of at most {MAX_NORM:.3g} (distances between longer "
+            f"ones overflow float32); {len(rows)} row(s) are longer (rows "
+            f"{show_values(rows.tolist())}, norm {norms[rows[0]]:.3g}); scale them down"
+        )
 
 
 def check_queries(spec: Spec, queries: object) -> tuple[npt.NDArray[Any], bool]:
@@ -167,6 +187,7 @@ def check_queries(spec: Spec, queries: object) -> tuple[npt.NDArray[Any], bool]:
         and not spec.binary
         and array.shape[0] == spec.dim
         and np.isfinite(array).all()
+        and float(np.abs(array).max(initial=0.0)) * np.sqrt(spec.dim) <= MAX_NORM
     ):
         return array[None, :], True  # the common case: one finite float32 vector
     single = array.ndim == 1
