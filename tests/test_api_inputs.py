@@ -194,3 +194,45 @@ def test_non_finite_values_in_binary_files_and_folders(tmp_path: Path) -> None:
     wv.save(tmp_path / "folder")
     with pytest.raises(FormatError, match=r"vectors\.npy: vector 2 \('b'\)"):
         load_vectors(tmp_path / "folder")
+
+
+# -- corpus encodings -------------------------------------------------------------------------
+def _latin1(tmp_path: Path) -> Path:
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(("café résumé naïve café\n" * 50).encode("latin-1"))
+    return path
+
+
+def test_a_latin1_corpus_read_as_utf8_is_reported(tmp_path: Path) -> None:
+    from embedlab.text import Corpus
+    from embedlab.text.encode import scan_corpus
+
+    with pytest.warns(UnicodeWarning, match=r"250 bytes were not valid utf-8.*--encoding"):
+        scan = scan_corpus(_latin1(tmp_path))
+    assert scan.replaced_bytes == 250
+    corpus = Corpus(_latin1(tmp_path), encoding="latin-1")
+    assert next(iter(corpus)) == ["café", "résumé", "naïve", "café"]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert scan_corpus(corpus).replaced_bytes == 0
+    with pytest.raises(InvalidParameterError, match=r"'encoding'.*'nope'"):
+        Corpus(_latin1(tmp_path), encoding="nope")
+
+
+def test_train_cli_encoding_option(tmp_path: Path) -> None:
+    from cli_helpers import run_cli
+
+    corpus = _latin1(tmp_path)
+    plain = run_cli(
+        "train", "word2vec", corpus, "-o", tmp_path / "a", "--min-count", 1, "--epochs", 1
+    )
+    assert plain.code == 0, plain.stderr
+    assert "warning:" in plain.stderr and "--encoding" in plain.stderr
+    fixed = run_cli(
+        "train", "word2vec", corpus, "-o", tmp_path / "b", "--min-count", 1, "--epochs", 1,
+        "--encoding", "latin-1", "--json",
+    )  # fmt: skip
+    assert fixed.code == 0 and fixed.stderr == "", fixed.stderr
+    assert fixed.json()["vocab_size"] == 3 and fixed.json()["replaced_bytes"] == 0

@@ -91,7 +91,9 @@ def user_errors() -> Iterator[None]:
                 raise
             raise fail(message) from None
     for warning in caught:
-        err_console.print(f"warning: {warning.message}", highlight=False, markup=False)
+        err_console.print(
+            f"warning: {warning.message}", highlight=False, markup=False, soft_wrap=True
+        )
 
 
 def command(func: Callable[..., None]) -> Callable[..., None]:
