@@ -330,3 +330,12 @@ def test_diverging_training_is_caught_by_the_api(tmp_path: Path) -> None:
     corpus = _planted_corpus(tmp_path / "c.txt", words=50)
     with pytest.raises(TrainingDivergedError, match="alpha"):
         Word2Vec(min_count=1, alpha=1000.0, epochs=3, threads=1, dim=16).train(corpus)
+
+
+def test_a_binary_queries_file(tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    ok_json("db", "create", "c", "--dim", 2, "--db", db)
+    path = tmp_path / "queries.bin"
+    path.write_bytes(bytes(range(128, 256)) * 20)
+    result = cli("search", "--collection", "c", "--queries", path, "--db", db)
+    assert_one_line_error(result, "queries.bin", "not UTF-8")
