@@ -509,6 +509,7 @@ def _write(
         raise typer.Exit(EXIT_INTERRUPTED) from None
     write = col.upsert if upsert else col.add
     done = replaced_done = 0
+    before = col.count()
     shown = progress and err_console.is_terminal
     bar = Progress(
         *Progress.get_default_columns(), console=err_console, disable=not shown, transient=True
@@ -523,6 +524,8 @@ def _write(
                 replaced_done += stored
                 bar.update(task, completed=done)
     except KeyboardInterrupt:
+        if not upsert:  # exact even when Ctrl-C came between a batch's COMMIT and the count
+            done = col.count() - before
         err_console.print(f"interrupted: {_partial(done, total, replaced_done)}", highlight=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except EmbedlabError as exc:
