@@ -156,7 +156,7 @@ def test_add_jsonl_fields_metadata_and_upsert(db: Path, tmp_path: Path) -> None:
     rows = [
         {"key": "x", "emb": [1, 0], "text": "ex", "lang": "en", "year": 2020, "none": None},
         {"key": 7, "emb": [0, 1], "metadata": {"lang": "fr"}, "ignored": "yes"},
-        {"emb": [1, 1]},
+        {"key": "z", "emb": [1, 1]},
     ]
     path = write_jsonl(tmp_path / "r.jsonl", rows)
     with path.open("a", encoding="utf-8") as handle:
@@ -165,7 +165,7 @@ def test_add_jsonl_fields_metadata_and_upsert(db: Path, tmp_path: Path) -> None:
     fields = ("--vector-field", "emb", "--id-field", "key", "--document-field", "text")
     ok_json("db", "add", "c", "--jsonl", path, *fields, "--db", db)
     got = ok_json("db", "get", "c", "--db", db)
-    assert got["ids"] == ["x", "7", "2"]
+    assert got["ids"] == ["x", "7", "z"]
     assert got["metadata"] == [{"lang": "en", "year": 2020}, {"lang": "fr"}, {}]
     assert got["documents"] == ["ex", None, None]
     # the same file again: add refuses, --upsert replaces
@@ -362,7 +362,7 @@ def test_import_vectors_round_trip(db: Path, tmp_path: Path, with_counts: bool) 
         "--db",
         db,
     )
-    assert_one_line_error(again, "already has")
+    assert_one_line_error(again, "already stored")
     ok_json(
         "db",
         "import-vectors",
@@ -429,10 +429,10 @@ def test_bad_jsonl_line_names_file_and_line(db: Path, tmp_path: Path) -> None:
         cli("db", "add", "c", "--jsonl", path, "--db", db), "bad.jsonl, line 2", "not valid JSON"
     )
     assert ok_json("db", "info", "c", "--db", db)["count"] == 0  # one batch: nothing stored
-    # with batches of one row, the rows before the bad line are stored, and the message says so
+    # batches of one row: the whole file is still checked first, so nothing is stored
     result = cli("db", "add", "c", "--jsonl", path, "--batch-size", 1, "--db", db)
-    assert_one_line_error(result, "line 2", "1 rows before it were stored")
-    assert ok_json("db", "info", "c", "--db", db)["count"] == 1
+    assert_one_line_error(result, "line 2", "not valid JSON")
+    assert ok_json("db", "info", "c", "--db", db)["count"] == 0
 
 
 @pytest.mark.parametrize(

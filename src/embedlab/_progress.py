@@ -74,15 +74,18 @@ def rich_training_progress(
 
     GloVe's events add a counting bar, and the training bar shows pairs/s and the cost.
     """
+    out = console or Console(stderr=True)
     progress = Progress(
         TextColumn("[bold]{task.description:<8}"),
         BarColumn(bar_width=24),
         TaskProgressColumn(),
         TimeElapsedColumn(),
         TextColumn("{task.fields[detail]}"),
-        console=console or Console(stderr=True),
+        console=out,
         transient=False,
+        disable=not out.is_terminal,  # bars only on a terminal, never in a log
     )
+
     tasks: dict[str, TaskID] = {}
 
     def update(event: TrainingEvent) -> None:
@@ -107,7 +110,11 @@ def rich_training_progress(
         )
 
     with progress:
-        yield update
+        try:
+            yield update
+        except BaseException:
+            progress.live.transient = True  # an error line stands alone: clear the bars
+            raise
 
 
 def _training(

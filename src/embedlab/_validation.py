@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import TypeVar
 
-from embedlab.errors import InvalidParameterError, MissingFileError
+from embedlab.errors import InvalidParameterError, MissingFileError, shorten
 
 E = TypeVar("E", bound="StrEnumOption")
 
@@ -70,6 +70,31 @@ def check_float(
             f"Got {value!r} instead."
         )
     return fvalue
+
+
+def check_utf8(
+    text: str, *, where: str, error: type[InvalidParameterError] = InvalidParameterError
+) -> str:
+    """Return text if it can be stored as UTF-8 (no lone surrogates), else raise ``error``.
+
+    Example:
+        >>> check_utf8("café", where="ids[0]")
+        'café'
+        >>> check_utf8("a" + chr(0xDC80), where="ids[0]")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        embedlab.errors.InvalidParameterError: ids[0]: expected valid Unicode text; got a lone ...
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise error(
+            f"{where}: expected valid Unicode text; got a lone surrogate "
+            f"{text[exc.start]!r} at character {exc.start} of {shorten(repr(text), 80)}"
+        ) from None
+    return text
 
 
 def check_codec_errors(name: str, value: object) -> str:

@@ -8,6 +8,7 @@ and also from the builtin a Python user would catch for it::
     │   ├── InvalidFilterError              a where / where_document filter that cannot be read
     │   ├── InvalidMetadataError            metadata that is not a flat JSON object of scalars
     │   ├── DuplicateIdError                ids repeated in a batch, or already stored on add
+    │   ├── TrainingDivergedError           training whose loss or weights stopped being finite
     │   ├── ModelMismatchError              vectors or a query from another embedding model
     │   └── MissingWordsError               word sets with too few words in the vocabulary
     ├── DimensionMismatchError(ValueError)  vectors whose dimensions disagree
@@ -31,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "MAX_MESSAGE",
     "CollectionExistsError",
     "CollectionNotFoundError",
     "CorpusError",
@@ -49,12 +51,38 @@ __all__ = [
     "RemoteEncoderError",
     "StoreLockedError",
     "StoreVersionError",
+    "TrainingDivergedError",
     "UnknownKeyError",
+    "shorten",
 ]
+
+MAX_MESSAGE = 400
+"""The longest error message shown: a longer one (one that echoes a huge input) is cut."""
+
+
+def shorten(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` cut in the middle to about ``limit`` characters, saying how much was left out
+    (lone surrogates escaped, so that the message can always be printed).
+
+    Example:
+        >>> shorten("a" * 500 + "z" * 500, 20)
+        'aaaaaaaaaaaaaaaa … [980 characters left out] … zzzz'
+    """
+    if not text.isascii():  # a lone surrogate echoed from the input could not be printed
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if len(text) <= limit:
+        return text
+    tail = limit // 5
+    head = limit - tail
+    cut = len(text) - head - tail
+    return f"{text[:head]} … [{cut:,} characters left out] … {text[len(text) - tail :]}"
 
 
 class EmbedlabError(Exception):
-    """Root of every error embedlab raises on purpose."""
+    """Root of every error embedlab raises on purpose (its message at most ~400 characters)."""
+
+    def __str__(self) -> str:
+        return shorten(super().__str__())
 
 
 class InvalidParameterError(EmbedlabError, ValueError):
@@ -97,7 +125,7 @@ class UnknownKeyError(EmbedlabError, KeyError):
         self.message = message
 
     def __str__(self) -> str:  # KeyError would otherwise show the repr of the message
-        return self.message
+        return shorten(self.message)
 
 
 class MissingFileError(EmbedlabError, FileNotFoundError):
@@ -118,6 +146,10 @@ class InvalidMetadataError(InvalidParameterError):
 
 class DuplicateIdError(InvalidParameterError):
     """Ids repeated inside one batch, or ids that already exist on ``add``."""
+
+
+class TrainingDivergedError(InvalidParameterError):
+    """Training whose loss or weights became NaN or infinite (a learning rate too high)."""
 
 
 class ModelMismatchError(InvalidParameterError):

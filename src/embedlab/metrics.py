@@ -107,8 +107,9 @@ def dot(a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:
         [11.0, 0.5]
     """
     x, y, shape = _operands(a, b, binary=False)
-    out: FloatArray = x @ y.T
-    return out.reshape(shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out: FloatArray = x @ y.T
+    return _check_finite(out, "dot products").reshape(shape)
 
 
 def euclidean(a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:
@@ -123,13 +124,21 @@ def euclidean(a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:
         [5.0, 0.0]
     """
     x, y, shape = _operands(a, b, binary=False)
+    scale = max(float(np.abs(x).max(initial=0.0)), float(np.abs(y).max(initial=0.0)))
+    if scale > _SAFE:  # huge components: compute on x / scale, exact up to rounding
+        x, y = x / np.float32(scale), y / np.float32(scale)
+    else:
+        scale = 1.0
     out: FloatArray = x @ y.T
     out *= -2.0
     out += np.einsum("ij,ij->i", x, x)[:, None]
     out += np.einsum("ij,ij->i", y, y)[None, :]
     np.maximum(out, 0.0, out=out)
     np.sqrt(out, out=out)
-    return out.reshape(shape)
+    if scale != 1.0:
+        with np.errstate(over="ignore"):
+            out *= np.float32(scale)
+    return _check_finite(out, "distances").reshape(shape)
 
 
 def manhattan(a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:
@@ -269,11 +278,32 @@ def _operands(
     return np.atleast_2d(x), np.atleast_2d(y), shape
 
 
+_SAFE = float(np.sqrt(np.finfo(np.float32).max / 4) / 4096)
+"""Below this magnitude squares and sums of squares of up to 16M components stay finite."""
+
+
 def _unit_rows(x: FloatArray) -> FloatArray:
-    """Rows of a float32 vector or matrix divided by their norms; zero rows stay zero."""
+    """Rows of a float32 vector or matrix divided by their norms; zero rows stay zero.
+
+    Rows with huge (or tiny) components are first divided by their largest magnitude, so
+    that their squares neither overflow nor underflow: the result is exact either way.
+    """
+    peak = np.abs(x).max(axis=-1, keepdims=True) if x.size else np.zeros((*x.shape[:-1], 1))
+    if x.size and (peak.max() > _SAFE or (peak[peak > 0].min(initial=1.0) < 1 / _SAFE)):
+        x = np.divide(x, peak, out=np.zeros_like(x), where=peak > 0)
     norms = np.linalg.norm(x, axis=-1, keepdims=True)
     out = np.zeros_like(x)
     np.divide(x, norms, out=out, where=norms > 0)
+    return out
+
+
+def _check_finite(out: FloatArray, what: str) -> FloatArray:
+    """Refuse a result that overflowed float32 although the inputs were finite."""
+    if not np.isfinite(out).all():
+        raise InvalidParameterError(
+            f"the {what} overflow float32 (the vectors' components are too large, about "
+            f"1e19 or more); scale the vectors down first"
+        )
     return out
 
 

@@ -390,6 +390,8 @@ def _vector_metric(metric: str | Metric) -> Metric:
 
 def _terms(value: Terms, name: str) -> list[Term]:
     """One key or vector, or a sequence of them, as a list; anything else is an error."""
+    if value is None and name == "negative":  # as gensim: no negative terms
+        return []
     if isinstance(value, str):
         return [value]
     if isinstance(value, np.ndarray):
@@ -399,6 +401,11 @@ def _terms(value: Terms, name: str) -> list[Term]:
             return list(value)
         raise DimensionMismatchError(
             f"{name} vectors must be 1-D or 2-D arrays; got an array of shape {value.shape}"
+        )
+    if not isinstance(value, list | tuple):
+        raise InvalidParameterError(
+            f"{name} must be a key (str), a vector (np.ndarray) or a list of those; "
+            f"got {type(value).__name__} {value!r:.60}"
         )
     items = list(value)
     for item in items:

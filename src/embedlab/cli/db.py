@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -15,12 +15,28 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from embedlab.cli._common import JsonOption, command, console, emit_json, err_console, fail
+from embedlab.cli._common import (
+    EXIT_INTERRUPTED,
+    JsonOption,
+    command,
+    console,
+    emit_json,
+    err_console,
+    fail,
+)
 from embedlab.cli.app import app
-from embedlab.errors import EmbedlabError, InvalidParameterError, MissingFileError, UnknownKeyError
+from embedlab.errors import (
+    DimensionMismatchError,
+    DuplicateIdError,
+    EmbedlabError,
+    InvalidParameterError,
+    MissingFileError,
+    UnknownKeyError,
+)
+from embedlab.store.filters import MAX_DEPTH
 
 if TYPE_CHECKING:
-    from embedlab.store import Collection, Database, GetResult
+    from embedlab.store import Collection, CollectionInfo, Database, GetResult
     from embedlab.store._readers import RowStream
 
 db_app = typer.Typer(help="Store, filter and search vectors in a database.", no_args_is_help=True)
@@ -133,7 +149,9 @@ def add(
     jsonl: Path | None = typer.Option(None, "--jsonl", help="JSONL rows with a vector field."),
     parquet: Path | None = typer.Option(None, "--parquet", help="Parquet rows (needs pyarrow)."),
     vector_field: str = typer.Option("vector", "--vector-field", help="Field of the vector."),
-    id_field: str = typer.Option("id", "--id-field", help="Field of the id (default: row)."),
+    id_field: str | None = typer.Option(
+        None, "--id-field", help="Field of the id (default: 'id'; row numbers if no row has one)."
+    ),
     document_field: str = typer.Option("document", "--document-field", help="Document field."),
     upsert: bool = UpsertOption,
     batch_size: int = BatchSizeOption,
@@ -143,7 +161,9 @@ def add(
     """Add rows from a .npy matrix (with metadata, documents and ids files), JSONL or Parquet.
 
     In JSONL and Parquet rows every field besides the id, vector and document is metadata,
-    unless the row has a "metadata" object. Ids default to the row number (from 0).
+    unless the row has a "metadata" object. Ids are row numbers (from 0) only when no row
+    has an id field; a named --id-field must be in every row. The whole file is checked
+    before the first row is written: a refused import changes nothing.
     """
     from embedlab.store import _readers
 
@@ -155,16 +175,23 @@ def add(
         )
     if vectors is None and (metadata or documents or ids):
         raise InvalidParameterError("--metadata, --documents and --ids go with --vectors")
-    fields = _readers.RowFields(id=id_field, vector=vector_field, document=document_field)
+    fields = _readers.RowFields(
+        id=id_field or "id",
+        vector=vector_field,
+        document=document_field,
+        id_required=id_field is not None,
+    )
     with _open(db) as database:
         col = database.get_collection(name)
-        if vectors is not None:
-            sides = {"metadata": metadata, "documents": documents, "ids": ids}
-            stream = _readers.npy_rows(vectors, **sides, dim=col.dim, batch_size=batch_size)
-        else:
+
+        def stream() -> RowStream:
+            if vectors is not None:
+                sides = {"metadata": metadata, "documents": documents, "ids": ids}
+                return _readers.npy_rows(vectors, **sides, dim=col.dim, batch_size=batch_size)
             read = _readers.jsonl_rows if jsonl is not None else _readers.parquet_rows
             source = jsonl if jsonl is not None else parquet
-            stream = read(source, fields=fields, dim=col.dim, batch_size=batch_size)  # type: ignore[arg-type]
+            return read(source, fields=fields, dim=col.dim, batch_size=batch_size)  # type: ignore[arg-type]
+
         written = _write(col, stream, upsert=upsert, progress=not json_output)
         _report_write(col, written, upsert=upsert, json_output=json_output)
 
@@ -174,10 +201,16 @@ def add(
 def import_vectors(
     model_path: str = typer.Argument(..., help="A model folder or a word2vec/GloVe/fastText file."),
     collection: str = typer.Option(..., "--collection", help="The collection to fill."),
-    index: str = IndexOption,
-    metric: str = MetricOption,
+    index: str | None = typer.Option(
+        None, "--index", help="For a new collection: flat, hnsw (default), ivf, ivf-pq, binary."
+    ),
+    metric: str | None = typer.Option(
+        None, "--metric", help="For a new collection: cosine (default), dot, euclidean, ..."
+    ),
     param: list[str] | None = ParamOption,
-    model: str | None = typer.Option(None, "--model", help="Model name (default: its folder)."),
+    model: str | None = typer.Option(
+        None, "--model", help="Model name (default: an existing collection's, else the folder's)."
+    ),
     upsert: bool = UpsertOption,
     batch_size: int = BatchSizeOption,
     db: Path = DbOption,
@@ -185,20 +218,67 @@ def import_vectors(
 ) -> None:
     """Store trained word vectors, one row per word (creating the collection if missing).
 
-    Each word is an id, with metadata {"count": n} when the counts are known.
+    Each word is an id, with metadata {"count": n} when the counts are known. Into an
+    existing collection the vectors take its settings (what you give must agree with
+    them); a new collection made here is removed again if the import fails.
     """
     from embedlab.io import load_vectors
     from embedlab.store._readers import word_vector_rows
 
     wv, params = load_vectors(model_path), _params(param)
-    model = model or _model_name(Path(model_path))
     with _open(db, create=True) as database:
-        col = database.get_or_create_collection(
-            collection, dim=wv.dim, metric=metric, index=index, index_params=params, model=model
-        )
-        stream = word_vector_rows(wv, batch_size=batch_size)
-        written = _write(col, stream, upsert=upsert, progress=not json_output, model=model)
+        existing = {info.name: info for info in database.list_collections()}.get(collection)
+        if existing is not None:
+            _check_agrees(existing, dim=wv.dim, metric=metric, index=index, params=params)
+            model = model or existing.model
+            col = database.get_collection(collection)
+        else:
+            model = model or _model_name(Path(model_path))
+            col = database.create_collection(
+                collection,
+                dim=wv.dim,
+                metric=metric or "cosine",
+                index=index or "hnsw",
+                index_params=params,
+                model=model,
+            )
+        try:
+            stream = lambda: word_vector_rows(wv, batch_size=batch_size)  # noqa: E731
+            written = _write(col, stream, upsert=upsert, progress=not json_output, model=model)
+        except BaseException:
+            if existing is None and col.count() == 0:
+                database.delete_collection(collection)  # leave nothing behind
+            raise
         _report_write(col, written, upsert=upsert, json_output=json_output)
+
+
+def _check_agrees(
+    info: CollectionInfo,
+    *,
+    dim: int,
+    metric: str | None,
+    index: str | None,
+    params: dict[str, int],
+) -> None:
+    """Refuse settings the user gave that differ from an existing collection's."""
+    if dim != info.dim:
+        raise DimensionMismatchError(
+            f"collection {info.name!r} holds {info.dim}-dimensional vectors; "
+            f"the model's are {dim}-dimensional"
+        )
+    given = {"--metric": (metric, info.metric), "--index": (index, info.index)}
+    for option, (value, stored) in given.items():
+        if value is not None and value.strip().lower().replace("_", "-") != stored:
+            raise InvalidParameterError(
+                f"collection {info.name!r} exists with {option} {stored}; got {value!r} "
+                f"(leave {option} out to use the collection's)"
+            )
+    for key, number in params.items():
+        if info.index_params.get(key) != number:
+            raise InvalidParameterError(
+                f"collection {info.name!r} exists with index parameters "
+                f"{info.index_params}; got --param {key}={number}"
+            )
 
 
 @db_app.command("delete")
@@ -358,6 +438,10 @@ def _json_object(text: str | None, option: str) -> dict[str, Any] | None:
         raise InvalidParameterError(
             f"{option} is not valid JSON: {exc.msg} at character {exc.pos}; got {text!r}"
         ) from None
+    except RecursionError:
+        raise InvalidParameterError(
+            f"{option} nests too deeply (filters nest at most {MAX_DEPTH} levels); got {text!r}"
+        ) from None
     if not isinstance(value, dict):
         raise InvalidParameterError(
             f"{option} must be a JSON object; got {type(value).__name__} {text!r}"
@@ -403,34 +487,111 @@ def _query_vector(
 
 
 def _write(
-    col: Collection, stream: RowStream, *, upsert: bool, progress: bool, model: str | None = None
-) -> int:
-    """Add (or upsert) every batch, with a progress bar on a terminal; return rows written."""
+    col: Collection,
+    stream: Callable[[], RowStream],
+    *,
+    upsert: bool,
+    progress: bool,
+    model: str | None = None,
+) -> tuple[int, int]:
+    """Check every row first, then add (or upsert) every batch; return (rows written, rows
+    that replaced stored ones).
+
+    The first pass reads the whole source and checks what the store would refuse (format,
+    dimensions, finite values, metadata, ids repeated in the file or, without --upsert,
+    already stored), so a refused import writes nothing. Were a write still to fail (or
+    Ctrl-C), the message says exactly how many rows were stored and replaced.
+    """
+    try:
+        total, replacing = _check_rows(col, stream(), upsert=upsert)
+    except KeyboardInterrupt:
+        err_console.print("interrupted while checking the rows; nothing was stored")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     write = col.upsert if upsert else col.add
-    done = 0
+    done = replaced_done = 0
+    before = col.count()
     shown = progress and err_console.is_terminal
-    bar = Progress(*Progress.get_default_columns(), console=err_console, disable=not shown)
+    bar = Progress(
+        *Progress.get_default_columns(), console=err_console, disable=not shown, transient=True
+    )
     try:
         with bar:
-            task = bar.add_task("adding" if not upsert else "upserting", total=stream.total)
-            for batch in stream.batches:
+            task = bar.add_task("adding" if not upsert else "upserting", total=total)
+            for batch in stream().batches:
+                stored = _stored(col, batch.ids) if upsert else 0
                 write(batch.ids, batch.vectors, batch.metadata, batch.documents, model=model)
                 done += len(batch.ids)
+                replaced_done += stored
                 bar.update(task, completed=done)
+    except KeyboardInterrupt:
+        if not upsert:  # exact even when Ctrl-C came between a batch's COMMIT and the count
+            done = col.count() - before
+        err_console.print(f"interrupted: {_partial(done, total, replaced_done)}", highlight=False)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except EmbedlabError as exc:
         if not done:
             raise
-        raise fail(f"{exc} ({done:,} rows before it were stored; rerun with --upsert)") from None
-    return done
+        raise fail(f"{exc} ({_partial(done, total, replaced_done)})") from None
+    return done, max(replacing, replaced_done)
 
 
-def _report_write(col: Collection, written: int, *, upsert: bool, json_output: bool) -> None:
-    count = col.count()
+def _partial(done: int, total: int, replaced: int) -> str:
+    """What a write stopped part-way left stored."""
+    if not done:
+        return "nothing was stored"
+    text = f"{done:,} of {total:,} rows were stored"
+    if replaced:
+        text += f", {replaced:,} of them replacing rows stored before"
+    return text + "; rerun with --upsert to finish"
+
+
+def _check_rows(col: Collection, stream: RowStream, *, upsert: bool) -> tuple[int, int]:
+    """Read every batch and check it as the store will; return (rows, rows already stored)."""
+    from embedlab.store import _inputs
+
+    seen: set[str] = set()
+    rows = stored = 0
+    for batch in stream.batches:
+        _inputs.check_ids(batch.ids)
+        repeated = seen.intersection(batch.ids)
+        if repeated:
+            raise DuplicateIdError(
+                f"the source repeats {len(repeated)} id(s): {_inputs.show_values(sorted(repeated))}"
+            )
+        seen.update(batch.ids)
+        _inputs.check_vectors(col.spec, batch.vectors, len(batch.ids))
+        _inputs.check_metadata_list(batch.metadata, len(batch.ids))
+        _inputs.check_documents(batch.documents, len(batch.ids))
+        already = _stored(col, batch.ids)
+        if already and not upsert:
+            found = col.get(batch.ids, include=[]).ids
+            raise DuplicateIdError(
+                f"{already} id(s) are already stored: {_inputs.show_values(found)} "
+                "(use --upsert to replace them)"
+            )
+        rows += len(batch.ids)
+        stored += already
+    return rows, stored
+
+
+def _stored(col: Collection, ids: list[str]) -> int:
+    """How many of ids the collection holds."""
+    return len(col.get(ids, include=[]))
+
+
+def _report_write(
+    col: Collection, written: tuple[int, int], *, upsert: bool, json_output: bool
+) -> None:
+    (rows, replaced), count = written, col.count()
     if json_output:
-        emit_json({"collection": col.name, "written": written, "upsert": upsert, "count": count})
+        document = {"collection": col.name, "written": rows, "upsert": upsert, "count": count}
+        emit_json(document | ({"replaced": replaced} if upsert else {}))
         return
     verb = "upserted" if upsert else "added"
-    console.print(f"[green]{verb}[/] {written:,} rows to [bold]{col.name}[/] ({count:,} in all)")
+    again = f", {replaced:,} of them replacing stored rows" if upsert else ""
+    console.print(
+        f"[green]{verb}[/] {rows:,} rows to [bold]{col.name}[/]{again} ({count:,} in all)"
+    )
 
 
 def _show_rows(title: str, result: GetResult, *, ranked: bool) -> None:

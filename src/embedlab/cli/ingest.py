@@ -99,6 +99,10 @@ def embed(
     items = _texts(texts, input_file)
     if output is not None and output.suffix.lower() not in (".npy", ".parquet"):
         raise InvalidParameterError(f"-o must end in .npy or .parquet; got {str(output)!r}")
+    if output is not None:
+        from embedlab.io import check_output_path
+
+        check_output_path(output, folder=False)  # before encoding, not after
     encoder = _load(model, backend)
     began = time.perf_counter()
     vectors = encoder.encode(items, batch_size=batch_size, normalize=normalize, prompt=prompt)

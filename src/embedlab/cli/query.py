@@ -127,9 +127,10 @@ def convert(
     json_output: bool = JsonOption,
 ) -> None:
     """Convert vectors between the embedlab folder, word2vec (text/binary) and GloVe formats."""
-    from embedlab.io import VectorFormat, load_vectors, save_vectors
+    from embedlab.io import VectorFormat, check_save_path, load_vectors, save_vectors
 
     fmt = VectorFormat.parse(to, name="to")
+    check_save_path(target, fmt)
     wv = load_vectors(source)
     save_vectors(wv, target, format=fmt)
     if json_output:

@@ -81,7 +81,15 @@ def _queries(query: str | None, path: Path | None) -> list[str]:
     if path is None:
         raise InvalidParameterError("give a query or --queries FILE")
     out = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError(
+            f"not UTF-8 text ({exc.reason} at byte {exc.start}); --queries takes one query "
+            "a line, or JSONL",
+            path=str(path),
+        ) from None
+    for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line:
             continue

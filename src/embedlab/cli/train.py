@@ -9,6 +9,7 @@ import typer
 
 from embedlab.cli._common import JsonOption, command, console, emit_json
 from embedlab.cli.app import app
+from embedlab.text.corpus import Corpus
 
 if TYPE_CHECKING:
     from embedlab.train._sgns import NegativeSamplingTrainer
@@ -29,6 +30,9 @@ SgOption = typer.Option(False, "--sg/--cbow", help="Skip-gram or CBOW (the defau
 AlphaOption = typer.Option(0.025, "--alpha", help="Initial learning rate.")
 ThreadsOption = typer.Option(0, "--threads", help="Worker threads (0: every core).")
 SeedOption = typer.Option(1, "--seed", help="Random seed.")
+EncodingOption = typer.Option(
+    "utf-8", "--encoding", help="The corpus files' text encoding (latin-1, cp1252, ...)."
+)
 
 
 @train_app.command("word2vec")
@@ -46,6 +50,7 @@ def word2vec(
     alpha: float = AlphaOption,
     threads: int = ThreadsOption,
     seed: int = SeedOption,
+    encoding: str = EncodingOption,
     json_output: bool = JsonOption,
 ) -> None:
     """Train Word2Vec (skip-gram or CBOW, negative sampling) and save it as a model folder."""
@@ -73,6 +78,7 @@ def fasttext(
     min_n: int = typer.Option(3, "--min-n", help="Shortest character n-gram."),
     max_n: int = typer.Option(6, "--max-n", help="Longest character n-gram."),
     buckets: int = typer.Option(2_000_000, "--buckets", help="Hash buckets for n-grams."),
+    encoding: str = EncodingOption,
     json_output: bool = JsonOption,
 ) -> None:
     """Train FastText (words + character n-grams) and save it as a model folder.
@@ -89,12 +95,14 @@ def _train_and_save(
     trainer: type[NegativeSamplingTrainer[Any, Any]], params: dict[str, Any]
 ) -> None:
     """Train with the command's parameters, save the folder, print the summary or JSON."""
-    from embedlab.io import save_folder
+    from embedlab.io import check_folder_path, save_folder
 
     corpus, output = params.pop("corpus"), params.pop("output")
     json_output = params.pop("json_output")
+    text = Corpus(corpus, encoding=params.pop("encoding"))
+    check_folder_path(output)  # before hours of training, not after
     model = trainer(**params)
-    wv = model.train(corpus, progress=not json_output)
+    wv = model.train(text, progress=not json_output)
     save_folder(wv, output)
     stats = model.stats
     if stats is None:  # train() always sets it; keeps the type checker honest
@@ -124,12 +132,15 @@ def glove(
     threads: int = typer.Option(0, "--threads", help="Worker threads (0: every core)."),
     memory_gb: float = typer.Option(4.0, "--memory-gb", help="Memory budget for counting."),
     seed: int = typer.Option(1, "--seed", help="Random seed."),
+    encoding: str = EncodingOption,
     json_output: bool = JsonOption,
 ) -> None:
     """Train GloVe (co-occurrence counts, AdaGrad) and save it as a model folder."""
-    from embedlab.io import save_folder
+    from embedlab.io import check_folder_path, save_folder
     from embedlab.train import GloVe
 
+    text = Corpus(corpus, encoding=encoding)
+    check_folder_path(output)  # before hours of training, not after
     model = GloVe(
         dim=dim,
         window=window,
@@ -141,7 +152,7 @@ def glove(
         memory_gb=memory_gb,
         seed=seed,
     )
-    wv = model.train(corpus, progress=not json_output)
+    wv = model.train(text, progress=not json_output)
     save_folder(wv, output)
     stats = model.stats
     if stats is None:  # train() always sets it; keeps the type checker honest

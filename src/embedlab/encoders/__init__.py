@@ -63,10 +63,21 @@ def _remote(spec: str, **options: Any) -> Encoder:
     return encoder
 
 
+def _custom_remote(spec: str, **options: Any) -> Encoder:
+    from embedlab.encoders.remote import RemoteEncoder
+
+    encoder: Encoder = RemoteEncoder.from_spec(spec, require_url=True, **options)
+    return encoder
+
+
 NAMES: dict[str, Factory] = {"minilm": _minilm}
 """Registered encoder names → factory(**options)."""
 
-PREFIXES: dict[str, Factory] = {"static:": _static, "openai:": _remote, "remote:": _remote}
+PREFIXES: dict[str, Factory] = {
+    "static:": _static,
+    "openai:": _remote,
+    "remote:": _custom_remote,
+}
 """Spec prefixes → factory(rest_of_spec, **options)."""
 
 
@@ -137,10 +148,24 @@ def load(
             )
         from embedlab.encoders.onnx import OnnxEncoder
 
-        encoder: Encoder = OnnxEncoder(spec, **options)
+        encoder: Encoder = _call(OnnxEncoder, spec, options)
     else:
         encoder = _build(spec, options)
     return encoder if cache is None else CachedEncoder(encoder, cache)
+
+
+def _call(factory: Callable[..., Encoder], spec: object, options: dict[str, Any]) -> Encoder:
+    """factory(spec, **options), with an unknown keyword argument as a typed error."""
+    try:
+        return factory(spec, **options)
+    except TypeError as exc:
+        if "unexpected keyword argument" not in str(exc):
+            raise
+        name = str(exc).rpartition("argument")[2].strip()
+        raise InvalidParameterError(
+            f"unknown option {name} for encoder {str(spec)!r}; got options "
+            f"{', '.join(map(repr, sorted(options))) or 'none'}"
+        ) from None
 
 
 class Backend(StrEnumOption):
@@ -154,10 +179,10 @@ def _build(spec: str | os.PathLike[str], options: dict[str, Any]) -> Encoder:
     """Dispatch a spec to a registered name, a prefix or a model folder."""
     if isinstance(spec, str):
         if spec in NAMES:
-            return NAMES[spec](**options)
+            return _call(lambda _, **o: NAMES[spec](**o), spec, options)
         for prefix, factory in PREFIXES.items():
             if spec.startswith(prefix):
-                return factory(spec[len(prefix) :], **options)
+                return _call(factory, spec[len(prefix) :], options)
     elif not isinstance(spec, os.PathLike):
         raise InvalidParameterError(
             f"An encoder spec must be a name or a path. Got {type(spec).__name__} ({spec!r})."
@@ -169,7 +194,7 @@ def _build(spec: str | os.PathLike[str], options: dict[str, Any]) -> Encoder:
             locate(path)
         except InvalidParameterError as exc:
             raise InvalidParameterError(f"{exc}. Available encoders: {names}") from None
-        return TransformerEncoder(path, **options)
+        return _call(TransformerEncoder, path, options)
     if path.exists():
         raise InvalidParameterError(
             f"{str(spec)!r} is a file, not a model folder; for word vectors use "

@@ -23,6 +23,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from embedlab._validation import check_utf8
 from embedlab.errors import InvalidParameterError
 
 __all__ = ["EncodeStats", "Encoder", "check_texts"]
@@ -119,6 +120,7 @@ not a single str; wrap it: ['a'].
                 f"The {name!r} parameter must be a list of str; item {i} is "
                 f"{type(item).__name__} ({item!r:.60})."
             )
+        check_utf8(item, where=f"{name}[{i}]")
         if not allow_empty and not item.strip():
             raise InvalidParameterError(
                 f"The {name!r} parameter must not contain empty strings; item {i} is {item!r}."

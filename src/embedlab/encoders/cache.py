@@ -21,7 +21,8 @@ import numpy.typing as npt
 
 from embedlab._validation import check_int
 from embedlab.encoders.base import Encoder, check_texts
-from embedlab.errors import InvalidParameterError
+from embedlab.errors import FormatError, InvalidParameterError
+from embedlab.io._files import check_output_path
 from embedlab.metrics import normalize as unit_rows
 
 __all__ = ["CacheStats", "CachedEncoder"]
@@ -74,17 +75,23 @@ class CachedEncoder:
                 f"The 'encoder' parameter must be an Encoder. Got {type(encoder).__name__}."
             )
         self.encoder = encoder
-        self.path = Path(path)
-        if self.path.is_dir():
+        if isinstance(path, str | os.PathLike) and Path(path).is_dir():
             raise InvalidParameterError(
                 f"The 'path' parameter must name a cache file, not a folder. Got {str(path)!r}."
             )
+        self.path = check_output_path(path, folder=False, what="cache")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_SCHEMA)
-        self._db.commit()
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(_SCHEMA)
+            self._db.commit()
+        except sqlite3.DatabaseError as exc:  # another kind of file, or a damaged cache
+            self._db.close()
+            raise FormatError(
+                f"not an embedlab encoder cache (an SQLite file): {exc}", path=str(self.path)
+            ) from None
         self._hits = 0
         self._misses = 0
 

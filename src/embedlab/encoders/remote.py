@@ -94,10 +94,7 @@ class RemoteEncoder:
         dim: int | None = None,
         name: str | None = None,
     ) -> None:
-        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-            raise InvalidParameterError(
-                f"The 'base_url' parameter must be an http:// or https:// URL. Got {base_url!r}."
-            )
+        _check_url(base_url)
         if not isinstance(model, str) or not model:
             raise InvalidParameterError(
                 f"The 'model' parameter must be a non-empty str. Got {model!r}."
@@ -121,7 +118,7 @@ class RemoteEncoder:
         """How many HTTP requests this encoder has made (retries included)."""
 
     @classmethod
-    def from_spec(cls, spec: str, **options: Any) -> RemoteEncoder:
+    def from_spec(cls, spec: str, *, require_url: bool = False, **options: Any) -> RemoteEncoder:
         """Build an encoder from ``MODEL`` or ``MODEL@URL`` plus keyword options.
 
         The base URL is, in order: the ``base_url`` option, the URL in the spec, the
@@ -143,7 +140,20 @@ class RemoteEncoder:
             if at > 0:
                 model, url = model[:at], model[at + 1 :]
                 break
+        else:
+            if "@" in model:
+                rest = model.partition("@")[2]
+                raise InvalidParameterError(
+                    f"A remote model spec is 'MODEL' or 'MODEL@URL' with an http:// or "
+                    f"https:// URL; got {rest!r} after the '@' in {spec!r}."
+                )
         base_url = options.pop("base_url", None) or url or os.environ.get("OPENAI_BASE_URL")
+        if require_url and not base_url:
+            raise InvalidParameterError(
+                f"'remote:{spec}' names no endpoint: use remote:MODEL@URL (for example "
+                "remote:bge-small@http://localhost:8080/v1), the base_url option or "
+                "OPENAI_BASE_URL; for OpenAI itself use openai:MODEL"
+            )
         valid = {"api_key_env", "batch_size", "timeout", "max_retries", "backoff", "dim", "name"}
         unknown = sorted(set(options) - valid)
         if unknown:
@@ -206,6 +216,13 @@ class RemoteEncoder:
     # -- one batch, with retries --------------------------------------------------------
     def _request(self, batch: list[str]) -> np.ndarray:
         """Send one batch, retrying what may pass; the (len(batch), dim) float32 answer."""
+        key_env = self.api_key_env
+        if key_env is not None and _needs_key(self.url) and not os.environ.get(key_env, "").strip():
+            raise RemoteEncoderError(  # before any request: retries could not help
+                f"{self.base_url} needs an API key, but the environment variable {key_env} "
+                "is not set; export it (or name another with api_key_env=...)",
+                attempts=0,
+            )
         body = json.dumps({"model": self.model, "input": batch}).encode("utf-8")
         attempts = 0
         while True:
@@ -357,3 +374,29 @@ def _hint(status: int, api_key_env: str | None) -> str:
     if not os.environ.get(api_key_env):
         return f"; the environment variable {api_key_env} is not set"
     return f"; check the key in the environment variable {api_key_env}"
+
+
+def _check_url(url: object) -> None:
+    """An http(s) URL with a host and no spaces, or InvalidParameterError."""
+    from urllib.parse import urlsplit
+
+    ok = isinstance(url, str) and not any(c.isspace() for c in url)
+    if ok:
+        try:
+            parts = urlsplit(str(url))
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+            _ = parts.port  # a port that is not a number raises ValueError
+        except ValueError:
+            ok = False
+    if not ok:
+        raise InvalidParameterError(
+            "The 'base_url' parameter must be an http:// or https:// URL with a host, such as "
+            f"http://localhost:8080/v1. Got {url!r}."
+        )
+
+
+def _needs_key(url: str) -> bool:
+    """Whether the endpoint is one that always needs a key (OpenAI's own API)."""
+    from urllib.parse import urlsplit
+
+    return (urlsplit(url).hostname or "").endswith("api.openai.com")

@@ -17,12 +17,22 @@ Example:
 from __future__ import annotations
 
 from embedlab.io._fasttext_bin import load_fasttext_bin
-from embedlab.io._folder import load_folder, save_folder
-from embedlab.io._formats import VectorFormat, detect_format, load_vectors, save_vectors
+from embedlab.io._files import check_output_path
+from embedlab.io._folder import check_folder_path, load_folder, save_folder
+from embedlab.io._formats import (
+    VectorFormat,
+    check_save_path,
+    detect_format,
+    load_vectors,
+    save_vectors,
+)
 from embedlab.io._word2vec import load_word2vec_format, save_glove_format, save_word2vec_format
 
 __all__ = [
     "VectorFormat",
+    "check_folder_path",
+    "check_output_path",
+    "check_save_path",
     "detect_format",
     "load_fasttext_bin",
     "load_folder",

@@ -10,6 +10,7 @@ import numpy as np
 from embedlab.errors import FormatError
 from embedlab.io._files import READ_BUFFER
 from embedlab.io._sniff import Header
+from embedlab.io._text import check_finite_rows
 
 MAX_KEY_BYTES = 1 << 16  # a longer "key" means the file is not binary word2vec
 WRITE_BATCH = 8192
@@ -95,6 +96,7 @@ def read_binary(
         buf.pos = start + record_bytes
     if limit is None or limit > header.count:
         _check_trailing(buf, path, header)
+    check_finite_rows(matrix, path, keys=keys)
     return keys, matrix
 
 

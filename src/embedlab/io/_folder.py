@@ -26,6 +26,8 @@ from embedlab.errors import (
     InvalidParameterError,
     MissingFileError,
 )
+from embedlab.io._files import check_output_path
+from embedlab.io._text import check_finite_rows
 from embedlab.vectors import WordVectors
 
 if TYPE_CHECKING:
@@ -67,6 +69,24 @@ class Subworded(Protocol):
     ) -> WordVectors: ...
 
 
+def check_folder_path(path: str | os.PathLike[str]) -> Path:
+    """Check, before any work, that a model folder can be saved at path; return it.
+
+    An existing embedlab folder (or empty folder) there may be replaced; anything else is
+    refused, as are the paths :func:`~embedlab.io._files.check_output_path` refuses.
+
+    Example:
+        >>> check_folder_path("model")  # doctest: +SKIP
+        PosixPath('model')
+    """
+    target = check_output_path(path, folder=True, what="model folder")
+    if target.exists() and any(target.iterdir()) and not (target / CONFIG_FILE).is_file():
+        raise InvalidParameterError(
+            f"refusing to replace {target}: it is not empty and not an embedlab folder"
+        )
+    return target
+
+
 def save_folder(wv: WordVectors, path: str | os.PathLike[str]) -> None:
     """Save wv as an embedlab folder; ``wv.config`` is kept under the "model" key.
 
@@ -82,7 +102,7 @@ def save_folder(wv: WordVectors, path: str | os.PathLike[str]) -> None:
         >>> load_folder("model").counts.tolist()  # doctest: +SKIP
         [5, 3]
     """
-    target = Path(path)
+    target = check_folder_path(path)
     for i, key in enumerate(wv.keys):
         if "\t" in key or "\n" in key or "\r" in key:
             raise InvalidParameterError(
@@ -94,13 +114,6 @@ def save_folder(wv: WordVectors, path: str | os.PathLike[str]) -> None:
         raise InvalidParameterError(
             f"{problem}; the config is saved as JSON and must load back equal"
         )
-    if target.exists():
-        if not target.is_dir():
-            raise InvalidParameterError(f"cannot save a folder at {target}: a file is there")
-        if any(target.iterdir()) and not (target / CONFIG_FILE).is_file():
-            raise InvalidParameterError(
-                f"refusing to replace {target}: it is not empty and not an embedlab folder"
-            )
     config: dict[str, Any] = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -172,6 +185,7 @@ def load_folder(path: str | os.PathLike[str], *, mmap: bool = False) -> WordVect
     keys, counts = _read_vocab(folder / VOCAB_FILE, count, bool(config.get("has_counts")))
     if subwords is not None:
         return _load_subwords(folder, config, keys, counts, mmap=mmap)
+    check_finite_rows(vectors, str(vectors_path), keys=keys)  # a NaN would spread silently
     return WordVectors(keys, vectors, counts=counts, config=config.get("model") or {})
 
 

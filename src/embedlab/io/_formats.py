@@ -10,7 +10,14 @@ import numpy as np
 from embedlab._validation import StrEnumOption, check_int, check_readable_file
 from embedlab.errors import InvalidParameterError, MissingFileError
 from embedlab.io._fasttext_bin import is_fasttext_bin, load_fasttext_bin
-from embedlab.io._folder import CONFIG_FILE, Subworded, load_folder, save_folder
+from embedlab.io._files import check_output_path
+from embedlab.io._folder import (
+    CONFIG_FILE,
+    Subworded,
+    check_folder_path,
+    load_folder,
+    save_folder,
+)
 from embedlab.io._sniff import sniff
 from embedlab.io._word2vec import load_word2vec_format, save_word2vec_format
 from embedlab.vectors import WordVectors
@@ -83,6 +90,19 @@ def load_vectors(
         return full if limit is None else _head(full, limit)
     binary = kind is VectorFormat.WORD2VEC_BIN
     return load_word2vec_format(path, binary=binary, limit=limit)
+
+
+def check_save_path(path: str | os.PathLike[str], format: VectorFormat | str) -> Path:
+    """Check, before any work, that :func:`save_vectors` could write ``format`` at path.
+
+    Example:
+        >>> check_save_path("vectors.bin", "word2vec-bin")  # doctest: +SKIP
+        PosixPath('vectors.bin')
+    """
+    kind = VectorFormat.parse(format, name="format")
+    if kind is VectorFormat.EMBEDLAB:
+        return check_folder_path(path)
+    return check_output_path(path, folder=False)
 
 
 def save_vectors(

@@ -101,7 +101,33 @@ def _parse_numbers(rests: list[bytes], dim: int, path: str, line_no: int) -> np.
             values = None
     if values is None or values.shape != (len(rests), dim):
         _raise_for_bad_line(rests, dim, path, line_no)
+    check_finite_rows(values, path, first_line=line_no)
     return values
+
+
+def check_finite_rows(
+    matrix: np.ndarray,
+    path: str,
+    *,
+    first_line: int | None = None,
+    keys: Sequence[str] | None = None,
+) -> None:
+    """Raise a FormatError naming the first row with NaN, infinity or a float32 overflow
+    (by its line when rows are lines from ``first_line`` on, else by its number and key)."""
+    finite = np.isfinite(matrix).all(axis=1)
+    if finite.all():
+        return
+    row = int(np.flatnonzero(~finite)[0])
+    column = int(np.flatnonzero(~np.isfinite(matrix[row]))[0])
+    which = "" if first_line is not None else f"vector {row + 1}"
+    if keys is not None and first_line is None:
+        which += f" ({keys[row]!r})"
+    raise FormatError(
+        f"{which + ': ' if which else ''}value {column + 1} is {matrix[row, column]} (NaN, "
+        "infinity, or beyond float32's range of about 3.4e38); vectors must be finite",
+        path=path,
+        line=None if first_line is None else first_line + row,
+    )
 
 
 def _raise_for_bad_line(rests: Sequence[bytes], dim: int, path: str, line_no: int) -> NoReturn:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from embedlab._validation import StrEnumOption, check_int
+from embedlab._validation import StrEnumOption, check_int, check_utf8
 from embedlab.errors import (
     DimensionMismatchError,
     DuplicateIdError,
@@ -102,6 +102,7 @@ def check_name(name: object) -> str:
         raise InvalidParameterError(
             f"a collection name must be at most {MAX_NAME} characters; got {len(name)}"
         )
+    check_utf8(name, where="a collection name")
     bad = [c for c in name if c in "/\\" or ord(c) < 32 or c == "\x7f"]
     if bad or name in (".", ".."):
         raise InvalidParameterError(
@@ -119,6 +120,8 @@ def check_ids(ids: object, *, what: str = "ids") -> list[str]:
     for i, key in enumerate(out):
         if not isinstance(key, str) or not key:
             raise InvalidParameterError(f"{what}[{i}] must be a non-empty str; got {key!r}")
+        if not key.isascii():
+            check_utf8(key, where=f"{what}[{i}]")
     if len(set(out)) != len(out):
         repeated = [k for k, c in Counter(out).items() if c > 1]
         raise DuplicateIdError(
@@ -152,7 +155,27 @@ def check_vectors(spec: Spec, vectors: object, count: int) -> npt.NDArray[Any]:
             f"vectors must be finite; {len(rows)} row(s) hold NaN or infinity "
             f"(rows {show_values(rows.tolist())})"
         )
+    _check_norms(out)
     return out
+
+
+MAX_NORM = float(np.sqrt(np.finfo(np.float32).max) / 2)
+"""The largest vector norm stored (about 9.2e18): distances and dot products between any
+two such vectors stay finite in float32."""
+
+
+def _check_norms(vectors: npt.NDArray[np.float32]) -> None:
+    """Refuse rows whose norm is too large for float32 distances (checked in float64)."""
+    if not len(vectors) or float(np.abs(vectors).max()) * np.sqrt(vectors.shape[1]) <= MAX_NORM:
+        return  # the common case: no row can be that long
+    norms = np.linalg.norm(vectors.astype(np.float64), axis=1)
+    rows = np.flatnonzero(norms > MAX_NORM)
+    if len(rows):
+        raise InvalidParameterError(
+            f"vectors must have a norm of at most {MAX_NORM:.3g} (distances between longer "
+            f"ones overflow float32); {len(rows)} row(s) are longer (rows "
+            f"{show_values(rows.tolist())}, norm {norms[rows[0]]:.3g}); scale them down"
+        )
 
 
 def check_queries(spec: Spec, queries: object) -> tuple[npt.NDArray[Any], bool]:
@@ -164,6 +187,7 @@ def check_queries(spec: Spec, queries: object) -> tuple[npt.NDArray[Any], bool]:
         and not spec.binary
         and array.shape[0] == spec.dim
         and np.isfinite(array).all()
+        and float(np.abs(array).max(initial=0.0)) * np.sqrt(spec.dim) <= MAX_NORM
     ):
         return array[None, :], True  # the common case: one finite float32 vector
     single = array.ndim == 1
@@ -209,6 +233,8 @@ def check_documents(documents: object, count: int) -> list[str | None]:
             raise InvalidParameterError(
                 f"documents[{i}] must be a str or None; got {type(doc).__name__}"
             )
+        if doc is not None:
+            check_utf8(doc, where=f"documents[{i}]")
     return list(documents)
 
 

@@ -5,7 +5,9 @@ Every reader checks what it can before the first batch (the files exist, the sid
 have one line per vector) and then yields :class:`RowBatch` objects of at most
 ``batch_size`` rows; ``RowStream.total`` says how many rows to expect, for a progress bar.
 A malformed row raises :class:`~embedlab.errors.FormatError` naming the file and the line
-(JSONL) or row (Parquet). Ids default to the row number (from 0) as a string.
+(JSONL) or row (Parquet). Ids come from the id field; only when no row has one (and the
+field was not named explicitly, ``RowFields.id_required``) are they the row number (from 0)
+as a string. A null id, or an id missing from some rows only, is an error.
 
 Example:
     >>> stream = jsonl_rows("rows.jsonl", batch_size=500)  # doctest: +SKIP
@@ -81,6 +83,8 @@ class RowFields:
     vector: str = "vector"
     document: str = "document"
     metadata: str = "metadata"
+    id_required: bool = False
+    """True when the user named the id field: a row without it is then an error."""
 
 
 # -- .npy with side files -----------------------------------------------------------------
@@ -277,6 +281,7 @@ class _RowParser:
     def __init__(self, fields: RowFields, dim: int | None) -> None:
         self.fields = fields
         self.width = dim
+        self.numbered: bool | None = None  # ids are row numbers (decided by the first row)
 
     def row(self, record: object, index: int, where: str) -> _Row:
         f = self.fields
@@ -285,15 +290,7 @@ class _RowParser:
         if record.get(f.vector) is None:
             raise FormatError(f"{where}: missing the {f.vector!r} field")
         vector = self._vector(record[f.vector], where)
-        key = record.get(f.id)
-        if key is None:
-            key = str(index)
-        elif isinstance(key, int) and not isinstance(key, bool):
-            key = str(key)
-        elif not isinstance(key, str) or not key:
-            raise FormatError(
-                f"{where}: the {f.id!r} field must be a non-empty string or an int; got {key!r}"
-            )
+        key = self._key(record, index, where)
         document = record.get(f.document)
         if document is not None and not isinstance(document, str):
             raise FormatError(
@@ -305,6 +302,34 @@ class _RowParser:
         else:
             meta = {k: v for k, v in record.items() if k not in (f.id, f.vector, f.document)}
         return _Row(key, vector, _metadata(meta, f"{where}: metadata"), document)
+
+    def _key(self, record: dict[str, Any], index: int, where: str) -> str:
+        """The row's id; row numbers only when the first row has no id field (and no row does)."""
+        f = self.fields
+        has_id = f.id in record
+        if self.numbered is None:
+            self.numbered = not has_id and not f.id_required
+        if self.numbered:
+            if has_id:
+                raise FormatError(
+                    f"{where}: has an {f.id!r} field but the first row had none (its ids are "
+                    "row numbers); give every row an id, or none"
+                )
+            return str(index)
+        if not has_id:
+            fields = ", ".join(repr(k) for k in list(record)[:10])
+            raise FormatError(
+                f"{where}: missing the id field {f.id!r}; the row's fields are {fields}"
+            )
+        key = record[f.id]
+        if isinstance(key, int) and not isinstance(key, bool):
+            return str(key)
+        if not isinstance(key, str) or not key:
+            raise FormatError(
+                f"{where}: the {f.id!r} field must be a non-empty string or an int; "
+                f"got {_describe(key)}"
+            )
+        return key
 
     def _vector(self, value: object, where: str) -> npt.NDArray[np.float32]:
         try:
@@ -393,6 +418,8 @@ def _json(line: str, path: Path, number: int) -> Any:
         raise FormatError(
             f"not valid JSON: {exc.msg} (column {exc.colno})", path=str(path), line=number
         ) from None
+    except RecursionError:
+        raise FormatError("JSON nested too deeply to read", path=str(path), line=number) from None
 
 
 def _metadata(value: Mapping[str, Any], where: str) -> Metadata:

@@ -39,6 +39,7 @@ from embedlab.store.metadata import (
 
 __all__ = [
     "MATCH_ALL",
+    "MAX_DEPTH",
     "And",
     "Condition",
     "DocumentAnd",
@@ -78,6 +79,8 @@ class Operator(enum.StrEnum):
 COMPARISONS = frozenset({Operator.GT, Operator.GTE, Operator.LT, Operator.LTE})
 _OPERATORS = ", ".join(op.value for op in Operator)
 _LOGICAL = "$and, $or, $not"
+MAX_DEPTH = 32
+"""How deep $and / $or / $not may nest in one filter."""
 _DOCUMENT_KEYS = "$contains, $not_contains, $and, $or, $not"
 
 Operand = MetaScalar | tuple[MetaScalar, ...]
@@ -172,11 +175,21 @@ Condition(key='year', op=<Operator.GTE: '$gte'>, operand=2020)))
     """
     if where is None:
         return MATCH_ALL
-    return _parse_dict(where, "where")
+    return _parse_dict(where, "where", 0)
 
 
-def _parse_dict(where: object, path: str) -> Where:
+def _check_depth(depth: int, path: str) -> None:
+    """Refuse filters nested deeper than MAX_DEPTH (they would exhaust Python's stack)."""
+    if depth > MAX_DEPTH:
+        raise InvalidFilterError(
+            f"{path}: filters may nest $and / $or / $not at most {MAX_DEPTH} deep; "
+            f"got deeper than that"
+        )
+
+
+def _parse_dict(where: object, path: str, depth: int) -> Where:
     """A filter dict: field entries and logical operators, all ANDed."""
+    _check_depth(depth, path)
     if not isinstance(where, Mapping):
         raise InvalidFilterError(f"{path}: expected a dict, got {describe_value(where)}")
     parts: list[Where] = []
@@ -185,10 +198,12 @@ def _parse_dict(where: object, path: str) -> Where:
             raise InvalidFilterError(f"{path}: expected str keys, got {describe_value(key)}")
         here = key_path(path, key)
         if key in ("$and", "$or"):
-            children = [_parse_dict(c, f"{here}[{i}]") for i, c in enumerate(_list(value, here))]
+            children = [
+                _parse_dict(c, f"{here}[{i}]", depth + 1) for i, c in enumerate(_list(value, here))
+            ]
             parts.append(_all_of(children) if key == "$and" else _any_of(children))
         elif key == "$not":
-            parts.append(Not(_parse_dict(value, here)))
+            parts.append(Not(_parse_dict(value, here, depth + 1)))
         elif key.startswith("$"):
             raise InvalidFilterError(
                 f"{here}: unknown logical operator {key!r}; expected one of {_LOGICAL} "
@@ -402,11 +417,12 @@ TextCondition(text='dog', negated=False)))
     """
     if where_document is None:
         return DOCUMENT_ALL
-    return _parse_document(where_document, "where_document")
+    return _parse_document(where_document, "where_document", 0)
 
 
-def _parse_document(value: object, path: str) -> DocumentFilter:
+def _parse_document(value: object, path: str, depth: int) -> DocumentFilter:
     """One where_document dict; several entries are ANDed."""
+    _check_depth(depth, path)
     if not isinstance(value, Mapping):
         raise InvalidFilterError(f"{path}: expected a dict, got {describe_value(value)}")
     parts: list[DocumentFilter] = []
@@ -419,7 +435,10 @@ def _parse_document(value: object, path: str) -> DocumentFilter:
                 )
             parts.append(TextCondition(str(operand), negated=key == "$not_contains"))
         elif key in ("$and", "$or"):
-            kids = [_parse_document(c, f"{here}[{i}]") for i, c in enumerate(_list(operand, here))]
+            kids = [
+                _parse_document(c, f"{here}[{i}]", depth + 1)
+                for i, c in enumerate(_list(operand, here))
+            ]
             if key == "$and":
                 parts.append(_document_all_of(kids))
             elif any(k.is_all() for k in kids):
@@ -427,7 +446,7 @@ def _parse_document(value: object, path: str) -> DocumentFilter:
             else:
                 parts.append(kids[0] if len(kids) == 1 else DocumentOr(tuple(kids)))
         elif key == "$not":
-            parts.append(DocumentNot(_parse_document(operand, here)))
+            parts.append(DocumentNot(_parse_document(operand, here, depth + 1)))
         else:
             raise InvalidFilterError(
                 f"{here}: unknown where_document operator {key!r}; expected one of {_DOCUMENT_KEYS}"

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from embedlab._validation import check_utf8
 from embedlab.errors import InvalidMetadataError
 
 __all__ = [
@@ -111,9 +112,10 @@ def check_metadata(value: object, *, where: str = "metadata") -> Metadata:
         if (
             type(key) is str
             and key
+            and key.isascii()
             and key[0] != "$"
             and (
-                kind is str
+                (kind is str and item.isascii())
                 or kind is bool
                 or (kind is int and -MAX_SAFE_INT <= item <= MAX_SAFE_INT)
                 or (kind is float and math.isfinite(item))
@@ -130,6 +132,7 @@ def check_metadata(value: object, *, where: str = "metadata") -> Metadata:
             raise InvalidMetadataError(
                 f"{here}: keys must not start with '$' (reserved for filter operators)"
             )
+        check_utf8(key, where=here, error=InvalidMetadataError)
         out[str(key)] = _check_value(item, here)
     return out
 
@@ -137,6 +140,8 @@ def check_metadata(value: object, *, where: str = "metadata") -> Metadata:
 def _check_value(item: object, here: str) -> MetaValue:
     """One metadata value: a scalar or a flat list of scalars."""
     scalar = to_scalar(item)
+    if isinstance(scalar, str):
+        return check_utf8(scalar, where=here, error=InvalidMetadataError)
     if scalar is not None:
         return scalar
     if item is None:
@@ -153,6 +158,8 @@ def _check_value(item: object, here: str) -> MetaValue:
                 if isinstance(element, list | tuple | Mapping):
                     reason += " (lists hold scalars only, no nesting)"
                 raise InvalidMetadataError(f"{here}[{i}]: {reason}")
+            if isinstance(element_scalar, str):
+                check_utf8(element_scalar, where=f"{here}[{i}]", error=InvalidMetadataError)
             elements.append(element_scalar)
         return elements
     if isinstance(item, str | int | float | np.generic):

@@ -1,7 +1,8 @@
 """Streaming corpus readers: a file, a directory, a glob, `.gz`, or any iterable of strings.
 
 One sentence or paragraph a line. Nothing here loads the whole corpus: files are read in
-blocks of lines, and bytes that are not UTF-8 are replaced by U+FFFD and counted.
+blocks of lines. Files are UTF-8 unless ``encoding`` says otherwise; bytes that do not
+decode are replaced by U+FFFD and counted (``replaced_bytes``), and a scan warns about them.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class Corpus:
     ``source`` is a path to a text file (``.gz`` is decompressed), a directory (every
     non-hidden file under it, sorted), a glob pattern, or an iterable of strings (each
     string one line). Iterating yields token lists, like gensim's ``LineSentence``.
+    ``encoding`` names the files' text encoding (``"latin-1"``, ``"cp1252"``, ...; the
+    default is UTF-8).
 
     Example:
         >>> corpus = Corpus(["The cat sat.", "A dog ran!"])
@@ -38,7 +41,10 @@ class Corpus:
         [['the', 'cat', 'sat'], ['a', 'dog', 'ran']]
     """
 
-    def __init__(self, source: CorpusSource | Corpus) -> None:
+    def __init__(self, source: CorpusSource | Corpus, *, encoding: str | None = None) -> None:
+        if encoding is None:  # a Corpus passed on keeps its own
+            encoding = source.encoding if isinstance(source, Corpus) else "utf-8"
+        self.encoding: str = _check_encoding(encoding)
         if isinstance(source, Corpus):
             self._files: list[Path] | None = source._files
             self._iterable: Iterable[str] | None = source._iterable
@@ -129,12 +135,30 @@ class Corpus:
 
     def _decode(self, data: bytes) -> str:
         try:
-            return data.decode("utf-8")
+            return data.decode(self.encoding)
         except UnicodeDecodeError:
-            text = data.decode("utf-8", errors="surrogateescape")
+            text = data.decode(self.encoding, errors="surrogateescape")
             text, replaced = _SURROGATE.subn("\ufffd", text)
             self.replaced_bytes += replaced
             return text
+
+
+def _check_encoding(encoding: object) -> str:
+    """A text encoding Python knows (normalised name), or InvalidParameterError."""
+    import codecs
+
+    try:
+        info = codecs.lookup(encoding)  # type: ignore[arg-type]
+    except (LookupError, TypeError):
+        raise InvalidParameterError(
+            f"The 'encoding' parameter must name a text encoding such as 'utf-8', 'latin-1' "
+            f"or 'cp1252'. Got {encoding!r}."
+        ) from None
+    try:
+        "a".encode(info.name)
+    except (LookupError, TypeError):  # pragma: no cover - a bytes-to-bytes codec
+        raise InvalidParameterError(f"{encoding!r} is not a text encoding") from None
+    return info.name
 
 
 def _open_binary(path: Path) -> IO[bytes]:  # GzipFile is an IO[bytes] in all but name

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +109,14 @@ def scan_corpus(
     finally:
         if out is not None:
             out.close()
+    if corpus.replaced_bytes:
+        warnings.warn(
+            f"{corpus.description}: {corpus.replaced_bytes:,} bytes were not valid "
+            f"{corpus.encoding} and were replaced by U+FFFD, splitting the words they were in; "
+            "if the corpus has another encoding, name it (encoding='latin-1'; CLI: --encoding)",
+            UnicodeWarning,
+            stacklevel=2,
+        )
     return CorpusScan(
         tokens=interner,
         words=words,

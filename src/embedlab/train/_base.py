@@ -17,6 +17,37 @@ P = TypeVar("P")
 V = TypeVar("V", bound=WordVectors)
 
 
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation now (Linux MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_matrix_memory(rows: int, dim: int, *, what: str) -> None:
+    """Refuse, before allocating, float32 matrices of rows x dim that memory cannot hold.
+
+    Example:
+        >>> check_matrix_memory(2 * 1000, 100, what="the weights")
+    """
+    needed = rows * dim * 4
+    available = available_memory()
+    if available is not None and needed > available:
+        raise InvalidParameterError(
+            f"{what} need about {needed / 2**30:,.1f} GiB ({rows:,} rows x dim={dim:,} x 4 "
+            f"bytes) but only {available / 2**30:,.1f} GiB of memory is available; "
+            "lower dim (or raise min_count for a smaller vocabulary)"
+        )
+
+
 class ThreadsParam:
     """Mixin for parameter dataclasses with a ``threads`` field (0: every core)."""
 

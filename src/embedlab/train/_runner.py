@@ -7,6 +7,7 @@ stops handing out jobs, lets the running ones finish, and re-raises.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -16,6 +17,7 @@ from typing import TypeVar
 import numpy as np
 
 from embedlab._progress import EpochProgress, ProgressCallback
+from embedlab.errors import TrainingDivergedError
 from embedlab.text.encode import CorpusScan
 
 J = TypeVar("J")
@@ -73,8 +75,14 @@ def run_epochs(
     alpha: float,
     min_alpha: float,
     callback: ProgressCallback | None,
+    weights: Sequence[np.ndarray] = (),
 ) -> EpochLosses:
-    """Run kernel over every chunk of scan's id file, epochs times, on threads threads."""
+    """Run kernel over every chunk of scan's id file, epochs times, on threads threads.
+
+    Training that diverges stops with :class:`~embedlab.errors.TrainingDivergedError`: a
+    chunk whose loss is not finite, or ``weights`` holding NaN or infinity once an epoch
+    is done.
+    """
     if scan.ids_path is None:
         raise ValueError("the scan has no id file to train on")
     ids_path = scan.ids_path
@@ -84,6 +92,13 @@ def run_epochs(
     jobs = [(e, c) for e in range(epochs) for c in range(len(scan.chunk_words))]
     loss_sum = [0.0] * epochs
     loss_terms = [0] * epochs
+    chunks_left = [len(scan.chunk_words)] * epochs
+
+    def diverged(epoch: int, what: str) -> TrainingDivergedError:
+        return TrainingDivergedError(
+            f"training diverged in epoch {epoch + 1} of {epochs}: {what}; lower alpha (got {alpha})"
+        )
+
     trained = 0
     done_words = 0
     started = time.perf_counter()
@@ -104,8 +119,13 @@ def run_epochs(
     def collect(result: tuple[int, int, float, int, int]) -> None:
         nonlocal trained, done_words
         epoch, chunk, loss, terms, n_trained = result
+        if not math.isfinite(loss):
+            raise diverged(epoch, f"the loss of a chunk was {loss}")
         loss_sum[epoch] += loss
         loss_terms[epoch] += terms
+        chunks_left[epoch] -= 1
+        if chunks_left[epoch] == 0 and not all(np.isfinite(w).all() for w in weights):
+            raise diverged(epoch, "the weights hold NaN or infinity")
         trained += n_trained
         done_words += int(scan.chunk_words[chunk])
         if callback is not None:

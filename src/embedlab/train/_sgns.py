@@ -23,7 +23,7 @@ from embedlab.text.corpus import Corpus, CorpusSource
 from embedlab.text.encode import CorpusScan, scan_corpus
 from embedlab.text.vocabulary import Vocabulary
 from embedlab.train import _kernels
-from embedlab.train._base import ThreadsParam, Trainer
+from embedlab.train._base import ThreadsParam, Trainer, check_matrix_memory
 from embedlab.train._runner import run_epochs
 from embedlab.vectors import WordVectors
 
@@ -120,6 +120,7 @@ class NegativeSamplingTrainer(Trainer[P, V]):
                 scan, min_count=p.min_count, max_size=p.max_vocab_size
             )
             scan = scan.without_tokens()  # frees the interned runs before the weights exist
+            check_matrix_memory(2 * len(vocab), p.dim, what="the input and output weights")
             rng = np.random.default_rng(p.seed)
             w_in, sub_offsets, sub_rows = self._input_layout(vocab, rng)
             w_out = np.zeros((len(vocab), p.dim), dtype=np.float32)
@@ -132,6 +133,7 @@ class NegativeSamplingTrainer(Trainer[P, V]):
                 alpha=p.alpha,
                 min_alpha=p.min_alpha,
                 callback=callback,
+                weights=(w_in, w_out),
             )
         seconds = time.perf_counter() - started
         self.vocab = vocab

@@ -10,6 +10,7 @@ update the shared parameters hogwild (``_glove_kernels``).
 from __future__ import annotations
 
 import dataclasses
+import math
 import tempfile
 import time
 from dataclasses import dataclass
@@ -20,12 +21,12 @@ import numpy as np
 
 from embedlab._progress import GloVeEpochProgress, ProgressCallback
 from embedlab._validation import StrEnumOption, check_float, check_int
-from embedlab.errors import CorpusError
+from embedlab.errors import CorpusError, TrainingDivergedError
 from embedlab.text.corpus import Corpus, CorpusSource
 from embedlab.text.encode import scan_corpus
 from embedlab.text.vocabulary import Vocabulary
 from embedlab.train import _glove_kernels as kernels
-from embedlab.train._base import ThreadsParam, Trainer
+from embedlab.train._base import ThreadsParam, Trainer, check_matrix_memory
 from embedlab.train._cooccur import Cooccurrences, check_memory, count_cooccurrences
 from embedlab.train._kernels import chunk_seed
 from embedlab.train._runner import run_jobs
@@ -140,6 +141,8 @@ class GloVe(Trainer[GloVeParams, WordVectors]):
                 scan, min_count=p.min_count, max_size=p.max_vocab_size
             )
             scan = scan.without_tokens()
+            # vectors + biases and their AdaGrad sums, both sides, and the random start
+            check_matrix_memory(6 * len(vocab), p.dim + 1, what="the GloVe parameters")
             pairs = count_cooccurrences(
                 scan,
                 remap,
@@ -238,6 +241,11 @@ class GloVe(Trainer[GloVeParams, WordVectors]):
         def collect(result: tuple[int, float, int]) -> None:
             nonlocal done
             epoch, cost, size = result
+            if not math.isfinite(cost):
+                raise TrainingDivergedError(
+                    f"GloVe training diverged in epoch {epoch + 1} of {p.epochs}: the cost "
+                    f"became {cost}; lower learning_rate (got {p.learning_rate})"
+                )
             cost_sum[epoch] += cost
             pairs_in_epoch[epoch] += size
             done += size
@@ -258,6 +266,11 @@ class GloVe(Trainer[GloVeParams, WordVectors]):
         run_jobs(
             jobs, lambda job: run(*job), threads=threads, on_done=collect, name="embedlab-glove"
         )
+        if not np.isfinite(params).all():
+            raise TrainingDivergedError(
+                f"GloVe training diverged: the parameters hold NaN or infinity; lower "
+                f"learning_rate (got {p.learning_rate})"
+            )
         return tuple(c / n for c in cost_sum)
 
     def _config(self) -> dict[str, Any]:
