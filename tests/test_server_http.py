@@ -323,3 +323,18 @@ def test_sigterm_finishes_in_flight_requests_and_closes(tmp_path: Path) -> None:
     output = proc.stdout.read().decode() if proc.stdout else ""
     assert "Traceback" not in output
     assert "Application shutdown complete" in output
+
+
+# -- found by schemathesis ------------------------------------------------------------------
+@pytest.mark.parametrize("include", [None, 0, {"metadata": 1}])
+def test_include_that_is_not_a_list_is_a_400(
+    http: httpx2.Client, client: Client, include: Any
+) -> None:
+    client.create_collection("inc", dim=2, index="flat").add(["a"], [[1, 0]])
+    for path, body in [
+        ("get", {"include": include}),
+        ("query", {"queries": [1, 0], "include": include}),
+    ]:
+        answer = http.post(f"/v1/collections/inc/{path}", json=body)
+        assert answer.status_code == 400, (path, answer.text)
+        assert "include must be a str or a list" in error_of(answer)["message"]
