@@ -338,3 +338,13 @@ def test_include_that_is_not_a_list_is_a_400(
         answer = http.post(f"/v1/collections/inc/{path}", json=body)
         assert answer.status_code == 400, (path, answer.text)
         assert "include must be a str or a list" in error_of(answer)["message"]
+
+
+def test_cli_refuses_unsafe_binds(tmp_path: Path) -> None:
+    from cli_helpers import assert_user_error, run_cli
+
+    db = tmp_path / "db"
+    assert_user_error(run_cli("serve", "--db", db, "--host", "0.0.0.0"), "needs an API key")
+    unset = "EMBEDLAB_TEST_KEY_THAT_IS_NOT_SET"
+    assert_user_error(run_cli("serve", "--db", db, "--api-key-env", unset), "is not set")
+    assert not db.exists()  # refused before anything was opened
