@@ -16,6 +16,7 @@ import numpy as np
 import openai
 import pytest
 
+from embedlab import errors as embedlab_errors
 from embedlab.encoders import load
 from embedlab.encoders.compression import truncate_matryoshka
 from embedlab.server import ServerSettings, create_app
@@ -166,3 +167,14 @@ def test_path_of_an_upload_stays_inside(tmp_path: Path) -> None:
     for bad in ["../x.md", "a/../../b.txt", ".hidden", "", "dir/evil.txt", "..\\x.txt"]:
         with pytest.raises(InvalidParameterError, match="plain file name"):
             _file_name(bad)
+
+
+def test_client_embed_is_exact(url: str, minilm: Any) -> None:
+    from embedlab import Client
+
+    with Client(url) as client:
+        got = client.embed(TEXTS)
+        assert got.dtype == np.float32 and got.shape == (3, 384)
+        np.testing.assert_allclose(got, reference(minilm, TEXTS), atol=2e-6)
+        with pytest.raises(embedlab_errors.UnknownKeyError, match="unknown model 'nope'"):
+            client.embed(["a"], model="nope")

@@ -46,8 +46,8 @@ def create_app(
         >>> import tempfile, embedlab
         >>> from embedlab.server import create_app
         >>> app = create_app(embedlab.Database(tempfile.mkdtemp()), {})
-        >>> sorted(r.path for r in app.routes if "healthz" in r.path)
-        ['/healthz']
+        >>> "/v1/embeddings" in app.openapi()["paths"]
+        True
     """
     settings = settings or ServerSettings()
     models = {
