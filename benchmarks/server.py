@@ -301,37 +301,29 @@ def phase_embeddings(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         with embedlab_server(db, port, wait_ms=wait, backend=args.backend) as (base, _):
             hammer(16, 2, one, base)
             result = hammer(16, args.seconds, one, base)
+            result["mean_batch_inputs"] = _mean_batch(httpx2.get(base + "/metrics").text)
             result["min_cosine_to_sentence_transformers"] = cosines(
                 base, "/v1/embeddings", "minilm"
             )
-            metrics = httpx2.get(base + "/metrics").text
-            result["mean_batch_inputs"] = _mean_batch(metrics)
         out[label] = result
     out["ratio_on_vs_off"] = out["batching_on"]["rps"] / out["batching_off"]["rps"]
+    print(json.dumps({"embeddings (embedlab)": out}, indent=2), flush=True)
     if args.infinity:
-        args.served_name = str(folder)
+        model_dir = str(args.infinity_model or folder)
+        args.served_name = model_dir
         port = free_port()
-        command = [
-            args.infinity,
-            "v2",
-            "--model-id",
-            str(folder),
-            "--engine",
-            args.engine,
-            "--port",
-            str(port),
-            "--host",
-            "127.0.0.1",
-            "--device",
-            "cpu",
-            "--no-bettertransformer",
-        ]
-        with server(command, port, health="/health") as (base, _):
-            hammer(16, 2, one, base)
-            result = hammer(16, args.seconds, one, base)
-            result["min_cosine_to_sentence_transformers"] = cosines(
-                base, "/embeddings", str(folder)
-            )
+        command = [args.infinity, "v2", "--model-id", model_dir, "--engine", args.engine]
+        command += ["--port", str(port), "--host", "127.0.0.1", "--device", "cpu"]
+        try:
+            with server(command, port, health="/health") as (base, _):
+                hammer(16, 2, one, base)
+                result = hammer(16, args.seconds, one, base)
+                result["min_cosine_to_sentence_transformers"] = cosines(
+                    base, "/embeddings", model_dir
+                )
+        except RuntimeError as exc:  # reported, not hidden
+            out["infinity"] = {"engine": args.engine, "failed": str(exc)[-1500:]}
+            return out
         out["infinity"] = {"engine": args.engine, **result}
         out["ratio_embedlab_vs_infinity"] = out["batching_on"]["rps"] / result["rps"]
     return out
@@ -364,7 +356,7 @@ def phase_load(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             return "query"
         if roll < 0.8:
             count = rng.randint(1, 8)
-            ids = [f"w{n}-{j}" for j in range(count)]
+            ids = [f"w{time.monotonic_ns()}-{n}-{j}" for j in range(count)]
             vectors = np.random.default_rng(n).normal(size=(count, DIM)).tolist()
             checked(http.post("/v1/collections/writes/add", json={"ids": ids, "vectors": vectors}))
             with lock:
@@ -406,6 +398,7 @@ def phase_load(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "rss_mb_first_quarter": first,
         "rss_mb_last_quarter": last,
         "rss_growth_mb": last - first,
+        "rss_mb_every_5s": [round(v) for v in samples[::5]],
         "data_added_mb_estimate": len(acknowledged) * row_bytes,
     }
 
@@ -453,6 +446,11 @@ def main() -> None:
     parser.add_argument("--backend", default="torch")
     parser.add_argument("--infinity", default=None, help="path of Infinity's infinity_emb")
     parser.add_argument("--engine", default="optimum")
+    parser.add_argument(
+        "--infinity-model",
+        default=None,
+        help="the model folder Infinity loads (for optimum: one holding an ONNX export)",
+    )
     parser.add_argument("--examples", type=int, default=20, help="schemathesis examples")
     args = parser.parse_args()
     phases = ["queries", "embeddings", "load", "schema"] if args.phase == "all" else [args.phase]
