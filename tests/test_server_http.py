@@ -113,8 +113,10 @@ def test_limits(http: httpx2.Client, client: Client) -> None:
     assert many.status_code == 422 and "at most 8 per request" in error_of(many)["message"]
     long = http.post("/v1/embeddings", json={"input": ["river " * 60]})
     assert long.status_code == 422 and "60 tokens" in error_of(long)["message"]
-    col = client.create_collection("lim", dim=2, index="flat")
+    col = client.create_collection("lim", dim=2, index="flat", model="toy")
     col.add(["a"], [[1, 0]])
+    with pytest.raises(LimitExceededError, match="texts holds 9 items"):
+        col.query_texts(["river"] * 9)
     with pytest.raises(LimitExceededError, match=r"range \[1, 100\]. Got 101"):
         col.query([1, 0], k=101)
     with pytest.raises(LimitExceededError, match=r"'dim' parameter .* \[1, 1024\]"):

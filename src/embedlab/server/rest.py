@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from embedlab.errors import InvalidParameterError
@@ -200,8 +201,6 @@ def get(name: str, body: GetBody, hub: HubDep) -> dict[str, Any]:
 @router.post("/{name}/query")
 async def query(name: str, body: QueryBody, hub: HubDep) -> dict[str, Any]:
     """Nearest rows to each query vector (or to each text, embedded here)."""
-    from fastapi.concurrency import run_in_threadpool
-
     col = await run_in_threadpool(hub.db.get_collection, name)
     queries = body.queries
     model = body.model
@@ -210,6 +209,11 @@ async def query(name: str, body: QueryBody, hub: HubDep) -> dict[str, Any]:
             raise InvalidParameterError("send either queries (vectors) or texts, not both")
         if not body.texts:
             raise InvalidParameterError("texts must hold at least one text")
+        if len(body.texts) > hub.limits.max_inputs:
+            raise LimitExceededError(
+                f"texts holds {len(body.texts)} items; this server embeds at most "
+                f"{hub.limits.max_inputs} per request"
+            )
         served, batcher = hub.model_for(col)
         queries = await batcher.encode(body.texts, kind="query")
         model = served.name
