@@ -99,7 +99,10 @@ def _serving(
             proc.wait()
 
 
-def embedlab_server(db: Path, port: int, *, wait_ms: float = 5.0, backend: str = "torch") -> Any:
+def embedlab_server(
+    db: Path, port: int, *, wait_ms: float = 5.0, backend: str = "torch", threads: int = 0
+) -> Any:
+    extra = ["--threads", str(threads)] if threads else []
     return server(
         [
             sys.executable,
@@ -116,6 +119,7 @@ def embedlab_server(db: Path, port: int, *, wait_ms: float = 5.0, backend: str =
             backend,
             "--batch-wait-ms",
             str(wait_ms),
+            *extra,
         ],
         port,
     )
@@ -298,7 +302,10 @@ def phase_embeddings(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     for label, wait in (("batching_on", 5.0), ("batching_off", 0.0)):
         args.served_name = "minilm"
         port = free_port()
-        with embedlab_server(db, port, wait_ms=wait, backend=args.backend) as (base, _):
+        serving = embedlab_server(
+            db, port, wait_ms=wait, backend=args.backend, threads=args.threads
+        )
+        with serving as (base, _):
             hammer(16, 2, one, base)
             result = hammer(16, args.seconds, one, base)
             result["mean_batch_inputs"] = _mean_batch(httpx2.get(base + "/metrics").text)
@@ -444,6 +451,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--index", default="hnsw")
     parser.add_argument("--backend", default="torch")
+    parser.add_argument("--threads", type=int, default=0, help="the served model's threads")
     parser.add_argument("--infinity", default=None, help="path of Infinity's infinity_emb")
     parser.add_argument("--engine", default="optimum")
     parser.add_argument(

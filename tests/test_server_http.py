@@ -278,6 +278,8 @@ def test_sigterm_finishes_in_flight_requests_and_closes(tmp_path: Path) -> None:
             str(port),
             "--model",
             "minilm",
+            "--grace",
+            "600",  # a crowded CI machine may need long for the request below
         ],
         env=env,
         stdout=subprocess.PIPE,
@@ -298,26 +300,30 @@ def test_sigterm_finishes_in_flight_requests_and_closes(tmp_path: Path) -> None:
             col = client.create_collection("kept", dim=2, index="hnsw")
             col.add([f"r{i}" for i in range(50)], np.random.default_rng(1).normal(size=(50, 2)))
         texts = [
-            f"sentence number {i} about a slow shutdown and many words" * 4 for i in range(200)
+            f"sentence number {i} about a slow shutdown and many words" * 4 for i in range(300)
         ]
         answers: list[Any] = []
 
         def slow() -> None:
-            answers.append(httpx2.post(base + "/v1/embeddings", json={"input": texts}, timeout=120))
+            body = {"input": texts}
+            answers.append(httpx2.post(base + "/v1/embeddings", json=body, timeout=900))
+            answers.append(time.monotonic())
 
         worker = threading.Thread(target=slow)
         worker.start()
-        time.sleep(1.0)  # the request is in flight
+        time.sleep(0.5)  # the request is in flight (300 texts take seconds even when idle)
+        signalled = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        worker.join(timeout=120)
+        worker.join(timeout=900)
         # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit says why
-        assert proc.wait(timeout=60) in (0, -signal.SIGTERM)
+        assert proc.wait(timeout=120) in (0, -signal.SIGTERM)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     assert answers and answers[0].status_code == 200
-    assert len(answers[0].json()["data"]) == 200
+    assert len(answers[0].json()["data"]) == 300
+    assert answers[1] > signalled  # it was answered after the signal, not before
     with Database(tmp_path / "db") as db:  # closed cleanly: index saved, rows all there
         col = db.get_collection("kept")
         assert col.count() == 50

@@ -30,6 +30,12 @@ def serve_command(
     batch_wait_ms: float = typer.Option(
         5.0, "--batch-wait-ms", help="How long to collect encode requests (0: no batching)."
     ),
+    threads: int | None = typer.Option(
+        None, "--threads", help="The model's threads (default: the backend's, every core)."
+    ),
+    grace: int = typer.Option(
+        30, "--grace", help="Seconds in-flight requests get to finish on SIGTERM."
+    ),
     cors_origin: list[str] = typer.Option(
         [], "--cors-origin", help="Allow browser calls from this origin (off by default)."
     ),
@@ -56,5 +62,7 @@ def serve_command(
         matryoshka=frozenset(matryoshka),
         batch_wait_ms=batch_wait_ms,
         cors_origins=tuple(cors_origin),
+        threads=threads,
+        grace=grace,
     )
     serve(db, settings)

@@ -1,14 +1,16 @@
 """``serve``: load the models, open the database, run uvicorn until SIGTERM or Ctrl-C.
 
 uvicorn answers SIGTERM and SIGINT by refusing new connections, letting in-flight
-requests finish (up to ``grace`` seconds), then running the app's shutdown, which drains
+requests finish (up to ``settings.grace`` seconds), then running the app's shutdown, which drains
 the micro-batchers and closes the database.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
+from typing import Any
 
 from embedlab.errors import MissingDependencyError
 from embedlab.server.settings import ServerSettings
@@ -20,7 +22,6 @@ def serve(
     db: str | os.PathLike[str],
     settings: ServerSettings,
     *,
-    grace: int = 30,
     log_level: str = "info",
 ) -> None:
     """Serve the database folder ``db`` until stopped (blocks).
@@ -39,10 +40,12 @@ def serve(
     from embedlab.server.app import create_app
     from embedlab.store import Database
 
-    loaded = {
-        name: encoders.load(spec, backend=settings.backend)
-        for name, spec in settings.models.items()
-    }
+    options: dict[str, Any] = {"backend": settings.backend}
+    if settings.threads is not None and settings.backend == "onnx":
+        options["threads"] = settings.threads
+    loaded = {name: encoders.load(spec, **options) for name, spec in settings.models.items()}
+    if settings.threads is not None and "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(settings.threads)
     database = Database(Path(db))
     app = create_app(database, loaded, settings)
     config = uvicorn.Config(
@@ -50,7 +53,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=log_level,
-        timeout_graceful_shutdown=grace,
+        timeout_graceful_shutdown=settings.grace,
         limit_concurrency=1024,
     )
     uvicorn.Server(config).run()

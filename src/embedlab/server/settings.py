@@ -59,6 +59,8 @@ class ServerSettings:
     batch_max_tokens: int = 16_384
     batch_max_inputs: int = 256
     cors_origins: tuple[str, ...] = ()
+    threads: int | None = None  # the model's intra-op threads (None: the backend's default)
+    grace: int = 30  # seconds in-flight requests get to finish on SIGTERM
     limits: Limits = field(default_factory=Limits)
 
     def check(self) -> ServerSettings:
@@ -77,6 +79,9 @@ class ServerSettings:
         if self.batch_wait_ms < 0:
             raise InvalidParameterError(f"batch_wait_ms must be >= 0; got {self.batch_wait_ms!r}")
         check_int("port", self.port, minimum=0, maximum=65_535)
+        check_int("grace", self.grace, minimum=0)
+        if self.threads is not None:
+            check_int("threads", self.threads, minimum=1)
         return self
 
 
