@@ -25,11 +25,13 @@ from embedlab.errors import (
 from embedlab.vectors import WordVectors
 
 if TYPE_CHECKING:
+    from embedlab.server.client import Client
     from embedlab.store import Collection, Database
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Client",
     "Collection",
     "CollectionExistsError",
     "CollectionNotFoundError",
@@ -62,4 +64,8 @@ def __getattr__(name: str) -> Any:
         from embedlab import store
 
         return getattr(store, name)
+    if name == "Client":  # needs httpx2 (the server extra)
+        from embedlab.server.client import Client
+
+        return Client
     raise AttributeError(f"module 'embedlab' has no attribute {name!r}")

@@ -8,7 +8,17 @@ from embedlab.cli.app import app
 def main() -> None:
     """Run the CLI (console script `embedlab`)."""
     # Each module adds its commands to `app` when imported.
-    from embedlab.cli import bias, db, demo, evaluation, ingest, query, search, train  # noqa: F401
+    from embedlab.cli import (  # noqa: F401
+        bias,
+        db,
+        demo,
+        evaluation,
+        ingest,
+        query,
+        search,
+        serve,
+        train,
+    )
 
     app()
 

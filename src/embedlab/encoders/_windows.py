@@ -179,6 +179,69 @@ class WindowPlanning:
         """Tokens in ``text`` by this model's tokenizer, special tokens not counted."""
         return len(self._ids([text])[0])
 
+    @property
+    def tokens_per_window(self) -> int:
+        """Text tokens the model reads in one pass (``max_tokens`` less its special tokens);
+        a longer input is split into windows (or cut, with ``truncate=True``)."""
+        return self._max_tokens - len(self._prefix) - len(self._suffix)
+
+    def encode_ids(
+        self,
+        sequences: Sequence[Sequence[int]],
+        *,
+        batch_size: int = 32,
+        normalize: bool = False,
+    ) -> npt.NDArray[np.float32]:
+        """``encode`` for inputs already tokenized by this model's tokenizer (ids without
+        special tokens, no prompt); long inputs are windowed or cut as ``encode`` does.
+
+        Example:
+            >>> enc = TransformerEncoder("minilm")  # doctest: +SKIP
+            >>> ids = enc._ids(["hello world"])  # doctest: +SKIP
+            >>> enc.encode_ids(ids).shape  # doctest: +SKIP
+            (1, 384)
+        """
+        batch_size = check_int("batch_size", batch_size)
+        vocab = len(self._tokenizer)
+        items: list[list[int]] = []
+        for i, ids in enumerate(sequences):
+            if isinstance(ids, str | bytes) or not isinstance(ids, Sequence):
+                raise InvalidParameterError(
+                    f"token input {i} must be a list of int token ids; got {type(ids).__name__}"
+                )
+            for token in ids:
+                if isinstance(token, bool) or not isinstance(token, int) or not 0 <= token < vocab:
+                    raise InvalidParameterError(
+                        f"token input {i} holds {token!r}; token ids of this model are ints "
+                        f"in [0, {vocab})"
+                    )
+            items.append(list(ids))
+        room = self.tokens_per_window
+        plan: list[list[int]] = []
+        owners: list[int] = []
+        truncated = split = 0
+        start = time.perf_counter()
+        for i, ids in enumerate(items):
+            if len(ids) > room and self.truncate:
+                ids, truncated = ids[:room], truncated + 1
+            spans = window_spans(len(ids), room, self.overlap)
+            split += len(spans) > 1
+            for lo, hi in spans:
+                plan.append(self._prefix + ids[lo:hi] + self._suffix)
+                owners.append(i)
+        rows = self._embed(plan, batch_size, False, "") if plan else None
+        out = pool_windows(len(items), self.dim, rows, owners)
+        if normalize:
+            out = unit_rows(out)
+        self.last_stats = EncodeStats(
+            texts=len(items),
+            sequences=len(plan),
+            truncated=truncated,
+            split=split,
+            seconds=time.perf_counter() - start,
+        )
+        return out
+
     def _check_prompt(self, prompt: str | None) -> str:
         """The prompt to use: the argument, else the folder's default prompt, else none."""
         if prompt is None:

@@ -81,7 +81,15 @@ def check_include(include: Iterable[str] | str) -> frozenset[Include]:
     """Parse ``include`` (a str or several); Chroma's names metadatas/embeddings also work."""
     if isinstance(include, tuple) and include in _PARSED:
         return _PARSED[include]
-    items = [include] if isinstance(include, str) else list(include)
+    if isinstance(include, str):
+        items: list[Any] = [include]
+    elif isinstance(include, Iterable) and not isinstance(include, Mapping):
+        items = list(include)
+    else:  # found by schemathesis through the server: None or 0 raised a bare TypeError
+        raise InvalidParameterError(
+            f"include must be a str or a list of 'metadata', 'documents', 'vectors'; "
+            f"got {include!r}"
+        )
     out = set()
     for item in items:
         if item == "distances":

@@ -1,0 +1,473 @@
+"""The HTTP server under load, against the embedded library and against Infinity.
+
+    python benchmarks/server.py queries        # HTTP, 8 clients vs embedded, 1 client
+    python benchmarks/server.py embeddings     # 16 clients, batching on vs off (vs Infinity)
+    python benchmarks/server.py load           # mixed load: errors, lost writes, memory
+    python benchmarks/server.py schema         # schemathesis against /openapi.json
+    python benchmarks/server.py all
+
+Every server is a real `embedlab serve` subprocess on 127.0.0.1 (a free port); clients are
+threads of this process, each with its own pooled httpx2 connection. All traffic stays on
+loopback; every phase is bounded in time (``--seconds``).
+
+queries: a collection of ``--rows`` random unit vectors (384-d, seed 0; HNSW by default,
+``--index flat`` for a scan-bound case). The embedded side runs ``Collection.query`` in one
+thread of this process for ``--seconds``; the HTTP side runs 8 clients posting the same
+kind of query (a vector, k=10, metadata and documents included) to the server, which opened
+the same folder. Target (issue 13): HTTP keeps >= 50% of embedded single-client throughput.
+
+embeddings: 16 clients each post one WordNet gloss at a time to /v1/embeddings (minilm,
+torch), for ``--seconds``, against a server with micro-batching (``--batch-wait-ms 5``)
+and one without (``0``). Target: >= 2x. With ``--infinity BIN`` (the ``infinity_emb``
+script of a separate venv), Infinity serves the same model folder with ``--engine``
+(optimum: its ONNX engine, the fastest on CPU) and gets the same clients; vectors are
+compared with sentence-transformers' (cosine >= 0.99 for "equal vectors").
+
+load: 16 clients for ``--seconds`` mixing vector queries (60%), adds of 1-8 rows (20%,
+into their own collection) and single-sentence embeddings (20%): errors, requests/s,
+p50/p99 per kind, every acknowledged id read back at the end, and the server's RSS
+sampled each second (first quarter after warm-up vs last quarter).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gzip
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from embedlab.store import Database  # noqa: E402
+
+DIM = 384
+
+
+# -- servers ---------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def server(command: list[str], port: int, health: str = "/healthz") -> Iterator[tuple[str, int]]:
+    """Run a server command until the block ends; yields (base url, pid)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1"}
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        yield from _serving(proc, log, f"http://127.0.0.1:{port}", health)
+
+
+def _serving(
+    proc: subprocess.Popen[bytes], log: Any, base: str, health: str
+) -> Iterator[tuple[str, int]]:
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            with contextlib.suppress(httpx2.TransportError):
+                if httpx2.get(base + health, timeout=5).status_code == 200:
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise RuntimeError("server did not start:\n" + log.read().decode()[-3000:])
+            time.sleep(0.25)
+        yield base, proc.pid
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def embedlab_server(
+    db: Path, port: int, *, wait_ms: float = 5.0, backend: str = "torch", threads: int = 0
+) -> Any:
+    extra = ["--threads", str(threads)] if threads else []
+    return server(
+        [
+            sys.executable,
+            "-m",
+            "embedlab",
+            "serve",
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+            "--model",
+            "minilm",
+            "--backend",
+            backend,
+            "--batch-wait-ms",
+            str(wait_ms),
+            *extra,
+        ],
+        port,
+    )
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# -- clients ---------------------------------------------------------------------------------
+def hammer(
+    clients: int,
+    seconds: float,
+    work: Callable[[httpx2.Client, int, random.Random], str],
+    base: str,
+) -> dict[str, Any]:
+    """``clients`` threads calling ``work`` until ``seconds`` pass; latencies per kind."""
+    stop = time.monotonic() + seconds
+    latencies: dict[str, list[float]] = {}
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def run(worker: int) -> None:
+        rng = random.Random(worker)
+        mine: dict[str, list[float]] = {}
+        with httpx2.Client(base_url=base, timeout=60) as http:
+            n = 0
+            while time.monotonic() < stop:
+                start = time.perf_counter()
+                try:
+                    kind = work(http, worker * 1_000_000 + n, rng)
+                except Exception as exc:  # counted, reported
+                    with lock:
+                        errors.append(f"{type(exc).__name__}: {exc}"[:200])
+                    continue
+                finally:
+                    n += 1
+                mine.setdefault(kind, []).append(time.perf_counter() - start)
+        with lock:
+            for kind, values in mine.items():
+                latencies.setdefault(kind, []).extend(values)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=run, args=(w,)) for w in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    total = sum(len(v) for v in latencies.values())
+    return {
+        "requests": total,
+        "seconds": elapsed,
+        "rps": total / elapsed,
+        "errors": len(errors),
+        "error_examples": errors[:3],
+        "latency_ms": {
+            kind: {
+                "n": len(v),
+                "p50": 1000 * statistics.median(v),
+                "p99": 1000 * float(np.quantile(v, 0.99)),
+            }
+            for kind, v in latencies.items()
+        },
+    }
+
+
+def checked(response: httpx2.Response) -> Any:
+    if response.status_code != 200:
+        raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
+    return response.json()
+
+
+def glosses(n: int) -> list[str]:
+    path = ROOT / "src" / "embedlab" / "data" / "wordnet-glosses.txt.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        lines = [line.split(":", 1)[-1].strip() for line in f]
+    random.Random(0).shuffle(lines)
+    return lines[:n]
+
+
+# -- phases ----------------------------------------------------------------------------------
+def build_collection(folder: Path, rows: int, index: str) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(rows, DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    with Database(folder) as db:
+        col = db.create_collection("bench", dim=DIM, index=index, model="minilm")
+        for start in range(0, rows, 5000):
+            ids = [f"r{i}" for i in range(start, min(rows, start + 5000))]
+            col.add(
+                ids,
+                vectors[start : start + len(ids)],
+                metadata=[{"n": i} for i in range(start, start + len(ids))],
+                documents=[f"row {i}" for i in range(start, start + len(ids))],
+            )
+        col.wait_for_index()
+        col.save_index()
+    queries = rng.normal(size=(1000, DIM)).astype(np.float32)
+    return queries / np.linalg.norm(queries, axis=1, keepdims=True)
+
+
+def phase_queries(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    folder = work / f"queries-{args.index}-{args.rows}"
+    queries = build_collection(folder, args.rows, args.index)
+    with Database(folder) as db:
+        col = db.get_collection("bench")
+        for q in queries[:50]:
+            col.query(q, k=10)  # warm
+        done, stop = 0, time.monotonic() + args.seconds
+        start = time.perf_counter()
+        while time.monotonic() < stop:
+            col.query(queries[done % len(queries)], k=10)
+            done += 1
+        embedded = done / (time.perf_counter() - start)
+    bodies = [json.dumps({"queries": q.tolist(), "k": 10}).encode() for q in queries]
+    headers = {"Content-Type": "application/json"}
+
+    def one(http: httpx2.Client, n: int, rng: random.Random) -> str:
+        checked(
+            http.post(
+                "/v1/collections/bench/query", content=bodies[n % len(bodies)], headers=headers
+            )
+        )
+        return "query"
+
+    port = free_port()
+    with embedlab_server(folder, port) as (base, _):
+        hammer(8, 2, one, base)  # warm
+        http = hammer(8, args.seconds, one, base)
+    ratio = http["rps"] / embedded
+    return {
+        "index": args.index,
+        "rows": args.rows,
+        "embedded_1_client_qps": embedded,
+        "http_8_clients_qps": http["rps"],
+        "http_errors": http["errors"],
+        "http_latency_ms": http["latency_ms"],
+        "ratio": ratio,
+        "target": ">= 0.5",
+        "pass": ratio >= 0.5,
+    }
+
+
+def phase_embeddings(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    sentences = glosses(20_000)
+
+    def one(http: httpx2.Client, n: int, rng: random.Random) -> str:
+        body = {"model": args.served_name, "input": sentences[n % len(sentences)]}
+        checked(
+            http.post(
+                "/embeddings" if args.served_name != "minilm" else "/v1/embeddings", json=body
+            )
+        )
+        return "embed"
+
+    probe = sentences[:64]
+    from embedlab.encoders._loading import locate
+
+    folder = locate("minilm").path
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(str(folder), device="cpu").encode(
+        probe, normalize_embeddings=True
+    )
+
+    def cosines(base: str, path: str, model: str) -> float:
+        answer = checked(
+            httpx2.post(base + path, json={"model": model, "input": probe}, timeout=120)
+        )
+        got = np.array([d["embedding"] for d in answer["data"]], dtype=np.float32)
+        got /= np.linalg.norm(got, axis=1, keepdims=True)
+        return float(np.min(np.sum(got * reference, axis=1)))
+
+    out: dict[str, Any] = {"clients": 16, "seconds": args.seconds}
+    db = work / "embeddings-db"
+    for label, wait in (("batching_on", 5.0), ("batching_off", 0.0)):
+        args.served_name = "minilm"
+        port = free_port()
+        serving = embedlab_server(
+            db, port, wait_ms=wait, backend=args.backend, threads=args.threads
+        )
+        with serving as (base, _):
+            hammer(16, 2, one, base)
+            result = hammer(16, args.seconds, one, base)
+            result["mean_batch_inputs"] = _mean_batch(httpx2.get(base + "/metrics").text)
+            result["min_cosine_to_sentence_transformers"] = cosines(
+                base, "/v1/embeddings", "minilm"
+            )
+        out[label] = result
+    out["ratio_on_vs_off"] = out["batching_on"]["rps"] / out["batching_off"]["rps"]
+    print(json.dumps({"embeddings (embedlab)": out}, indent=2), flush=True)
+    if args.infinity:
+        model_dir = str(args.infinity_model or folder)
+        args.served_name = model_dir
+        port = free_port()
+        command = [args.infinity, "v2", "--model-id", model_dir, "--engine", args.engine]
+        command += ["--port", str(port), "--host", "127.0.0.1", "--device", "cpu"]
+        try:
+            with server(command, port, health="/health") as (base, _):
+                hammer(16, 2, one, base)
+                result = hammer(16, args.seconds, one, base)
+                result["min_cosine_to_sentence_transformers"] = cosines(
+                    base, "/embeddings", model_dir
+                )
+        except RuntimeError as exc:  # reported, not hidden
+            out["infinity"] = {"engine": args.engine, "failed": str(exc)[-1500:]}
+            return out
+        out["infinity"] = {"engine": args.engine, **result}
+        out["ratio_embedlab_vs_infinity"] = out["batching_on"]["rps"] / result["rps"]
+    return out
+
+
+def _mean_batch(metrics: str) -> float:
+    values = {}
+    for line in metrics.splitlines():
+        if line.startswith("embedlab_encode_batch_inputs_sum"):
+            values["sum"] = float(line.split()[-1])
+        if line.startswith("embedlab_encode_batch_inputs_count"):
+            values["count"] = float(line.split()[-1])
+    return values.get("sum", 0.0) / max(values.get("count", 1.0), 1.0)
+
+
+def phase_load(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    folder = work / "load-db"
+    queries = build_collection(folder, 20_000, "hnsw")
+    with Database(folder) as db:
+        db.create_collection("writes", dim=DIM, index="flat")
+    sentences = glosses(5000)
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+
+    def one(http: httpx2.Client, n: int, rng: random.Random) -> str:
+        roll = rng.random()
+        if roll < 0.6:
+            body = {"queries": queries[n % len(queries)].tolist(), "k": 10}
+            checked(http.post("/v1/collections/bench/query", json=body))
+            return "query"
+        if roll < 0.8:
+            count = rng.randint(1, 8)
+            ids = [f"w{time.monotonic_ns()}-{n}-{j}" for j in range(count)]
+            vectors = np.random.default_rng(n).normal(size=(count, DIM)).tolist()
+            checked(http.post("/v1/collections/writes/add", json={"ids": ids, "vectors": vectors}))
+            with lock:
+                acknowledged.extend(ids)
+            return "add"
+        checked(http.post("/v1/embeddings", json={"input": sentences[n % len(sentences)]}))
+        return "embed"
+
+    port = free_port()
+    samples: list[float] = []
+    with embedlab_server(folder, port) as (base, pid):
+        hammer(16, 3, one, base)  # warm-up
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(1.0):
+                samples.append(rss_mb(pid))
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        result = hammer(16, args.seconds, one, base)
+        done.set()
+        sampler.join()
+        stored = checked(
+            httpx2.post(
+                base + "/v1/collections/writes/get",
+                json={"ids": acknowledged, "include": []},
+                timeout=120,
+            )
+        )
+    quarter = max(1, len(samples) // 4)
+    first, last = statistics.mean(samples[:quarter]), statistics.mean(samples[-quarter:])
+    row_bytes = DIM * 4 * 2 / 1e6  # the vector in SQLite's cache and in the flat index
+    return {
+        **result,
+        "acknowledged_ids": len(acknowledged),
+        "acknowledged_ids_read_back": len(stored["ids"]),
+        "lost_writes": len(acknowledged) - len(stored["ids"]),
+        "rss_mb_first_quarter": first,
+        "rss_mb_last_quarter": last,
+        "rss_growth_mb": last - first,
+        "rss_mb_every_5s": [round(v) for v in samples[::5]],
+        "data_added_mb_estimate": len(acknowledged) * row_bytes,
+    }
+
+
+def phase_schema(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    folder = work / "schema-db"
+    build_collection(folder, 200, "flat")
+    port = free_port()
+    with embedlab_server(folder, port) as (base, _):
+        config = work / "schemathesis.toml"
+        config.write_text('[parameters]\n"path.name" = "bench"\n')  # the collection built above
+        command = [
+            str(Path(sys.executable).parent / "schemathesis"),
+            "--config-file",
+            str(config),
+            "run",
+            base + "/openapi.json",
+            "--checks",
+            "not_a_server_error,response_schema_conformance",
+            "--max-examples",
+            str(args.examples),
+            "--max-failures",
+            "20",
+            "--request-timeout",
+            "60",
+            "--no-color",
+            "--seed",
+            "1",
+        ]
+        started = time.perf_counter()
+        proc = subprocess.run(
+            command, capture_output=True, text=True, timeout=args.seconds * 20, cwd=work
+        )
+        elapsed = time.perf_counter() - started
+    tail = proc.stdout[-4000:]
+    return {"exit_code": proc.returncode, "seconds": elapsed, "output_tail": tail}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("phase", choices=["queries", "embeddings", "load", "schema", "all"])
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--index", default="hnsw")
+    parser.add_argument("--backend", default="torch")
+    parser.add_argument("--threads", type=int, default=0, help="the served model's threads")
+    parser.add_argument("--infinity", default=None, help="path of Infinity's infinity_emb")
+    parser.add_argument("--engine", default="optimum")
+    parser.add_argument(
+        "--infinity-model",
+        default=None,
+        help="the model folder Infinity loads (for optimum: one holding an ONNX export)",
+    )
+    parser.add_argument("--examples", type=int, default=20, help="schemathesis examples")
+    args = parser.parse_args()
+    phases = ["queries", "embeddings", "load", "schema"] if args.phase == "all" else [args.phase]
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="embedlab-server-bench-") as tmp:
+        for phase in phases:
+            results[phase] = globals()[f"phase_{phase}"](args, Path(tmp))
+            print(json.dumps({phase: results[phase]}, indent=2), flush=True)
+
+
+if __name__ == "__main__":
+    main()
