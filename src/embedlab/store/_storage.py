@@ -160,7 +160,15 @@ class Storage:
         self.read_only = not _writable(folder, self.path)
         if self.read_only and not self.path.exists():
             raise StoreReadOnlyError(f"cannot create a database in the read-only folder {folder}")
-        uri = f"file:{self.path}?mode=ro" if self.read_only else None
+        uri = None
+        if self.read_only:
+            # On a read-only file system with no write-ahead log nobody can change the file
+            # (and SQLite cannot make its shared-memory file): open it as immutable.
+            wal = self.path.with_name(SQLITE_NAME + "-wal")
+            fixed = os.statvfs(folder).f_flag & os.ST_RDONLY and not (
+                wal.exists() and wal.stat().st_size
+            )
+            uri = f"file:{self.path}?{'immutable=1' if fixed else 'mode=ro'}"
         with self.guard():
             self.conn = sqlite3.connect(
                 uri or self.path,
