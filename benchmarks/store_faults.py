@@ -168,7 +168,7 @@ def race(args: argparse.Namespace) -> None:
     """One process upserts and compacts in a loop; two others get and query with
     documents and vectors: count reads, raw errors and missing documents."""
     base = Path(tempfile.mkdtemp(prefix="faults-race-"))
-    _build(base / "db", 2000, index="hnsw")
+    _build(base / "db", 2000, index="flat")  # a quick compaction: many rounds
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
     readers = [

@@ -178,6 +178,7 @@ class Storage:
                 timeout=30.0,
             )
         self.conn.create_function("row_checksum", 6, _row_checksum_sql, deterministic=True)
+        self.has_checksums = True
         try:
             with self.guard():
                 self.database_id = self._prepare()
@@ -239,6 +240,8 @@ class Storage:
                     "the file holds no embedlab database (no meta table)", path=str(self.path)
                 ) from None
             self._check_format(rows.get("format", "0"))
+            columns = [r[1] for r in self.conn.execute("PRAGMA table_info(items)")]
+            self.has_checksums = "checksum" in columns  # not before format 2
             return str(rows.get("id", ""))
 
     def _check_format(self, value: object) -> None:
@@ -506,6 +509,8 @@ class Storage:
     def checksum_mismatches(self, collection_id: int) -> list[str]:
         """Ids of a collection's rows (deleted ones too) whose stored values no longer
         match their checksum (inside a read transaction)."""
+        if not self.has_checksums:  # a format-1 database opened read-only
+            return []
         rows = self.conn.execute(
             "SELECT id FROM items WHERE collection_id = ? AND checksum IS NOT"
             " row_checksum(collection_id, id, seq, vector, metadata, document)",

@@ -483,8 +483,10 @@ class Collection:
         Everything read inside (the view, then documents and vectors by label) comes from
         that one snapshot, so a compaction committed meanwhile elsewhere is not half seen.
         """
-        with self._db._lock, self._db._storage.read():
-            yield self._current()
+        with self._db._lock:
+            self._db._check_open()
+            with self._db._storage.read():
+                yield self._current()
 
     @contextmanager
     def _writing(self, *, autosave: bool = True) -> Iterator[CollectionState]:
