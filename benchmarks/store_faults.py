@@ -6,6 +6,7 @@ detected (issue 10). Each prints one JSON line of figures per experiment.
     python benchmarks/store_faults.py fulldisk                 # a 20 MB tmpfs (root only)
     python benchmarks/store_faults.py exit --runs 30           # exit without close()
     python benchmarks/store_faults.py autosave --rows 100000   # index-file save cost
+    python benchmarks/store_faults.py kill9 --kills 24          # SIGKILL inside writes
 
 Run it with ``PYTHONPATH`` pointing at another checkout's ``src`` to get the "before"
 figures of the same experiment (it uses only the public API).
@@ -273,6 +274,35 @@ def exit_(args: argparse.Namespace) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+def kill9(args: argparse.Namespace) -> None:
+    """The durability test's experiment (tests/test_store_durability.py): a writer process
+    doing random adds, upserts, deletes, saves and compactions is killed with SIGKILL
+    ``--kills`` times; after each kill every acknowledged write must be there, the one in
+    flight wholly or not at all, and verify() clean (it raises if not). Also counts the
+    index temp files left behind."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from test_store_durability import churn_and_kill
+
+    base = Path(tempfile.mkdtemp(prefix="faults-kill-"))
+    seen = churn_and_kill(base, kills=args.kills, seed=args.seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Database(base / "db").close()  # an open cleans temp files of dead writers
+    left = len(list((base / "db" / "indexes").glob(".*.tmp")))
+    shutil.rmtree(base)
+    _emit(
+        "kill9",
+        {
+            "version": _version(),
+            "kills": args.kills,
+            "passed": "every acknowledged write kept, in-flight ones all or nothing, verify ok",
+            "temp_files_left": left,
+            "acknowledged_ops": dict(seen),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 def autosave(args: argparse.Namespace) -> None:
     """Grow a collection by batches of 1,000 rows and time the index-file saves the store
     makes on the way, for the autosave share in use and for other shares (set on the
@@ -347,6 +377,9 @@ def main() -> None:
     p.add_argument("--batches", type=int, default=300)
     p = sub.add_parser("exit")
     p.add_argument("--runs", type=int, default=30)
+    p = sub.add_parser("kill9")
+    p.add_argument("--kills", type=int, default=24)
+    p.add_argument("--seed", type=int, default=2024)
     p = sub.add_parser("autosave")
     p.add_argument("--rows", type=int, default=100_000)
     p.add_argument("--shares", type=float, nargs="+", default=[0.2, 0.5, 1.0, 1e12])
@@ -357,6 +390,7 @@ def main() -> None:
         "fulldisk": fulldisk,
         "exit": exit_,
         "autosave": autosave,
+        "kill9": kill9,
     }[args.experiment](args)
 
 

@@ -163,7 +163,12 @@ class Database:
                 if row is None:  # pragma: no cover - just inserted
                     raise RuntimeError("collection insert failed")
                 state = build_state(self._storage, row, self._index_path(row.id))
-                state.save()
+                try:
+                    state.save()
+                except OSError as exc:  # rolls the creation back
+                    raise StoreIOError(
+                        f"could not write the index file {state.index_path}: {exc.strerror or exc}"
+                    ) from None
             collection = Collection(self, state)
             self._collections[row.id] = collection
             return collection
