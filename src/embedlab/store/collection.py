@@ -21,6 +21,7 @@ from embedlab.errors import (
     DuplicateIdError,
     InvalidParameterError,
     ModelMismatchError,
+    StoreIOError,
     UnknownKeyError,
 )
 from embedlab.store import _maintenance
@@ -438,7 +439,12 @@ class Collection:
         every few thousand changes)."""
         with self._writing(autosave=False) as state:
             state.index_pending()
-            state.save()
+            try:
+                state.save()
+            except OSError as exc:
+                raise StoreIOError(
+                    f"could not write the index file {state.index_path}: {exc.strerror or exc}"
+                ) from None
 
     def wait_for_index(self) -> None:
         """Block until every stored row is in the ANN index.
