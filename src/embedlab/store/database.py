@@ -47,8 +47,9 @@ __all__ = ["Database"]
 
 _MAX_DIM = 65_536
 _CLOSE_LOCK_SECONDS = 2.0
-# Databases not closed yet: their indexer threads are stopped before the interpreter exits.
-_OPEN: weakref.WeakSet[Database] = weakref.WeakSet()
+# Every database's indexer, stopped before the interpreter exits. Indexers, not databases:
+# a database dropped without close() is collected while its indexer thread still runs.
+_INDEXERS: weakref.WeakSet[Indexer] = weakref.WeakSet()
 
 
 class Database:
@@ -104,7 +105,7 @@ class Database:
         self._dropped: set[int] = set()
         self._indexer = Indexer() if background_indexing else None
         if self._indexer is not None:
-            _OPEN.add(self)
+            _INDEXERS.add(self._indexer)
 
     # -- collections ------------------------------------------------------------------
     def create_collection(
@@ -378,9 +379,8 @@ def _stop_indexers() -> None:
     A daemon thread still inside faiss while the interpreter tears down aborts the process;
     pending rows stay in SQLite and are indexed again on the next open.
     """
-    for db in list(_OPEN):
-        if db._indexer is not None:
-            db._indexer.close()
+    for indexer in list(_INDEXERS):
+        indexer.close()
 
 
 def _save_quietly(collection: Collection) -> None:
