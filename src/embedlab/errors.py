@@ -14,11 +14,14 @@ and also from the builtin a Python user would catch for it::
     ├── DimensionMismatchError(ValueError)  vectors whose dimensions disagree
     ├── CorpusError(ValueError)             an empty corpus, or no word reaching min_count
     ├── FormatError(ValueError)             a malformed file (names the file and the line)
-    │   └── StoreVersionError               a database folder written by a newer embedlab
+    │   ├── StoreVersionError               a database folder written by a newer embedlab
+    │   └── StoreCorruptError               a damaged or missing database file (names it)
     ├── UnknownKeyError(KeyError)           a word or id that is not there
     │   └── CollectionNotFoundError         a collection name that does not exist
     ├── CollectionExistsError(ValueError)   creating a collection whose name is taken
     ├── StoreLockedError(TimeoutError)      the database's write lock was not free in time
+    ├── StoreReadOnlyError(PermissionError) a write to a database opened read-only
+    ├── StoreIOError(OSError)               the database file could not be written (disk full)
     ├── RemoteEncoderError(RuntimeError)    a remote embeddings endpoint failed (after retries)
     ├── MissingFileError(FileNotFoundError) a path that does not exist or cannot be read
     └── MissingDependencyError(ImportError) an optional extra that is not installed
@@ -49,7 +52,10 @@ __all__ = [
     "MissingWordsError",
     "ModelMismatchError",
     "RemoteEncoderError",
+    "StoreCorruptError",
+    "StoreIOError",
     "StoreLockedError",
+    "StoreReadOnlyError",
     "StoreVersionError",
     "TrainingDivergedError",
     "UnknownKeyError",
@@ -173,6 +179,10 @@ class StoreVersionError(FormatError):
     """A database folder written by a newer embedlab format than this one reads."""
 
 
+class StoreCorruptError(FormatError):
+    """A database file that is damaged, emptied or missing; the message names the file."""
+
+
 class CollectionNotFoundError(UnknownKeyError):
     """A collection name that is not in the database."""
 
@@ -190,6 +200,14 @@ class CollectionExistsError(EmbedlabError, ValueError):
 
 class StoreLockedError(EmbedlabError, TimeoutError):
     """The database's write lock stayed taken for longer than the timeout."""
+
+
+class StoreReadOnlyError(EmbedlabError, PermissionError):
+    """A write to a database that could only be opened read-only (a read-only folder)."""
+
+
+class StoreIOError(EmbedlabError, OSError):
+    """SQLite could not write the database file (the disk is full, or an I/O error)."""
 
 
 class RemoteEncoderError(EmbedlabError, RuntimeError):

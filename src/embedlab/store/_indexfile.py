@@ -87,32 +87,44 @@ def read_index_file(path: Path) -> IndexFile:
         raise UnusableIndexFile("the index file does not start with the index magic")
     (head_size,) = struct.unpack("<I", data[8:12])
     try:
-        header: dict[str, Any] = json.loads(data[12 : 12 + head_size])
-        str(header["database_id"])
-        count = int(header["count"])
-        start = 12 + head_size
-        labels_raw = data[start : start + 8 * count]
-        payload = data[start + 8 * count :]
-        ok = (
-            header["format"] == _FORMAT
-            and len(labels_raw) == 8 * count
-            and zlib.crc32(labels_raw) == header["labels_crc"]
-            and len(payload) == header["payload_size"]
-            and zlib.crc32(payload) == header["payload_crc"]
-        )
-    except (ValueError, KeyError, TypeError):
+        return _parse(data, head_size)
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError):
         raise UnusableIndexFile("the index file's header is corrupt") from None
+
+
+def _parse(data: bytes, head_size: int) -> IndexFile:
+    """The entry in ``data`` (any missing or mistyped header field raises)."""
+    header: dict[str, Any] = json.loads(data[12 : 12 + head_size])
+    count = int(header["count"])
+    start = 12 + head_size
+    labels_raw = data[start : start + 8 * count]
+    payload = data[start + 8 * count :]
+    ok = (
+        count >= 0
+        and header["format"] == _FORMAT
+        and len(labels_raw) == 8 * count
+        and zlib.crc32(labels_raw) == header["labels_crc"]
+        and len(payload) == header["payload_size"]
+        and zlib.crc32(payload) == header["payload_crc"]
+    )
     if not ok:
         raise UnusableIndexFile("the index file is truncated or corrupt (checksum mismatch)")
+    params = header["params"]
     return IndexFile(
-        database_id=str(header["database_id"]),
+        database_id=_text(header["database_id"]),
         collection_id=int(header["collection_id"]),
         generation=int(header["generation"]),
         seq=int(header["seq"]),
-        kind=str(header["kind"]),
+        kind=_text(header["kind"]),
         dim=int(header["dim"]),
-        metric=str(header["metric"]),
-        params={str(k): int(v) for k, v in header["params"].items()},
+        metric=_text(header["metric"]),
+        params={_text(k): int(v) for k, v in params.items()},
         labels=np.frombuffer(labels_raw, dtype="<i8").astype(np.int64),
         payload=payload,
     )
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a str, got {value!r}")
+    return value

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from embedlab.errors import EmbedlabError
+from embedlab.errors import EmbedlabError, StoreIOError
 from embedlab.store._indexfile import UnusableIndexFile, read_index_file
 from embedlab.store._state import CollectionState, build_state, decode_vectors
 from embedlab.store.metadata import check_metadata
@@ -35,7 +35,12 @@ def rebuild(db: Database, state: CollectionState, *, purge: bool) -> tuple[int, 
         if row is None:  # pragma: no cover - dropped under our write lock is impossible
             raise RuntimeError("collection vanished during rebuild")
         fresh = build_state(storage, row, state.index_path)
-        fresh.save()
+        try:
+            fresh.save()
+        except OSError as exc:  # rolls the transaction back: nothing changed
+            raise StoreIOError(
+                f"could not write the index file {state.index_path}: {exc.strerror or exc}"
+            ) from None
     if purge:
         storage.vacuum()
     return purged, fresh
@@ -50,6 +55,12 @@ def verify(db: Database, state: CollectionState) -> VerifyReport:
         row = storage.collection_by_id(spec.id)
         rows = storage.rows_since(spec.id, -1)
         pending = len(storage.tombstones_since(spec.id, -1))
+        changed = storage.checksum_mismatches(spec.id)
+    if changed:
+        problems.append(
+            f"{len(changed)} stored rows no longer match their checksum (a changed vector, "
+            f"document or metadata), e.g. {changed[0]!r}"
+        )
     seq = row.seq if row else -1
     size = spec.width * np.dtype(spec.dtype).itemsize
     bad_blobs = [key for key, blob in zip(rows.ids, rows.blobs, strict=True) if len(blob) != size]

@@ -171,6 +171,9 @@ class CollectionState:
         self.unsaved = 0
         self.seen_version = -1
         self.broken = False
+        # The index file was rebuilt or caught up on load: save it, so that warns once.
+        self.stale_file = False
+        self._save_backoff = 0  # after a failed save, wait for this many more changes
         self._alive_bits: npt.NDArray[np.uint8] | None = None
 
     # -- views ------------------------------------------------------------------------
@@ -360,7 +363,12 @@ class CollectionState:
     # -- the index file ---------------------------------------------------------------
     def needs_save(self) -> bool:
         """True once enough changes are unsaved that replaying them would cost too much."""
-        return self.unsaved >= max(_AUTOSAVE_FLOOR, int(_AUTOSAVE_SHARE * self.n))
+        threshold = max(_AUTOSAVE_FLOOR, int(_AUTOSAVE_SHARE * self.n))
+        return self.unsaved >= threshold + self._save_backoff
+
+    def save_failed(self) -> None:
+        """Note a failed save: the next attempt waits for as many changes again."""
+        self._save_backoff = self.unsaved
 
     def save(self) -> None:
         """Write the index file stamped with the sequence applied (caller holds the lock).
@@ -371,6 +379,8 @@ class CollectionState:
             self._write_file()
         self.saved_seq = self.applied_seq
         self.unsaved = 0
+        self._save_backoff = 0
+        self.stale_file = False
 
     def _write_file(self) -> None:
         write_index_file(
@@ -400,7 +410,10 @@ def load_state(storage: Storage, row: CollectionRow, index_path: Path) -> Collec
     rows = storage.rows_since(spec.id, -1)
     try:
         state = _from_file(spec, row, rows, index_path, storage.database_id)
-    except UnusableIndexFile as exc:
+    except Exception as exc:  # any damage or mismatch of the derived file: rebuild it
+        if not isinstance(exc, UnusableIndexFile):
+            exc = UnusableIndexFile(f"the index file is corrupt ({type(exc).__name__}: {exc})")
+        rebuilt = build_state(storage, row, index_path, rows=rows)
         if len(rows.labels) or index_path.exists():
             warnings.warn(
                 f"collection {spec.name!r}: {exc}; rebuilt it from the database "
@@ -408,7 +421,8 @@ def load_state(storage: Storage, row: CollectionRow, index_path: Path) -> Collec
                 IndexRebuiltWarning,
                 stacklevel=4,
             )
-        return build_state(storage, row, index_path, rows=rows)
+            rebuilt.stale_file = True
+        return rebuilt
     state.applied_seq = row.seq
     return state
 
@@ -448,7 +462,7 @@ def _from_file(
         raise UnusableIndexFile("the index file's labels are out of order")
     try:
         index = INDEX_KINDS[spec.kind].from_bytes(entry.payload, spec.dim, spec.metric, spec.params)
-    except (ValueError, RuntimeError) as exc:
+    except Exception as exc:  # whatever faiss makes of damaged bytes: rebuild
         raise UnusableIndexFile(f"the index file does not load ({exc})") from None
     if index.ntotal != len(file_labels):
         raise UnusableIndexFile("the index file's vector count disagrees with its labels")
@@ -501,6 +515,7 @@ def _from_file(
             IndexRebuiltWarning,
             stacklevel=5,
         )
+        state.stale_file = True
     return state
 
 

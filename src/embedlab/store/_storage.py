@@ -8,14 +8,23 @@ Every change to a collection takes the next value of the collection's sequence n
 Rows are never changed in place: an upsert or update tombstones the old row and inserts a
 new one, so a row's ``label`` (its integer key, never reused) always names one vector, and
 the rows with ``seq`` or ``deleted_seq`` above a number are exactly what changed since.
+
+Each row carries a CRC-32 of what it stores (collection, id, sequence number, vector,
+metadata and document), written with the row, so ``verify()`` finds any changed value.
+Damage SQLite reports (a malformed or emptied file) becomes a
+:class:`~embedlab.errors.StoreCorruptError` naming the file. A folder that cannot be
+written is opened read-only: reads work, writes raise
+:class:`~embedlab.errors.StoreReadOnlyError`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 import uuid
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,11 +34,19 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from embedlab.errors import StoreVersionError
+from embedlab.errors import (
+    CollectionNotFoundError,
+    StoreCorruptError,
+    StoreIOError,
+    StoreLockedError,
+    StoreReadOnlyError,
+    StoreVersionError,
+)
 
-__all__ = ["FORMAT_VERSION", "SQLITE_NAME", "CollectionRow", "Rows", "Storage"]
+__all__ = ["FORMAT_VERSION", "SQLITE_NAME", "CollectionRow", "Rows", "Storage", "row_checksum"]
 
-FORMAT_VERSION = 1
+# 2: items.checksum (databases of format 1 get it computed when first opened for writing)
+FORMAT_VERSION = 2
 SQLITE_NAME = "embedlab.sqlite"
 _BUSY_TIMEOUT_MS = 30_000
 _IN_CHUNK = 500  # host parameters per IN (...) list
@@ -56,7 +73,8 @@ CREATE TABLE IF NOT EXISTS items (
     metadata TEXT,
     document TEXT,
     seq INTEGER NOT NULL,
-    deleted_seq INTEGER
+    deleted_seq INTEGER,
+    checksum INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS items_live_id ON items(collection_id, id)
     WHERE deleted_seq IS NULL;
@@ -104,23 +122,90 @@ class Rows:
     seqs: npt.NDArray[np.int64]
 
 
+def row_checksum(
+    collection_id: int,
+    key: str,
+    seq: int,
+    vector: bytes,
+    metadata: str | None,
+    document: str | None,
+) -> int:
+    """CRC-32 of what one row stores (each part length-prefixed; None differs from "")."""
+    crc = zlib.crc32(f"{collection_id}:{seq}:".encode())
+    for part in (key, vector, metadata, document):
+        if part is None:
+            crc = zlib.crc32(b"N", crc)
+            continue
+        data = part if isinstance(part, bytes) else str(part).encode("utf-8", "surrogatepass")
+        crc = zlib.crc32(b"%d:" % len(data), crc)
+        crc = zlib.crc32(data, crc)
+    return crc
+
+
+def _row_checksum_sql(*args: Any) -> int | None:
+    try:
+        return row_checksum(*args)
+    except Exception:  # damaged values (wrong types): report a mismatch, not a crash
+        return None
+
+
 class Storage:
     """The SQLite connection of one database folder and the statements the store runs."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, was_database: bool = False) -> None:
+        """Open ``folder``'s SQLite file; ``was_database``: the folder held a database
+        before (index files), so a missing or empty SQLite file is damage, not a new one."""
         self.path = folder / SQLITE_NAME
-        self.conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
-        )
+        _check_present(self.path, was_database)
+        self.read_only = not _writable(folder, self.path)
+        if self.read_only and not self.path.exists():
+            raise StoreReadOnlyError(f"cannot create a database in the read-only folder {folder}")
+        uri = None
+        if self.read_only:
+            # On a read-only file system with no write-ahead log nobody can change the file
+            # (and SQLite cannot make its shared-memory file): open it as immutable.
+            wal = self.path.with_name(SQLITE_NAME + "-wal")
+            fixed = os.statvfs(folder).f_flag & os.ST_RDONLY and not (
+                wal.exists() and wal.stat().st_size
+            )
+            uri = f"file:{self.path}?{'immutable=1' if fixed else 'mode=ro'}"
+        with self.guard():
+            self.conn = sqlite3.connect(
+                uri or self.path,
+                uri=uri is not None,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=30.0,
+            )
+        self.conn.create_function("row_checksum", 6, _row_checksum_sql, deterministic=True)
+        self.has_checksums = True
         try:
-            self.database_id = self._prepare()
+            with self.guard():
+                self.database_id = self._prepare()
         except BaseException:
             self.conn.close()
             raise
 
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Turn SQLite's damage, read-only and I/O errors into typed errors naming the file."""
+        try:
+            yield
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise _typed(exc, self.path) from None
+        except json.JSONDecodeError as exc:
+            raise StoreCorruptError(
+                f"the database file is damaged (a stored value is not valid JSON: {exc})",
+                path=str(self.path),
+            ) from None
+
     def _prepare(self) -> str:
         """Set the connection up, create the schema, check the format; return the db's id."""
         self.conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        if self.read_only:
+            return self._prepare_read_only()
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = FULL")
         with self.write():
@@ -131,12 +216,10 @@ class Storage:
                 self.conn.execute(
                     "INSERT INTO meta(key, value) VALUES ('format', ?)", (str(FORMAT_VERSION),)
                 )
-            elif int(row[0]) > FORMAT_VERSION:
-                raise StoreVersionError(
-                    f"this database was written by a newer embedlab (store format {row[0]}); "
-                    f"this version reads format {FORMAT_VERSION} and older. Upgrade embedlab.",
-                    path=str(self.path),
-                )
+            else:
+                self._check_format(row[0])
+                if int(row[0]) < 2:
+                    self._add_checksums()
             if self.conn.execute("SELECT 1 FROM meta WHERE key='fts'").fetchone() is None:
                 # The keyword index arrived after the first databases: index what is there.
                 self.conn.execute("INSERT INTO items_fts(items_fts) VALUES ('rebuild')")
@@ -147,6 +230,45 @@ class Storage:
                 self.conn.execute("INSERT INTO meta(key, value) VALUES ('id', ?)", row)
             return str(row[0])
 
+    def _prepare_read_only(self) -> str:
+        """Check a database opened read-only (nothing is created or migrated)."""
+        with self.read():
+            try:
+                rows = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+            except sqlite3.OperationalError:
+                raise StoreCorruptError(
+                    "the file holds no embedlab database (no meta table)", path=str(self.path)
+                ) from None
+            self._check_format(rows.get("format", "0"))
+            columns = [r[1] for r in self.conn.execute("PRAGMA table_info(items)")]
+            self.has_checksums = "checksum" in columns  # not before format 2
+            return str(rows.get("id", ""))
+
+    def _check_format(self, value: object) -> None:
+        try:
+            version = int(str(value))
+        except ValueError:
+            raise StoreCorruptError(
+                f"the stored format version {value!r} is not a number", path=str(self.path)
+            ) from None
+        if version > FORMAT_VERSION:
+            raise StoreVersionError(
+                f"this database was written by a newer embedlab (store format {version}); "
+                f"this version reads format {FORMAT_VERSION} and older. Upgrade embedlab.",
+                path=str(self.path),
+            )
+
+    def _add_checksums(self) -> None:
+        """Format 1 -> 2: add the per-row checksum column and fill it (inside a write)."""
+        columns = [r[1] for r in self.conn.execute("PRAGMA table_info(items)")]
+        if "checksum" not in columns:
+            self.conn.execute("ALTER TABLE items ADD COLUMN checksum INTEGER")
+        self.conn.execute(
+            "UPDATE items SET checksum ="
+            " row_checksum(collection_id, id, seq, vector, metadata, document)"
+        )
+        self.conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (str(FORMAT_VERSION),))
+
     def close(self) -> None:
         """Close the connection (idempotent)."""
         self.conn.close()
@@ -155,26 +277,43 @@ class Storage:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction: committed when the block ends, rolled back on any error."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        if self.read_only:
+            raise StoreReadOnlyError(
+                f"the database {self.path.parent} is read-only (its folder cannot be "
+                "written); it was opened for reading only"
+            )
+        with self.guard():
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        """A read transaction: every statement in the block sees one snapshot."""
-        self.conn.execute("BEGIN")
-        try:
-            yield self.conn
-        finally:
-            self.conn.execute("COMMIT")
+        """A read transaction: every statement in the block sees one snapshot.
+
+        Nested in another transaction it joins that one (the same snapshot).
+        """
+        if self.conn.in_transaction:
+            with self.guard():
+                yield self.conn
+            return
+        with self.guard():
+            self.conn.execute("BEGIN")
+            try:
+                yield self.conn
+            finally:
+                if self.conn.in_transaction:
+                    self.conn.execute("COMMIT")
 
     def data_version(self) -> int:
         """Changes whenever another connection commits (cheap: no disk access)."""
-        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+        with self.guard():
+            return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
 
     # -- collections ------------------------------------------------------------------
     def collections(self) -> list[CollectionRow]:
@@ -225,6 +364,9 @@ class Storage:
             f"UPDATE collections SET seq = seq + 1{bump} WHERE id = ? RETURNING seq",
             (collection_id,),
         ).fetchone()
+        if row is None:  # dropped by another handle or process
+            names = [c.name for c in self.collections()]
+            raise CollectionNotFoundError(f"#{collection_id}", names)
         return int(row[0])
 
     def count(self, collection_id: int) -> int:
@@ -247,10 +389,10 @@ class Storage:
     ) -> npt.NDArray[np.int64]:
         """Insert rows (inside a write transaction) and return their labels, in order."""
         self.conn.executemany(
-            "INSERT INTO items(collection_id, id, vector, metadata, document, seq)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO items(collection_id, id, vector, metadata, document, seq, checksum)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
-                (collection_id, i, b, m, d, seq)
+                (collection_id, i, b, m, d, seq, row_checksum(collection_id, i, seq, b, m, d))
                 for i, b, m, d in zip(ids, blobs, metadata, documents, strict=True)
             ),
         )
@@ -358,9 +500,23 @@ class Storage:
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def integrity_problems(self) -> list[str]:
-        """SQLite's own consistency check; empty when the file is sound."""
-        rows = self.conn.execute("PRAGMA quick_check").fetchall()
+        """SQLite's full consistency check (tables against their indexes too); empty when
+        the file is sound."""
+        with self.guard():
+            rows = self.conn.execute("PRAGMA integrity_check(20)").fetchall()
         return [str(r[0]) for r in rows if r[0] != "ok"]
+
+    def checksum_mismatches(self, collection_id: int) -> list[str]:
+        """Ids of a collection's rows (deleted ones too) whose stored values no longer
+        match their checksum (inside a read transaction)."""
+        if not self.has_checksums:  # a format-1 database opened read-only
+            return []
+        rows = self.conn.execute(
+            "SELECT id FROM items WHERE collection_id = ? AND checksum IS NOT"
+            " row_checksum(collection_id, id, seq, vector, metadata, document)",
+            (collection_id,),
+        ).fetchall()
+        return [str(r[0]) for r in rows]
 
 
 _COLLECTION_COLUMNS = (
@@ -380,6 +536,48 @@ def _collection(row: tuple[Any, ...]) -> CollectionRow:
         created=row[7],
         seq=row[8],
         generation=row[9],
+    )
+
+
+def _check_present(path: Path, was_database: bool) -> None:
+    """Refuse to start an empty database where one was (missing or zero-length file)."""
+    if not was_database:
+        return
+    wal = path.with_name(path.name + "-wal")
+    has_wal = wal.exists() and wal.stat().st_size > 0
+    if not path.exists():
+        raise StoreCorruptError(
+            "the database file is missing, but the folder holds a database's index files; "
+            "restore the file (or remove the folder to start again)",
+            path=str(path),
+        )
+    if path.stat().st_size == 0 and not has_wal:
+        raise StoreCorruptError(
+            "the database file is empty, but the folder holds a database's index files; "
+            "restore the file (or remove the folder to start again)",
+            path=str(path),
+        )
+
+
+def _writable(folder: Path, path: Path) -> bool:
+    """True when SQLite can write here (its journal files go next to the database)."""
+    if not os.access(folder, os.W_OK):
+        return False
+    return not path.exists() or os.access(path, os.W_OK)
+
+
+def _typed(exc: sqlite3.DatabaseError, path: Path) -> Exception:
+    """The typed error for a SQLite failure."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary == sqlite3.SQLITE_READONLY:
+        return StoreReadOnlyError(f"the database {path} cannot be written: {exc}")
+    if primary in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN):
+        return StoreIOError(f"the database {path} could not be read or written: {exc}")
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StoreLockedError(f"the database {path} stayed busy: {exc}")
+    return StoreCorruptError(
+        f"the database file is damaged or not a database ({exc})", path=str(path)
     )
 
 

@@ -7,6 +7,7 @@ committed. See :class:`Collection` for the API.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack, overload
@@ -16,9 +17,11 @@ import numpy.typing as npt
 
 from embedlab._validation import check_float, check_int
 from embedlab.errors import (
+    CollectionNotFoundError,
     DuplicateIdError,
     InvalidParameterError,
     ModelMismatchError,
+    StoreIOError,
     UnknownKeyError,
 )
 from embedlab.store import _maintenance
@@ -137,8 +140,7 @@ class Collection:
 
     def info(self) -> CollectionInfo:
         """Settings and size, as :meth:`Database.list_collections` reports them."""
-        with self._db._lock:
-            state = self._current()
+        with self._reading() as state:
             row = self._db._storage.collection_by_id(state.spec.id)
             return CollectionInfo(
                 name=self.name,
@@ -290,8 +292,7 @@ class Collection:
         if limit is not None:
             limit = check_int("limit", limit, minimum=0)
         offset = check_int("offset", offset, minimum=0)
-        with self._db._lock:
-            state = self._current()
+        with self._reading() as state:
             selected = self._select(state, keys, parsed, parsed_doc)
             end = None if limit is None else offset + limit
             selected = selected[offset:end]
@@ -349,8 +350,7 @@ class Collection:
             max_distance = check_float("max_distance", max_distance, minimum=-np.inf)
         if type(exact_threshold) is not int or exact_threshold < 0:
             exact_threshold = check_int("exact_threshold", exact_threshold, minimum=0)
-        with self._db._lock:
-            state = self._current()
+        with self._reading() as state:
             if state.n_alive == 0:
                 raise InvalidParameterError(
                     f"collection {self.name!r} is empty; add vectors before querying it"
@@ -402,8 +402,7 @@ class Collection:
         parsed = parse_where(where)
         parsed_doc = parse_where_document(where_document)
         filtered = not parsed.is_all() or not parsed_doc.is_all()
-        with self._db._lock:
-            state = self._current()
+        with self._reading() as state:
             labels, scores = self._db._storage.keyword_matches(
                 self.spec.id, fts, None if filtered else k
             )
@@ -432,7 +431,7 @@ class Collection:
 
     def verify(self) -> VerifyReport:
         """Check the stored rows, the index file and the in-memory index against each other."""
-        with self._db._lock:
+        with self._db._lock, self._db._storage.guard():
             return _maintenance.verify(self._db, self._current())
 
     def save_index(self) -> None:
@@ -440,7 +439,12 @@ class Collection:
         every few thousand changes)."""
         with self._writing(autosave=False) as state:
             state.index_pending()
-            state.save()
+            try:
+                state.save()
+            except OSError as exc:
+                raise StoreIOError(
+                    f"could not write the index file {state.index_path}: {exc.strerror or exc}"
+                ) from None
 
     def wait_for_index(self) -> None:
         """Block until every stored row is in the ANN index.
@@ -460,6 +464,10 @@ class Collection:
     # -- internals --------------------------------------------------------------------
     def _current(self) -> CollectionState:
         """The view, caught up with what other connections committed (caller holds _lock)."""
+        self._db._check_open()
+        if self.spec.id in self._db._dropped:
+            names = [c.name for c in self._db._storage.collections()]
+            raise CollectionNotFoundError(self.name, names)
         fresh = self._state.refresh(self._db._storage)
         if fresh is not self._state:
             self._use(fresh)
@@ -475,13 +483,39 @@ class Collection:
             state.indexer.request(state)
 
     @contextmanager
+    def _reading(self) -> Iterator[CollectionState]:
+        """Hold the thread lock and one read transaction, with the view caught up to it.
+
+        Everything read inside (the view, then documents and vectors by label) comes from
+        that one snapshot, so a compaction committed meanwhile elsewhere is not half seen.
+        """
+        with self._db._lock:
+            self._db._check_open()
+            with self._db._storage.read():
+                yield self._current()
+
+    @contextmanager
     def _writing(self, *, autosave: bool = True) -> Iterator[CollectionState]:
-        """Hold the thread lock and the write lock, with the view caught up."""
-        with self._db._lock, self._db._write_lock.hold():
+        """Hold the thread lock and the write lock, with the view caught up.
+
+        A failed autosave of the index file only warns: the write is committed, and the
+        file (derived data) is saved again later.
+        """
+        self._db._check_open(write=True)
+        with self._db._lock, self._db._write_lock.hold(), self._db._storage.guard():
             self._db._check_open()
             yield self._current()
             if autosave and self._state.needs_save():
-                self._state.save()
+                try:
+                    self._state.save()
+                except OSError as exc:
+                    self._state.save_failed()
+                    warnings.warn(
+                        f"collection {self.name!r}: the write is stored, but its index file "
+                        f"could not be saved ({exc}); it is saved again later",
+                        RuntimeWarning,
+                        stacklevel=3,
+                    )
 
     def _check_model(self, model: str | None, what: str) -> None:
         if model is not None and self.spec.model is not None and model != self.spec.model:

@@ -12,8 +12,11 @@ Layout::
 
 from __future__ import annotations
 
+import atexit
+import os
 import threading
 import warnings
+import weakref
 from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
@@ -26,7 +29,9 @@ from embedlab.errors import (
     CollectionNotFoundError,
     EmbedlabError,
     InvalidParameterError,
+    StoreIOError,
     StoreLockedError,
+    StoreReadOnlyError,
 )
 from embedlab.metrics import Metric
 from embedlab.store._indexer import Indexer
@@ -42,6 +47,9 @@ __all__ = ["Database"]
 
 _MAX_DIM = 65_536
 _CLOSE_LOCK_SECONDS = 2.0
+# Every database's indexer, stopped before the interpreter exits. Indexers, not databases:
+# a database dropped without close() is collected while its indexer thread still runs.
+_INDEXERS: weakref.WeakSet[Indexer] = weakref.WeakSet()
 
 
 class Database:
@@ -69,21 +77,35 @@ class Database:
         lock_timeout: float = 10.0,
         background_indexing: bool = True,
     ) -> None:
+        if not isinstance(path, str | PathLike) or not str(path):
+            raise InvalidParameterError(
+                f"a database path must be a non-empty str or os.PathLike; got {path!r}"
+            )
         folder = Path(path)
         if folder.exists() and not folder.is_dir():
             raise InvalidParameterError(
                 f"a database is a folder; {str(folder)!r} exists and is not a folder"
             )
         timeout = check_float("lock_timeout", lock_timeout, minimum=0.0)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "indexes").mkdir(exist_ok=True)
+        _make_folder(folder)
+        indexes = folder / "indexes"
+        was_database = (folder / "write.lock").exists() or (
+            indexes.is_dir() and any(indexes.glob("*.index"))
+        )
         self.path = folder
         self._lock = threading.RLock()
         self._write_lock = WriteLock(folder / "write.lock", timeout=timeout)
-        self._storage = Storage(folder)
+        self._storage = Storage(folder, was_database=was_database)
+        self.read_only = self._storage.read_only
+        if not self.read_only:
+            _make_folder(indexes)
+            _remove_stale_temp_files(indexes)
         self._open = True
         self._collections: dict[int, Collection] = {}
+        self._dropped: set[int] = set()
         self._indexer = Indexer() if background_indexing else None
+        if self._indexer is not None:
+            _INDEXERS.add(self._indexer)
 
     # -- collections ------------------------------------------------------------------
     def create_collection(
@@ -121,6 +143,7 @@ class Database:
         params = cls.check_params(index_params, dim)
         if model is not None and (not isinstance(model, str) or not model):
             raise InvalidParameterError(f"model must be a non-empty str or None; got {model!r}")
+        self._check_open(write=True)
         with self._lock, self._write_lock.hold():
             self._check_open()
             with self._storage.write():
@@ -141,7 +164,12 @@ class Database:
                 if row is None:  # pragma: no cover - just inserted
                     raise RuntimeError("collection insert failed")
                 state = build_state(self._storage, row, self._index_path(row.id))
-                state.save()
+                try:
+                    state.save()
+                except OSError as exc:  # rolls the creation back
+                    raise StoreIOError(
+                        f"could not write the index file {state.index_path}: {exc.strerror or exc}"
+                    ) from None
             collection = Collection(self, state)
             self._collections[row.id] = collection
             return collection
@@ -161,7 +189,18 @@ class Database:
                 state = load_state(self._storage, row, self._index_path(row.id))
             collection = Collection(self, state)
             self._collections[row.id] = collection
+            if state.stale_file and not self.read_only:
+                self._save_now(collection)
             return collection
+
+    def _save_now(self, collection: Collection) -> None:
+        """Save a rebuilt or caught-up index file at once (so its warning comes once), if
+        the write lock is free; otherwise a later write or close saves it."""
+        try:
+            with self._write_lock.hold(timeout=0.0):
+                _save_quietly(collection)
+        except (StoreLockedError, OSError):
+            pass
 
     def get_or_create_collection(
         self,
@@ -225,15 +264,19 @@ class Database:
 
     def delete_collection(self, name: str) -> None:
         """Remove a collection, its rows and its index file."""
+        self._check_open(write=True)
         with self._lock, self._write_lock.hold():
             self._check_open()
             with self._storage.write():
-                row = self._storage.collection(name)
+                row = self._storage.collection(name) if isinstance(name, str) else None
                 if row is None:
                     names = [c.name for c in self._storage.collections()]
-                    raise CollectionNotFoundError(name, names)
+                    raise CollectionNotFoundError(str(name), names)
                 self._storage.delete_collection(row.id)
-            self._collections.pop(row.id, None)
+            self._dropped.add(row.id)
+            dropped = self._collections.pop(row.id, None)
+            if dropped is not None:
+                dropped._state.retired = True
             self._index_path(row.id).unlink(missing_ok=True)
 
     # -- life -------------------------------------------------------------------------
@@ -245,7 +288,7 @@ class Database:
             if self._indexer is not None:
                 self._indexer.close()
             dirty = [c for c in self._collections.values() if c._state.unsaved or c.pending]
-            if dirty:
+            if dirty and not self.read_only:
                 try:
                     with self._write_lock.hold(timeout=_CLOSE_LOCK_SECONDS):
                         for collection in dirty:
@@ -270,9 +313,14 @@ class Database:
     def __repr__(self) -> str:
         return f"Database({str(self.path)!r})"
 
-    def _check_open(self) -> None:
+    def _check_open(self, *, write: bool = False) -> None:
         if not self._open:
             raise InvalidParameterError(f"the database {str(self.path)!r} is closed")
+        if write and self.read_only:
+            raise StoreReadOnlyError(
+                f"the database {str(self.path)!r} was opened read-only (its folder cannot "
+                "be written); it cannot be changed"
+            )
 
     def _index_path(self, collection_id: int) -> Path:
         return self.path / "indexes" / f"{collection_id}.index"
@@ -283,6 +331,56 @@ def _index_kind(index: object) -> str:
         return index.strip().lower().replace("_", "-")
     valid = ", ".join(repr(k) for k in sorted(INDEX_KINDS))
     raise InvalidParameterError(f"The 'index' parameter must be one of {valid}. Got {index!r}.")
+
+
+def _make_folder(folder: Path) -> None:
+    """Create a folder (and its parents) or raise a typed error saying why it can't be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InvalidParameterError(
+            f"cannot create the database folder {str(folder)!r}: a part of its path is a file"
+        ) from None
+    except PermissionError as exc:
+        raise StoreReadOnlyError(
+            f"cannot create the database folder {str(folder)!r}: {exc.strerror}"
+        ) from None
+    except OSError as exc:
+        raise StoreIOError(
+            f"cannot create the database folder {str(folder)!r}: {exc.strerror}"
+        ) from None
+
+
+def _remove_stale_temp_files(indexes: Path) -> None:
+    """Delete ``.<name>.<pid>.tmp`` files left by index saves whose process is gone."""
+    for tmp in indexes.glob(".*.tmp"):
+        try:
+            pid = int(tmp.name.rsplit(".", 2)[-2])
+        except (ValueError, IndexError):
+            continue
+        if pid != os.getpid() and not _alive(pid):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but is not ours
+        return True
+    return True
+
+
+@atexit.register
+def _stop_indexers() -> None:
+    """Stop the background indexer threads of databases left open at exit.
+
+    A daemon thread still inside faiss while the interpreter tears down aborts the process;
+    pending rows stay in SQLite and are indexed again on the next open.
+    """
+    for indexer in list(_INDEXERS):
+        indexer.close()
 
 
 def _save_quietly(collection: Collection) -> None:

@@ -73,6 +73,11 @@ class AnnIndex(ABC):
         cls, params: Mapping[str, object] | None, dim: int, *, per_query: bool = False
     ) -> dict[str, int]:
         """Validate ``params`` (creation, or per-query overrides) and fill in defaults."""
+        if params is not None and not isinstance(params, Mapping):
+            what = "search_params" if per_query else "index_params"
+            raise InvalidParameterError(
+                f"{what} must be a mapping of parameter names to ints; got {params!r}"
+            )
         given = dict(params or {})
         names = [n for n, s in cls.params_spec.items() if s.per_query or not per_query]
         unknown = sorted(set(given) - set(names))
