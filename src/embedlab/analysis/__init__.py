@@ -1,0 +1,31 @@
+"""Apply embeddings: clusters, outliers, near-duplicates, classifiers, recommendations.
+
+Every call takes any source of vectors (an array with keys, a ``WordVectors``, a store
+``Collection`` with its metadata and documents) through :func:`as_source`. Heavy
+dependencies (scikit-learn, umap-learn) are imported only by the calls that need them.
+"""
+
+from __future__ import annotations
+
+from embedlab.analysis._source import Source, as_source
+from embedlab.analysis.cluster import Cluster, Clustering, class_tfidf, cluster
+from embedlab.analysis.duplicates import DuplicatePair, Duplicates, find_duplicates
+from embedlab.analysis.neighbors import KnnGraph, knn_graph, knn_search
+from embedlab.analysis.outliers import Outliers, find_outliers
+
+__all__ = [
+    "Cluster",
+    "Clustering",
+    "DuplicatePair",
+    "Duplicates",
+    "KnnGraph",
+    "Outliers",
+    "Source",
+    "as_source",
+    "class_tfidf",
+    "cluster",
+    "find_duplicates",
+    "find_outliers",
+    "knn_graph",
+    "knn_search",
+]
