@@ -7,7 +7,7 @@ dependencies (scikit-learn, umap-learn) are imported only by the calls that need
 
 from __future__ import annotations
 
-from embedlab.analysis._source import Source, as_source
+from embedlab.analysis._source import Source, as_source, write_labels
 from embedlab.analysis.cluster import Cluster, Clustering, class_tfidf, cluster
 from embedlab.analysis.duplicates import DuplicatePair, Duplicates, find_duplicates
 from embedlab.analysis.neighbors import KnnGraph, knn_graph, knn_search
@@ -28,4 +28,5 @@ __all__ = [
     "find_outliers",
     "knn_graph",
     "knn_search",
+    "write_labels",
 ]

@@ -20,7 +20,7 @@ from embedlab.vectors import WordVectors
 if TYPE_CHECKING:
     from embedlab.store import Collection
 
-__all__ = ["Source", "as_source", "unit_rows"]
+__all__ = ["Source", "as_source", "unit_rows", "write_labels"]
 
 
 @dataclass(frozen=True)
@@ -146,3 +146,29 @@ def _from_array(data: Any, keys: Sequence[str] | None) -> Source:
         if len(set(names)) != len(names):
             raise InvalidParameterError("keys must be unique; some key is repeated")
     return Source(names, array)
+
+
+def write_labels(source: Source, labels: Any, key: str) -> int:
+    """Store ``labels[i]`` under metadata ``key`` of row i of the source's collection.
+
+    One :meth:`~embedlab.store.Collection.update` call: all rows change, or none.
+
+    Example:
+        >>> import numpy as np
+        >>> write_labels(as_source(np.eye(2)), [0, 1], "cluster")
+        Traceback (most recent call last):
+        ...
+        embedlab.errors.InvalidParameterError: writing labels back needs a collection ...
+    """
+    if source.collection is None:
+        raise InvalidParameterError(
+            "writing labels back needs a collection as the source; these rows came from "
+            "an array or a model"
+        )
+    values = [v.item() if isinstance(v, np.generic) else v for v in labels]
+    if len(values) != len(source.keys):
+        raise InvalidParameterError(
+            f"one label per row: {len(source.keys)} rows, {len(values)} labels"
+        )
+    source.collection.update(list(source.keys), metadata=[{key: v} for v in values])
+    return len(values)

@@ -1,0 +1,145 @@
+"""`embedlab cluster | duplicates | outliers`: analyses over a model or a collection.
+
+SOURCE is a model (a folder or a vectors file) when that path exists, else the name of a
+collection in the database given by --db.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from embedlab.cli._common import JsonOption, command, console, emit_json
+from embedlab.cli.app import app
+
+SourceArgument = typer.Argument(
+    ..., help="A model folder or vectors file, or the name of a collection in --db."
+)
+DbOption = typer.Option(
+    Path("embedlab.db"), "--db", envvar="EMBEDLAB_DB", help="The database folder (collections)."
+)
+
+
+@contextmanager
+def open_source(source: str, db: Path) -> Iterator[Any]:
+    """The analysis Source for a model path or a collection name (open while in use)."""
+    from embedlab.analysis import as_source
+    from embedlab.errors import MissingFileError
+
+    if Path(source).exists():
+        from embedlab.io import load_vectors
+
+        yield as_source(load_vectors(source))
+        return
+    if not (db / "embedlab.sqlite").is_file():
+        raise MissingFileError(f"{source!r} is neither a model path nor a collection in {db}")
+    from embedlab.store import Database
+
+    with Database(db) as database:
+        yield as_source(database.get_collection(source))
+
+
+@app.command()
+@command
+def cluster(
+    source: str = SourceArgument,
+    k: int | None = typer.Option(None, "--k", "-k", help="k-means with this many clusters."),
+    min_cluster_size: int | None = typer.Option(
+        None, "--min-cluster-size", help="HDBSCAN with this smallest cluster size instead."
+    ),
+    umap: int | None = typer.Option(None, "--umap", help="Reduce to this many dims first."),
+    write_metadata: str | None = typer.Option(
+        None, "--write-metadata", help="Store each row's cluster id under this metadata key."
+    ),
+    seed: int = typer.Option(0, "--seed"),
+    db: Path = DbOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Cluster the vectors; name each cluster by its terms and most central members."""
+    from embedlab.analysis import cluster as run
+    from embedlab.analysis import write_labels
+    from embedlab.errors import InvalidParameterError
+
+    if k is not None and min_cluster_size is not None:
+        raise InvalidParameterError("give --k (k-means) or --min-cluster-size (HDBSCAN), not both")
+    with open_source(source, db) as src:
+        if min_cluster_size is not None:
+            result = run(src, method="hdbscan", min_cluster_size=min_cluster_size,
+                         reduce_to=umap, seed=seed)  # fmt: skip
+        else:
+            result = run(src, method="kmeans", k=k, reduce_to=umap, seed=seed)
+        if write_metadata is not None:
+            write_labels(src, result.labels, write_metadata)
+    if json_output:
+        emit_json(result.to_dict() | {"written": write_metadata})
+        return
+    table = Table(title=f"{len(result.clusters)} clusters, {result.noise} noise rows",
+                  title_justify="left")  # fmt: skip
+    for name in ("cluster", "size", "terms", "central members"):
+        table.add_column(name)
+    for c in result.clusters:
+        table.add_row(str(c.label), str(c.size), ", ".join(t for t, _ in c.terms),
+                      ", ".join(c.central))  # fmt: skip
+    console.print(table)
+    if write_metadata is not None:
+        console.print(f"wrote the cluster id to metadata key {write_metadata!r}")
+
+
+@app.command()
+@command
+def duplicates(
+    source: str = SourceArgument,
+    threshold: float = typer.Option(0.95, "--threshold", help="Cosine similarity at least."),
+    top: int | None = typer.Option(None, "--top", help="The N most similar pairs instead."),
+    show: int = typer.Option(20, "--show", help="Pairs and groups to print."),
+    db: Path = DbOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Near-duplicate pairs (cosine), and the groups they join into."""
+    from embedlab.analysis import find_duplicates
+
+    with open_source(source, db) as src:
+        result = find_duplicates(src, threshold=threshold, top=top)
+    if json_output:
+        emit_json(result.to_dict())
+        return
+    table = Table(title=f"{len(result)} pairs, {len(result.groups)} groups", title_justify="left")
+    for name in ("a", "b", "similarity"):
+        table.add_column(name)
+    for p in result.pairs()[:show]:
+        table.add_row(p.a, p.b, f"{p.similarity:.4f}")
+    console.print(table)
+    for group in result.groups[:show]:
+        console.print(f"group of {len(group)}: " + ", ".join(group[:10]), highlight=False)
+
+
+@app.command()
+@command
+def outliers(
+    source: str = SourceArgument,
+    method: str = typer.Option("lof", "--method", help="lof or knn (k-th neighbour distance)."),
+    k: int = typer.Option(20, "--k", "-k", help="Neighbours per row."),
+    show: int = typer.Option(20, "--show", help="Rows to print."),
+    db: Path = DbOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Rows ranked by how unusual they are among their neighbours."""
+    from embedlab.analysis import find_outliers
+
+    with open_source(source, db) as src:
+        result = find_outliers(src, method=method, k=k)
+    if json_output:
+        emit_json(result.to_dict(show))
+        return
+    table = Table(title=f"most unusual rows ({result.method.value}, k={result.k})",
+                  title_justify="left")  # fmt: skip
+    table.add_column("id")
+    table.add_column("score", justify="right")
+    for key, score in result.top(show):
+        table.add_row(key, f"{score:.4f}")
+    console.print(table)

@@ -1,0 +1,58 @@
+"""`embedlab cluster | duplicates | outliers` as a user runs them (real processes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from cli_helpers import run_cli
+from embedlab.store import Database
+
+
+def _collection(path: Path) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    centres = np.eye(3, 8, dtype=np.float32) * 5
+    x = np.concatenate([c + 0.3 * rng.normal(size=(20, 8)) for c in centres]).astype(np.float32)
+    x[59] = x[0] * 1.0001  # a planted near-copy of row 0
+    x[58] = 5 * np.eye(8, dtype=np.float32)[7]  # a planted outlier, alone in its direction
+    docs = ["red apple"] * 20 + ["blue sea"] * 20 + ["loud engine"] * 20
+    with Database(path) as db:
+        col = db.create_collection("items", dim=8, metric="cosine")
+        col.add([f"i{n}" for n in range(60)], x, documents=docs)
+    return x
+
+
+def test_cluster_writes_ids_into_metadata(tmp_path: Path) -> None:
+    _collection(tmp_path / "db")
+    out = run_cli("cluster", "items", "--db", tmp_path / "db", "--k", "3",
+                  "--write-metadata", "topic", "--json").json()  # fmt: skip
+    assert len(out["clusters"]) == 3 and sum(c["size"] for c in out["clusters"]) == 60
+    assert {"apple", "engine"} <= {c["terms"][0] for c in out["clusters"]}
+    with Database(tmp_path / "db") as db:
+        meta = db.get_collection("items").get(include="metadata").metadata
+    assert meta is not None
+    topics = [m["topic"] for m in meta]
+    assert len(set(topics[:20])) == 1 and topics[0] != topics[25]
+
+
+def test_duplicates_and_outliers_commands(tmp_path: Path) -> None:
+    _collection(tmp_path / "db")
+    dup = run_cli("duplicates", "items", "--db", tmp_path / "db", "--threshold", "0.9999",
+                  "--json").json()  # fmt: skip
+    assert [(p["a"], p["b"]) for p in dup["pairs"]] == [("i0", "i59")]
+    out = run_cli("outliers", "items", "--db", tmp_path / "db", "--k", "5", "--json").json()
+    assert out["top"][0]["id"] == "i58"
+
+
+def test_bad_input_is_one_line_and_changes_nothing(tmp_path: Path) -> None:
+    _collection(tmp_path / "db")
+    res = run_cli("cluster", "items", "--db", tmp_path / "db", "--k", "500",
+                  "--write-metadata", "topic")  # fmt: skip
+    assert res.code == 2 and "k=500 needs at least 500 rows; got 60" in res.stderr
+    assert "Traceback" not in res.stderr
+    with Database(tmp_path / "db") as db:
+        meta = db.get_collection("items").get(include="metadata").metadata
+    assert meta is not None and all("topic" not in m for m in meta)
+    res = run_cli("duplicates", "nothing", "--db", tmp_path / "db")
+    assert res.code == 2 and "unknown collection 'nothing'" in res.stderr
