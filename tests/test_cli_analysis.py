@@ -56,3 +56,32 @@ def test_bad_input_is_one_line_and_changes_nothing(tmp_path: Path) -> None:
     assert meta is not None and all("topic" not in m for m in meta)
     res = run_cli("duplicates", "nothing", "--db", tmp_path / "db")
     assert res.code == 2 and "unknown collection 'nothing'" in res.stderr
+
+
+def test_classify_train_then_predict_texts(tmp_path: Path) -> None:
+    from embedlab.encoders.static import StaticEncoder
+    from embedlab.vectors import WordVectors
+
+    words = ["cat", "dog", "cow", "car", "bus", "van"]
+    wv = WordVectors(words, np.eye(6, dtype=np.float32) + 0.05)
+    wv.save(tmp_path / "model")
+    groups = {"animal": words[:3], "other": words[3:]}
+    pairs = [(g, f"{a} {b}") for g, ws in groups.items() for a in ws for b in ws if a != b]
+    labels, texts = [g for g, _ in pairs], [t for _, t in pairs]
+    with Database(tmp_path / "db") as db:
+        col = db.create_collection("t", dim=6, metric="cosine")
+        col.add([str(i) for i in range(len(texts))], StaticEncoder(wv).encode(texts),
+                 metadata=[{"kind": y} for y in labels], documents=texts)  # fmt: skip
+    spec = f"static:{tmp_path / 'model'}"
+    out = run_cli("classify", "train", "t", "--db", tmp_path / "db", "--label-key", "kind",
+                  "-o", tmp_path / "clf", "--encoder", spec, "--folds", "3",
+                  "--json").json()  # fmt: skip
+    assert out["classes"] == ["animal", "other"]
+    assert out["cross_validation"]["accuracy"] > 0.8
+    assert (tmp_path / "clf" / "coef.npy").is_file()
+    pred = run_cli("classify", "predict", tmp_path / "clf", "cat cow", "bus van", "--json").json()
+    assert [p["label"] for p in pred["predictions"]] == ["animal", "other"]
+    res = run_cli("classify", "train", "t", "--db", tmp_path / "db", "--label-key", "nope",
+                  "-o", tmp_path / "clf2")  # fmt: skip
+    assert res.code == 2 and "no metadata key 'nope'" in res.stderr
+    assert not (tmp_path / "clf2").exists()

@@ -8,14 +8,23 @@ dependencies (scikit-learn, umap-learn) are imported only by the calls that need
 from __future__ import annotations
 
 from embedlab.analysis._source import Source, as_source, write_labels
+from embedlab.analysis.classify import (
+    Classifier,
+    CrossValidation,
+    cross_validate,
+    fit_classifier,
+    macro_f1,
+)
 from embedlab.analysis.cluster import Cluster, Clustering, class_tfidf, cluster
 from embedlab.analysis.duplicates import DuplicatePair, Duplicates, find_duplicates
 from embedlab.analysis.neighbors import KnnGraph, knn_graph, knn_search
 from embedlab.analysis.outliers import Outliers, find_outliers
 
 __all__ = [
+    "Classifier",
     "Cluster",
     "Clustering",
+    "CrossValidation",
     "DuplicatePair",
     "Duplicates",
     "KnnGraph",
@@ -24,9 +33,12 @@ __all__ = [
     "as_source",
     "class_tfidf",
     "cluster",
+    "cross_validate",
     "find_duplicates",
     "find_outliers",
+    "fit_classifier",
     "knn_graph",
     "knn_search",
+    "macro_f1",
     "write_labels",
 ]

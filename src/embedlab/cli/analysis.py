@@ -143,3 +143,66 @@ def outliers(
     for key, score in result.top(show):
         table.add_row(key, f"{score:.4f}")
     console.print(table)
+
+
+classify_app = typer.Typer(
+    help="Train classifiers on embeddings; predict new texts.", no_args_is_help=True
+)
+app.add_typer(classify_app, name="classify")
+
+
+@classify_app.command("train")
+@command
+def classify_train(
+    source: str = SourceArgument,
+    label_key: str = typer.Option(..., "--label-key", help="The metadata key holding labels."),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder to save the classifier."),
+    kind: str = typer.Option("logistic", "--kind", help="logistic or knn."),
+    k: int = typer.Option(10, "--k", "-k", help="Neighbours (knn)."),
+    folds: int = typer.Option(5, "--folds", help="Cross-validation folds (0: none)."),
+    encoder: str | None = typer.Option(
+        None, "--encoder", help="The encoder `predict` uses for texts (default: the model's)."
+    ),
+    db: Path = DbOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Cross-validate, then fit on every row and save (JSON + .npy, no pickle)."""
+    from embedlab.analysis import cross_validate, fit_classifier
+
+    with open_source(source, db) as src:
+        labels = src.labels(label_key)
+        cv = cross_validate(src, labels, kind=kind, folds=folds, k=k) if folds else None
+        name = encoder or (src.collection.model if src.collection is not None else None)
+        clf = fit_classifier(src, labels, kind=kind, k=k, encoder=name)
+    clf.save(output)
+    report = {"saved": str(output), "classes": list(clf.classes), "encoder": name,
+              "cross_validation": None if cv is None else cv.to_dict()}  # fmt: skip
+    if json_output:
+        emit_json(report)
+        return
+    if cv is not None:
+        console.print(f"{cv.kind.value}: {folds}-fold accuracy {cv.accuracy:.4f}, "
+                      f"macro-F1 {cv.macro_f1:.4f}")  # fmt: skip
+    console.print(f"saved a {len(clf.classes)}-class classifier to {output}")
+
+
+@classify_app.command("predict")
+@command
+def classify_predict(
+    classifier: Path = typer.Argument(..., help="A folder written by `classify train`."),
+    texts: list[str] = typer.Argument(..., help="Texts to classify."),
+    encoder: str | None = typer.Option(None, "--encoder", help="Override the saved encoder."),
+    json_output: bool = JsonOption,
+) -> None:
+    """Predict the class of each text, encoding it with the classifier's encoder."""
+    from embedlab.analysis import Classifier
+    from embedlab.encoders import load
+
+    clf = Classifier.load(classifier)
+    predicted = clf.predict_texts(texts, load(encoder) if encoder else None)
+    if json_output:
+        rows = zip(texts, predicted, strict=True)
+        emit_json({"predictions": [{"text": t, "label": p} for t, p in rows]})
+        return
+    for text, label in zip(texts, predicted, strict=True):
+        console.print(f"{label}\t{text}", highlight=False)
