@@ -85,3 +85,21 @@ def test_classify_train_then_predict_texts(tmp_path: Path) -> None:
                   "-o", tmp_path / "clf2")  # fmt: skip
     assert res.code == 2 and "no metadata key 'nope'" in res.stderr
     assert not (tmp_path / "clf2").exists()
+
+
+def test_recommend_train_for_and_evaluate(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    lines = []
+    for _ in range(300):
+        g = int(rng.integers(3))
+        lines.append(" ".join(f"g{g}.{j}" for j in rng.choice(6, size=3, replace=False)))
+    (tmp_path / "baskets.txt").write_text("\n".join(lines) + "\n")
+    out = run_cli("recommend", "train", tmp_path / "baskets.txt", "-o", tmp_path / "m",
+                  "--dim", "8", "--epochs", "10", "--json").json()  # fmt: skip
+    assert out["items"] == 18
+    recs = run_cli("recommend", "for", tmp_path / "m", "g1.0", "g1.1", "-k", "3", "--json").json()
+    keys = [r["key"] for r in recs["recommendations"]]
+    assert len(keys) == 3 and all(k.startswith("g1.") and k not in ("g1.0", "g1.1") for k in keys)
+    ev = run_cli("recommend", "evaluate", tmp_path / "baskets.txt", "-k", "3", "--dim", "8",
+                 "--epochs", "10", "--json").json()  # fmt: skip
+    assert ev["item2vec"]["hit_rate"] > ev["popularity"]["hit_rate"]

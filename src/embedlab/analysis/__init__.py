@@ -19,6 +19,17 @@ from embedlab.analysis.cluster import Cluster, Clustering, class_tfidf, cluster
 from embedlab.analysis.duplicates import DuplicatePair, Duplicates, find_duplicates
 from embedlab.analysis.neighbors import KnnGraph, knn_graph, knn_search
 from embedlab.analysis.outliers import Outliers, find_outliers
+from embedlab.analysis.recommend import (
+    Holdout,
+    RecommendEvaluation,
+    evaluate,
+    holdout_split,
+    item2vec,
+    popularity_ranker,
+    profile,
+    recommend,
+    vector_ranker,
+)
 
 __all__ = [
     "Classifier",
@@ -27,18 +38,27 @@ __all__ = [
     "CrossValidation",
     "DuplicatePair",
     "Duplicates",
+    "Holdout",
     "KnnGraph",
     "Outliers",
+    "RecommendEvaluation",
     "Source",
     "as_source",
     "class_tfidf",
     "cluster",
     "cross_validate",
+    "evaluate",
     "find_duplicates",
     "find_outliers",
     "fit_classifier",
+    "holdout_split",
+    "item2vec",
     "knn_graph",
     "knn_search",
     "macro_f1",
+    "popularity_ranker",
+    "profile",
+    "recommend",
+    "vector_ranker",
     "write_labels",
 ]
