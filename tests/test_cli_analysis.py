@@ -103,3 +103,23 @@ def test_recommend_train_for_and_evaluate(tmp_path: Path) -> None:
     ev = run_cli("recommend", "evaluate", tmp_path / "baskets.txt", "-k", "3", "--dim", "8",
                  "--epochs", "10", "--json").json()  # fmt: skip
     assert ev["item2vec"]["hit_rate"] > ev["popularity"]["hit_rate"]
+
+
+def test_align_command(tmp_path: Path) -> None:
+    from embedlab.vectors import WordVectors
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(100, 8))
+    r, _ = np.linalg.qr(rng.normal(size=(8, 8)))
+    WordVectors([f"e{i}" for i in range(100)], x).save(tmp_path / "en")
+    WordVectors([f"f{i}" for i in range(100)], x @ r).save(tmp_path / "fr")
+    (tmp_path / "seed.txt").write_text("".join(f"e{i} f{i}\n" for i in range(20)))
+    (tmp_path / "test.txt").write_text("".join(f"e{i}\tf{i}\n" for i in range(20, 100)))
+    pairs = ("--pairs", tmp_path / "seed.txt", "--test", tmp_path / "test.txt")
+    out = run_cli("align", tmp_path / "en", tmp_path / "fr", *pairs, "-o", tmp_path / "out",
+                  "--json").json()  # fmt: skip
+    assert out["precision_at_1"] == 1.0 and out["pairs_used"] == 20
+    (tmp_path / "bad.txt").write_text("e1 f1\ne2\n")
+    res = run_cli("align", tmp_path / "en", tmp_path / "fr", "--pairs", tmp_path / "bad.txt",
+                  "-o", tmp_path / "out2")  # fmt: skip
+    assert res.code == 2 and "bad.txt, line 2: expected 'source target'" in res.stderr

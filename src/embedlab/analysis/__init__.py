@@ -8,6 +8,7 @@ dependencies (scikit-learn, umap-learn) are imported only by the calls that need
 from __future__ import annotations
 
 from embedlab.analysis._source import Source, as_source, write_labels
+from embedlab.analysis.align import Alignment, align, procrustes
 from embedlab.analysis.classify import (
     Classifier,
     CrossValidation,
@@ -32,6 +33,7 @@ from embedlab.analysis.recommend import (
 )
 
 __all__ = [
+    "Alignment",
     "Classifier",
     "Cluster",
     "Clustering",
@@ -43,6 +45,7 @@ __all__ = [
     "Outliers",
     "RecommendEvaluation",
     "Source",
+    "align",
     "as_source",
     "class_tfidf",
     "cluster",
@@ -57,6 +60,7 @@ __all__ = [
     "knn_search",
     "macro_f1",
     "popularity_ranker",
+    "procrustes",
     "profile",
     "recommend",
     "vector_ranker",

@@ -300,3 +300,50 @@ def recommend_evaluate(
     for name, r in report.items():
         console.print(f"{name}: hit-rate@{k} {r['hit_rate']:.4f}  nDCG@{k} {r['ndcg']:.4f}  "
                       f"({r['users']} users)")  # fmt: skip
+
+
+@app.command()
+@command
+def align(
+    source: str = typer.Argument(..., help="The vectors to rotate (model folder or file)."),
+    target: str = typer.Argument(..., help="The space to rotate them into."),
+    pairs: Path | None = typer.Option(
+        None, "--pairs", help="Seed pairs, 'source target' a line (default: shared keys)."
+    ),
+    test: Path | None = typer.Option(None, "--test", help="Test pairs: report precision@1."),
+    iterations: int = typer.Option(0, "--iterations", help="Refinement rounds."),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder for the rotated vectors."),
+    json_output: bool = JsonOption,
+) -> None:
+    """Rotate SOURCE onto TARGET (orthogonal Procrustes) and save the rotated vectors."""
+    from embedlab.analysis import align as run
+    from embedlab.io import load_vectors
+
+    result = run(load_vectors(source), load_vectors(target),
+                 None if pairs is None else _read_pairs(pairs), iterations=iterations)  # fmt: skip
+    result.mapped().save(output)
+    report: dict[str, Any] = {"saved": str(output), "pairs_used": len(result.pairs)}
+    if test is not None:
+        report["precision_at_1"] = result.precision_at_1(_read_pairs(test))
+    if json_output:
+        emit_json(report)
+        return
+    for key, value in report.items():
+        console.print(f"{key}: {value}", highlight=False)
+
+
+def _read_pairs(path: Path) -> list[tuple[str, str]]:
+    from embedlab.errors import FormatError, MissingFileError
+
+    if not path.is_file():
+        raise MissingFileError(f"no pairs file at {path}")
+    out = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 2:
+            raise FormatError(f"expected 'source target', got {line!r}", path=str(path),
+                              line=number)  # fmt: skip
+        out.append((fields[0], fields[1]))
+    return out
