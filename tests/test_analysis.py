@@ -165,3 +165,15 @@ def test_planted_outliers_rank_first(method: str) -> None:
 def test_outliers_k_adjusted_to_rows() -> None:
     out = find_outliers(np.random.default_rng(0).normal(size=(4, 3)), k=50)
     assert out.k == 3
+
+
+@pytest.mark.slow
+def test_umap_then_hdbscan_recovers_planted_clusters() -> None:
+    pytest.importorskip("umap")
+    from sklearn.metrics import adjusted_rand_score
+
+    x, truth = _planted()
+    c = cluster(x, method="hdbscan", min_cluster_size=10, reduce_to=2, seed=1)
+    kept = c.labels != -1
+    assert kept.mean() > 0.9
+    assert adjusted_rand_score(truth[kept], c.labels[kept]) == 1.0
