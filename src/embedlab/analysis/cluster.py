@@ -134,8 +134,10 @@ def _kmeans(x: npt.NDArray[np.float32], k: int, seed: int) -> npt.NDArray[np.int
     import faiss
 
     x = np.ascontiguousarray(x, dtype=np.float32)
+    # min_points_per_centroid=1: few rows per cluster is the user's choice, not a warning
+    # faiss should print on stderr; max_points_per_centroid: train on every row.
     km = faiss.Kmeans(x.shape[1], k, niter=25, nredo=1, seed=seed, verbose=False,
-                      max_points_per_centroid=100_000)  # fmt: skip
+                      min_points_per_centroid=1, max_points_per_centroid=100_000)  # fmt: skip
     km.train(x)
     _, assigned = km.index.search(x, 1)
     return assigned[:, 0].astype(np.int64)
