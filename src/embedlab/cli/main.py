@@ -9,6 +9,7 @@ def main() -> None:
     """Run the CLI (console script `embedlab`)."""
     # Each module adds its commands to `app` when imported.
     from embedlab.cli import (  # noqa: F401
+        analysis,
         bias,
         db,
         demo,

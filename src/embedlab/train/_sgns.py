@@ -39,6 +39,9 @@ class SgnsParams(ThreadsParam):
     min_count: int = 5
     max_vocab_size: int | None = None
     negative: int = 5
+    ns_exponent: float = 0.75
+    """Negatives are drawn with probability count ** ns_exponent (0: uniform; recommender
+    work tunes it, Caselles-Dupré et al. 2018)."""
     sample: float = 1e-3
     sg: bool = False
     alpha: float = 0.025
@@ -54,6 +57,7 @@ class SgnsParams(ThreadsParam):
         if self.max_vocab_size is not None:
             check_int("max_vocab_size", self.max_vocab_size)
         check_int("negative", self.negative)
+        check_float("ns_exponent", self.ns_exponent, minimum=-10.0, maximum=10.0)
         check_float("sample", self.sample, maximum=1.0)
         check_float("alpha", self.alpha, inclusive_min=False)
         check_float("min_alpha", self.min_alpha, maximum=self.alpha)
@@ -163,7 +167,9 @@ class NegativeSamplingTrainer(Trainer[P, V]):
     ) -> Any:
         p = self.params
         keep = vocab.keep_probabilities(p.sample)
-        alias_prob, alias_idx = _kernels.build_alias(vocab.counts.astype(np.float64) ** 0.75)
+        alias_prob, alias_idx = _kernels.build_alias(
+            vocab.counts.astype(np.float64) ** p.ns_exponent
+        )
         sig, logsig = _kernels.sigmoid_tables()
         window = min(p.window, 1 << 20)
 

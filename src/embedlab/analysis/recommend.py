@@ -1,0 +1,236 @@
+"""Recommendation from baskets: item2vec, user profiles, and a held-out-item evaluation.
+
+item2vec (Barkan & Koenigstein 2016) is skip-gram with negative sampling over baskets:
+each basket is a "sentence" of item ids, with a window as wide as the longest basket so
+every pair in a basket co-occurs. It runs on :class:`~embedlab.train.Word2Vec` (items are
+renamed to plain tokens first, so any id survives the tokenizer), with the negative
+sampling exponent exposed (``ns_exponent``), as recommender work tunes it.
+
+A user's profile is the mean of their items' unit vectors; recommendations are the items
+nearest the profile by cosine, the user's own items excluded. :func:`evaluate` holds out
+one item of every basket of two or more, ranks for the rest, and reports hit-rate@k and
+nDCG@k (one relevant item: ``1 / log2(rank + 1)``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from embedlab._validation import check_int
+from embedlab.analysis._source import unit_rows
+from embedlab.errors import CorpusError, InvalidParameterError
+from embedlab.vectors import Neighbor, WordVectors
+
+__all__ = [
+    "Holdout",
+    "RecommendEvaluation",
+    "evaluate",
+    "holdout_split",
+    "item2vec",
+    "popularity_ranker",
+    "profile",
+    "recommend",
+    "vector_ranker",
+]
+
+Ranker = Callable[[Sequence[Sequence[str]], int], list[list[str]]]
+"""Given users' seen items and k, each user's top-k unseen items."""
+
+
+def item2vec(
+    baskets: Iterable[Sequence[str]],
+    *,
+    dim: int = 64,
+    epochs: int = 20,
+    negative: int = 5,
+    ns_exponent: float = 0.75,
+    window: int | None = None,
+    min_count: int = 1,
+    sample: float = 0.0,
+    alpha: float = 0.025,
+    threads: int = 1,
+    seed: int = 1,
+) -> WordVectors:
+    """Item vectors by skip-gram with negative sampling over baskets (lists of item ids).
+
+    Example:
+        >>> baskets = [["tea", "milk"], ["milk", "tea", "sugar"], ["beer", "chips"]] * 30
+        >>> wv = item2vec(baskets, dim=8, epochs=5)
+        >>> sorted(wv.keys)
+        ['beer', 'chips', 'milk', 'sugar', 'tea']
+    """
+    items: dict[str, int] = {}
+    lines = []
+    longest = 0
+    for basket in baskets:
+        if isinstance(basket, str):
+            raise InvalidParameterError(
+                f"each basket must be a list of item ids, got the string {basket[:40]!r}"
+            )
+        ids = [items.setdefault(str(item), len(items)) for item in basket]
+        longest = max(longest, len(ids))
+        lines.append(" ".join(f"i{i}" for i in ids))
+    if longest < 2:
+        raise CorpusError("item2vec needs at least one basket of two or more items")
+    from embedlab.train import Word2Vec
+
+    trainer = Word2Vec(
+        dim=dim, window=window or longest, min_count=min_count, negative=negative,
+        ns_exponent=ns_exponent, sample=sample, sg=True, alpha=alpha, epochs=epochs,
+        threads=threads, seed=seed,
+    )  # fmt: skip
+    tokens = trainer.train(lines)
+    names = list(items)
+    keys = [names[int(token[1:])] for token in tokens.keys]
+    return WordVectors(keys, tokens.vectors, counts=tokens.counts)
+
+
+def profile(vectors: WordVectors, items: Iterable[str]) -> npt.NDArray[np.float32]:
+    """A user's vector: the mean of their known items' unit vectors (unknown ones skipped).
+
+    Example:
+        >>> wv = WordVectors(["a", "b"], np.array([[2.0, 0.0], [0.0, 1.0]]))
+        >>> profile(wv, ["a", "b", "zzz"]).tolist()
+        [0.5, 0.5]
+    """
+    rows = [vectors.get_index(i) for i in items if i in vectors]
+    if not rows:
+        raise InvalidParameterError("none of these items has a vector; cannot build a profile")
+    return np.asarray(vectors.unit_vectors[rows].mean(axis=0), dtype=np.float32)
+
+
+def recommend(vectors: WordVectors, items: Sequence[str], k: int = 10) -> list[Neighbor]:
+    """The k items nearest the profile of ``items`` (cosine), ``items`` themselves excluded.
+
+    Example:
+        >>> wv = WordVectors(["a", "b", "c"], np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]]))
+        >>> [n.key for n in recommend(wv, ["a"], k=1)]
+        ['b']
+    """
+    k = check_int("k", k)
+    ranked = vector_ranker(vectors)([items], k)[0]
+    unit = vectors.unit_vectors
+    p = unit_rows(profile(vectors, items)[None, :])[0]
+    return [Neighbor(key, float(unit[vectors.get_index(key)] @ p)) for key in ranked]
+
+
+def vector_ranker(vectors: WordVectors, block: int = 1024) -> Ranker:
+    """A ranker over item vectors: each user's profile against every item, in blocks."""
+    unit = vectors.unit_vectors
+
+    def rank(users: Sequence[Sequence[str]], k: int) -> list[list[str]]:
+        out: list[list[str]] = []
+        for start in range(0, len(users), block):
+            chunk = users[start : start + block]
+            profiles = np.zeros((len(chunk), unit.shape[1]), dtype=np.float32)
+            for r, seen in enumerate(chunk):
+                rows = [vectors.get_index(i) for i in seen if i in vectors]
+                if rows:
+                    profiles[r] = unit[rows].mean(axis=0)
+            scores = profiles @ unit.T
+            for r, seen in enumerate(chunk):
+                for i in seen:
+                    if i in vectors:
+                        scores[r, vectors.get_index(i)] = -np.inf
+            top = min(k, unit.shape[0])
+            best = np.argpartition(-scores, top - 1, axis=1)[:, :top]
+            for r in range(len(chunk)):
+                order = best[r][np.argsort(-scores[r, best[r]], kind="stable")]
+                out.append([vectors.keys[j] for j in order if np.isfinite(scores[r, j])])
+        return out
+
+    return rank
+
+
+def popularity_ranker(baskets: Iterable[Sequence[str]]) -> Ranker:
+    """The baseline: the most frequent items overall, the user's own excluded."""
+    counts = Counter(str(i) for basket in baskets for i in basket)
+    ranked = [item for item, _ in counts.most_common()]
+
+    def rank(users: Sequence[Sequence[str]], k: int) -> list[list[str]]:
+        out = []
+        for seen in users:
+            skip = set(seen)
+            out.append([i for i in ranked[: k + len(skip)] if i not in skip][:k])
+        return out
+
+    return rank
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """Baskets with one item held out each (``users[i]`` kept, ``held[i]`` hidden)."""
+
+    users: tuple[tuple[str, ...], ...]
+    held: tuple[str, ...]
+    train: tuple[tuple[str, ...], ...]
+
+
+def holdout_split(baskets: Iterable[Sequence[str]], *, seed: int = 0) -> Holdout:
+    """Hide one random item of every basket with two or more distinct items.
+
+    ``train`` is every basket with its held item removed (baskets of one item kept whole).
+
+    Example:
+        >>> h = holdout_split([["a", "b"], ["c"]], seed=0)
+        >>> len(h.users), len(h.train), sorted(h.users[0] + (h.held[0],))
+        (1, 2, ['a', 'b'])
+    """
+    rng = np.random.default_rng(seed)
+    users, held, train = [], [], []
+    for basket in baskets:
+        items = tuple(dict.fromkeys(str(i) for i in basket))
+        if len(items) < 2:
+            train.append(items)
+            continue
+        hide = int(rng.integers(len(items)))
+        kept = items[:hide] + items[hide + 1 :]
+        users.append(kept)
+        held.append(items[hide])
+        train.append(kept)
+    if not users:
+        raise InvalidParameterError("a held-out evaluation needs baskets of two or more items")
+    return Holdout(tuple(users), tuple(held), tuple(train))
+
+
+@dataclass(frozen=True)
+class RecommendEvaluation:
+    """Hit-rate@k and nDCG@k over the users with a held-out item."""
+
+    k: int
+    hit_rate: float
+    ndcg: float
+    users: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return dict(self.__dict__)
+
+
+def evaluate(ranker: Ranker, holdout: Holdout, k: int = 10) -> RecommendEvaluation:
+    """Rank k items for each user and score the hidden item's rank.
+
+    Example:
+        >>> h = holdout_split([["a", "b"], ["a", "b"], ["a", "c"]], seed=1)
+        >>> evaluate(popularity_ranker(h.train), h, k=1).users
+        3
+    """
+    k = check_int("k", k)
+    started = time.perf_counter()
+    ranked = ranker(holdout.users, k)
+    hits, gains = 0, 0.0
+    for items, target in zip(ranked, holdout.held, strict=True):
+        if target in items[:k]:
+            rank = items.index(target) + 1
+            hits += 1
+            gains += 1.0 / float(np.log2(rank + 1))
+    n = len(holdout.users)
+    return RecommendEvaluation(k, hits / n, gains / n, n, time.perf_counter() - started)
