@@ -8,7 +8,7 @@ from embedlab.cli.app import app
 def main() -> None:
     """Run the CLI (console script `embedlab`)."""
     # Each module adds its commands to `app` when imported.
-    from embedlab.cli import db, demo, ingest, query, search, train  # noqa: F401
+    from embedlab.cli import db, demo, ingest, query, search, train, viz  # noqa: F401
 
     app()
 

@@ -265,6 +265,7 @@ export function start() {
   colour(data.colorBy || '').then(() => {
     hook.pointsDrawn = scatterplot.get('points').length;
     hook.firstRenderMs = performance.now() - started;
+    hook.readyAtMs = performance.now();
     hook.ready = true;
     document.body.setAttribute('data-ready', 'true');
   }).catch((error) => { hook.errors.push(String(error)); throw error; });
