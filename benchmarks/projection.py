@@ -146,8 +146,10 @@ def bench_umap(x: np.ndarray) -> dict[str, Any]:
         y = project(x, method="umap", seed=0)
         out[f"umap_{label}_s"] = time.perf_counter() - wall
         out[f"umap_{label}_cpu_s"] = cpu_seconds() - cpu
-        print(f"UMAP ({label} call): {out[f'umap_{label}_s']:.1f} s "
-              f"({out[f'umap_{label}_cpu_s']:.1f} s CPU)")  # fmt: skip
+        print(
+            f"UMAP ({label} call): {out[f'umap_{label}_s']:.1f} s "
+            f"({out[f'umap_{label}_cpu_s']:.1f} s CPU)"
+        )
     out["trust_umap"] = trustworthiness(x, y.coords)
     print(f"UMAP trustworthiness(k=10): {out['trust_umap']:.4f}")
     return out
@@ -162,7 +164,9 @@ def bench_page(n: int = 100_000) -> dict[str, Any]:
     centres = rng.normal(size=(8, 64)).astype(np.float32) * 3
     labels = rng.integers(0, 8, size=n)
     x = centres[labels] + rng.normal(size=(n, 64)).astype(np.float32)
-    meta = [{"cluster": f"c{c}", "size": float(s)} for c, s in zip(labels, rng.random(n), strict=True)]
+    meta = [
+        {"cluster": f"c{c}", "size": float(s)} for c, s in zip(labels, rng.random(n), strict=True)
+    ]
     pts = points_from_array(x, [f"p{i}" for i in range(n)], meta)
     page = CACHE / f"page-{n}.html"
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -171,25 +175,41 @@ def bench_page(n: int = 100_000) -> dict[str, Any]:
     build = time.perf_counter() - start
     size = page.stat().st_size
     print(f"page of {n:,} points: {size / 1e6:.1f} MB, written in {build:.1f} s")
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"]  # fmt: skip
+    args = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
     times, drawn = [], 0
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=args)
         for _ in range(3):
             tab = browser.new_page(viewport={"width": 1200, "height": 800})
             tab.goto(page.as_uri())
-            tab.wait_for_function("window.embedlabProjector && embedlabProjector.ready", timeout=60_000)
+            tab.wait_for_function(
+                "window.embedlabProjector && embedlabProjector.ready", timeout=60_000
+            )
             times.append(tab.evaluate("embedlabProjector.readyAtMs") / 1000.0)
             drawn = tab.evaluate("embedlabProjector.pointsDrawn")
             tab.close()
         browser.close()
     first = float(np.median(times))
-    print(f"time to first render: {first:.2f} s (median of 3: "
-          f"{', '.join(f'{t:.2f}' for t in times)}); points drawn {drawn:,}; target < 3 s: "
-          f"{'met' if first < 3 else 'NOT met'}")  # fmt: skip
-    return {"page_points": n, "page_bytes": size, "page_build_s": build,
-            "first_render_s": first, "first_render_all_s": times, "points_drawn": drawn}  # fmt: skip
+    print(
+        f"time to first render: {first:.2f} s (median of 3: "
+        f"{', '.join(f'{t:.2f}' for t in times)}); points drawn {drawn:,}; target < 3 s: "
+        f"{'met' if first < 3 else 'NOT met'}"
+    )
+    return {
+        "page_points": n,
+        "page_bytes": size,
+        "page_build_s": build,
+        "first_render_s": first,
+        "first_render_all_s": times,
+        "points_drawn": drawn,
+    }
 
 
 def main() -> None:

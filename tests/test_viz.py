@@ -13,7 +13,6 @@ import pytest
 from embedlab.errors import InvalidParameterError, UnknownKeyError
 from embedlab.store import Database
 from embedlab.vectors import WordVectors
-from embedlab.viz.colors import MAX_CATEGORIES
 from embedlab.viz import (
     color_by,
     nearest_neighbours,
@@ -28,6 +27,7 @@ from embedlab.viz import (
     sample_points,
     scatter_png,
 )
+from embedlab.viz.colors import MAX_CATEGORIES
 from viz_helpers import cluster_of, knn_agreement, planted
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -222,7 +222,7 @@ def test_png_with_color_by_has_a_legend(tmp_path: Path) -> None:
     pts = points_from_array(wv.vectors, wv.keys, meta)
     result = plot_points(pts, tmp_path / "c.png", color_by_field="cluster")
     assert result.path.read_bytes().startswith(PNG_MAGIC)
-    with pytest.raises(InvalidParameterError, match="ending in .png or .html"):
+    with pytest.raises(InvalidParameterError, match=r"ending in \.png or \.html"):
         plot_points(pts, tmp_path / "c.jpg")
     assert not (tmp_path / "c.jpg").exists()
 
@@ -231,8 +231,12 @@ def test_analogy_plot_fills_in_d_and_reports_unknown_words(tmp_path: Path) -> No
     rng = np.random.default_rng(0)
     base = rng.normal(size=(4, 16))
     royal, female = rng.normal(size=16), rng.normal(size=16)
-    words = {"man": base[0], "king": base[0] + royal, "woman": base[0] + female,
-             "queen": base[0] + royal + female}  # fmt: skip
+    words = {
+        "man": base[0],
+        "king": base[0] + royal,
+        "woman": base[0] + female,
+        "queen": base[0] + royal + female,
+    }
     for i in range(12):
         words[f"filler{i}"] = rng.normal(size=16) * 2
     wv = WordVectors(list(words), np.asarray(list(words.values()), dtype=np.float32))

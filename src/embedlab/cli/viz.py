@@ -21,9 +21,11 @@ def plot(
     words: str | None = typer.Option(None, "--words", help="Comma-separated words to show."),
     collection: str | None = typer.Option(None, "--collection", help="A collection to show."),
     limit: int | None = typer.Option(
-        None, "--limit", help="At most this many points (sampled with --seed; a model: its most "
+        None,
+        "--limit",
+        help="At most this many points (sampled with --seed; a model: its most "
         "frequent words). Default: 500 words of a model; a collection: up to the page's cap.",
-    ),  # fmt: skip
+    ),
     method: str = typer.Option("pca", "--method", help="pca, tsne or umap."),
     color_by: str | None = typer.Option(
         None, "--color-by", help="A metadata field to colour points by (collections)."

@@ -131,13 +131,23 @@ def _draw(
     a, b, c, d = words
     for i, word in enumerate(words):
         ax.annotate(
-            word, xy[i], xytext=(5, 5), textcoords="offset points", fontsize=12,
-            fontweight="bold", color=_ROLE_COLORS[i], zorder=5,
-        )  # fmt: skip
+            word,
+            xy[i],
+            xytext=(5, 5),
+            textcoords="offset points",
+            fontsize=12,
+            fontweight="bold",
+            color=_ROLE_COLORS[i],
+            zorder=5,
+        )
     ax.annotate(
-        f"{b} - {a} + {c}", target, xytext=(5, -12), textcoords="offset points",
-        fontsize=9, color="#2ca02c",
-    )  # fmt: skip
+        f"{b} - {a} + {c}",
+        target,
+        xytext=(5, -12),
+        textcoords="offset points",
+        fontsize=9,
+        color="#2ca02c",
+    )
     ax.set_xticks([])
     ax.set_yticks([])
     low, high = xy.min(axis=0), xy.max(axis=0)

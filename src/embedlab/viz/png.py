@@ -134,13 +134,23 @@ def _draw_points(
     for code, (label, color) in enumerate(zip(coloring.labels, coloring.colors, strict=True)):
         mask = coloring.codes == code
         ax.scatter(
-            xy[mask, 0], xy[mask, 1], s=size, c=color, label=f"{label} ({int(mask.sum())})",
-            alpha=0.85, linewidths=0,
-        )  # fmt: skip
+            xy[mask, 0],
+            xy[mask, 1],
+            s=size,
+            c=color,
+            label=f"{label} ({int(mask.sum())})",
+            alpha=0.85,
+            linewidths=0,
+        )
     ax.legend(
-        title=coloring.field, fontsize=8, title_fontsize=9, loc="upper left",
-        bbox_to_anchor=(1.01, 1.0), frameon=False, markerscale=max(1.0, 30.0 / size) ** 0.5,
-    )  # fmt: skip
+        title=coloring.field,
+        fontsize=8,
+        title_fontsize=9,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+        markerscale=max(1.0, 30.0 / size) ** 0.5,
+    )
 
 
 def _pad_limits(ax: Any, xy: npt.NDArray[np.float64]) -> None:
