@@ -79,8 +79,9 @@ export function start() {
     pointColor: '#1f77b4',
     pointColorHover: '#000000',
     pointColorActive: '#000000',
-    pointOutlineWidth: 2,
-    opacityInactiveScale: 0.6,
+    pointOutlineWidth: 3,
+    pointSizeSelected: 6,
+    opacityInactiveScale: 0.5,
     lassoColor: '#888888',
   });
   const hook = {
@@ -234,18 +235,19 @@ export function start() {
     }
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     ctx.clearRect(0, 0, box.width, box.height);
-    const inView = scatterplot.get('pointsInView');
-    hook.labelsDrawn = 0;
-    if (inView.length > 1500) return;
-    ctx.font = '12px system-ui, sans-serif';
-    ctx.fillStyle = '#333333';
+    // The selected points first, then the others in input order (for a word model: the
+    // most frequent first); at most 3,000 candidates, so a huge view stays cheap.
+    const inView = Array.from(scatterplot.get('pointsInView')).sort((a, b) => a - b);
+    const candidates = hook.selected.concat(inView.slice(0, 3000));
     ctx.textBaseline = 'middle';
     const placed = [];
-    const sorted = Array.from(inView).sort((a, b) => a - b);
-    for (const i of sorted) {
+    for (const i of candidates) {
+      const picked = hook.selected.includes(i);
+      ctx.font = picked ? 'bold 14px system-ui, sans-serif' : '12px system-ui, sans-serif';
+      ctx.fillStyle = picked ? '#000000' : '#333333';
       const [x, y] = scatterplot.getScreenPosition(i);
       const w = ctx.measureText(data.keys[i]).width;
-      const rect = [x + size / 2 + 2, y - 7, x + size / 2 + 2 + w, y + 7];
+      const rect = [x + size / 2 + 3, y - 8, x + size / 2 + 3 + w, y + 8];
       if (placed.some((r) => rect[0] < r[2] && r[0] < rect[2] && rect[1] < r[3] && r[1] < rect[3])) {
         continue;
       }
