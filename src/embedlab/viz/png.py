@@ -58,7 +58,7 @@ def scatter_png(
     fig.tight_layout()
     shown = place_labels(ax, xy[:, :2], keys, max_labels=max_labels)
     if title or shown < len(keys):
-        suffix = f" ({shown} of {len(keys)} labels shown)" if shown < len(keys) else ""
+        suffix = f" ({shown:,} of {len(keys):,} labels shown)" if shown < len(keys) else ""
         ax.set_title(title + suffix, fontsize=10)
     fig.tight_layout()
     out = Path(path)
