@@ -58,22 +58,26 @@ def cpu_seconds() -> float:
 
 
 def gloss_vectors(n: int) -> np.ndarray:
-    """MiniLM vectors of the first n glosses (cached)."""
+    """MiniLM vectors of the first n glosses (cached; a longer cached prefix is reused and
+    only the missing lines are encoded)."""
     path = CACHE / f"glosses-{n}.npy"
-    if path.exists():
-        return np.load(path)
+    cached = sorted((np.load(p) for p in CACHE.glob("glosses-*.npy")), key=len, reverse=True)
+    have = cached[0] if cached else np.zeros((0, 384), np.float32)
+    if len(have) >= n:
+        return have[:n]
     from importlib import resources
 
     from embedlab import encoders
 
     raw = resources.files("embedlab").joinpath("data/wordnet-glosses.txt.gz").read_bytes()
-    lines = gzip.decompress(raw).decode("utf-8").splitlines()[:n]
+    lines = gzip.decompress(raw).decode("utf-8").splitlines()[len(have) : n]
     start = time.perf_counter()
-    vectors = encoders.load("minilm").encode(lines, batch_size=64, normalize=True)
-    print(f"encoded {n:,} glosses in {time.perf_counter() - start:.1f} s (cached in {path})")
+    more = encoders.load("minilm").encode(lines, batch_size=64, normalize=True)
+    print(f"encoded {len(lines):,} glosses in {time.perf_counter() - start:.1f} s")
+    vectors = np.vstack([have, more.astype(np.float32)])
     CACHE.mkdir(parents=True, exist_ok=True)
-    np.save(path, vectors.astype(np.float32))
-    return vectors.astype(np.float32)
+    np.save(path, vectors)
+    return vectors
 
 
 def trustworthiness(x: np.ndarray, y: np.ndarray, k: int = 10, chunk: int = 500) -> float:

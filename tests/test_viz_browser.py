@@ -122,6 +122,10 @@ def test_click_lists_neighbours_in_the_original_space(
     clear = np.flatnonzero((gaps.min(axis=1) > 12) & (positions[:, 0] > 320))
     assert len(clear) > 0
     target = int(clear[0])
+    tab.mouse.move(*positions[target])
+    tab.wait_for_selector("#embedlab-tooltip", state="visible")
+    tooltip = tab.inner_text("#embedlab-tooltip")
+    assert pts.keys[target] in tooltip and f"n: {target}" in tooltip  # key and metadata
     tab.mouse.click(*positions[target])
     tab.wait_for_function("embedlabProjector.selected.length === 1")
     assert tab.evaluate("embedlabProjector.selected") == [target]
@@ -144,3 +148,16 @@ def _png_pixels(path: Path) -> np.ndarray:
     from matplotlib.image import imread
 
     return np.asarray(imread(path)) * 255.0
+
+
+def test_colour_by_another_field(browser: Any, page_file: tuple[Path, Any]) -> None:
+    path, pts = page_file
+    tab, errors = _open(browser, path)
+    tab.select_option("#embedlab-color", "n")  # 300 distinct numbers: a colour ramp
+    tab.wait_for_function("document.querySelector('#embedlab-legend .ramp') !== null")
+    assert "0.00 … 299" in tab.inner_text("#embedlab-legend")
+    tab.select_option("#embedlab-color", "")
+    tab.wait_for_function("document.querySelector('#embedlab-legend').textContent === ''")
+    assert tab.evaluate("embedlabProjector.pointsDrawn") == len(pts)
+    tab.close()
+    assert errors == []
