@@ -78,7 +78,7 @@ def plot_analogy(
         for w in words:
             fresh = [
                 n.key
-                for n in model.most_similar(w, k=neighbours + 4)
+                for n in model.most_similar(w, k=min(len(model) - 1, neighbours + 4 + len(extra)))
                 if n.key not in words and n.key not in extra
             ]
             extra.extend(fresh[:neighbours])
