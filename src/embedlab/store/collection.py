@@ -461,6 +461,16 @@ class Collection:
         """Rows written but not in the ANN index yet (the background indexer's backlog)."""
         return self._state.pending
 
+    @property
+    def sequence(self) -> int:
+        """The sequence number of the last change committed to this collection.
+
+        It grows with every add, update or delete, so derived data (a cached projection,
+        say) stamped with it is stale exactly when the number moved.
+        """
+        with self._db._lock:
+            return self._current().applied_seq
+
     # -- internals --------------------------------------------------------------------
     def _current(self) -> CollectionState:
         """The view, caught up with what other connections committed (caller holds _lock)."""
