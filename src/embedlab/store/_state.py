@@ -23,6 +23,8 @@ import numpy.typing as npt
 
 from embedlab.errors import CollectionNotFoundError, IndexRebuiltWarning
 from embedlab.metrics import Metric, normalize
+from embedlab.store import _calibrate
+from embedlab.store._calibrate import RECALL, Calibration
 from embedlab.store._columns import MetadataColumns
 from embedlab.store._indexfile import (
     IndexFile,
@@ -65,20 +67,32 @@ class Spec:
     dim: int
     metric: Metric
     kind: str
-    params: dict[str, int]
+    params: dict[str, int]  # the index kind's own parameters
     model: str | None
+    recall: float | None = None  # a recall@10 target the search breadth is calibrated to
 
     @classmethod
     def from_row(cls, row: CollectionRow) -> Spec:
+        params = {k: int(v) for k, v in row.index_params.items() if k != RECALL}
+        recall = row.index_params.get(RECALL)
         return cls(
             id=row.id,
             name=row.name,
             dim=row.dim,
             metric=Metric(row.metric),
             kind=row.index_kind,
-            params=row.index_params,
+            params=params,
             model=row.model,
+            recall=None if recall is None else float(recall),
         )
+
+    @property
+    def index_params(self) -> dict[str, float]:
+        """The parameters as created: the kind's own, and ``recall`` if there is a target."""
+        out: dict[str, float] = dict(self.params)
+        if self.recall is not None:
+            out[RECALL] = self.recall
+        return out
 
     @property
     def binary(self) -> bool:
@@ -172,6 +186,11 @@ class CollectionState:
         self.seen_version = -1
         self.broken = False
         self._alive_bits: npt.NDArray[np.uint8] | None = None
+        self.calibration: Calibration | None = None
+        # Held while calibrating: the index must not grow under the sample's searches.
+        self.calibrating = threading.Lock()
+        self.calibrating_now = False
+        self.last_query = 0.0  # time.monotonic() of the latest search (the indexer yields)
 
     # -- views ------------------------------------------------------------------------
     @property
@@ -276,6 +295,7 @@ class CollectionState:
             self.indexer.request(self)
         else:
             self.index_pending()
+            self.calibrate_if_due()
 
     @property
     def pending(self) -> int:
@@ -284,7 +304,7 @@ class CollectionState:
 
     def index_pending(self, limit: int | None = None) -> int:
         """Add up to ``limit`` pending positions (all when None) to the index; return how many."""
-        with self.index_lock:
+        with self.calibrating, self.index_lock:
             start, end = self.indexed, self.n  # read n before the matrix: rows below n exist
             if limit is not None:
                 end = min(end, start + limit)
@@ -293,6 +313,28 @@ class CollectionState:
             self.index.add(self._matrix[start:end])
             self.indexed = end
             return end - start
+
+    def limit_backlog(self, most: int, chunk: int) -> None:
+        """Index pending rows in this thread, ``chunk`` at a time, until ``most`` are left
+        (not while the indexer calibrates: then the backlog may run longer for a moment)."""
+        while (
+            self.pending > most
+            and not self.calibrating_now
+            and self.index_pending(min(chunk, self.pending - most))
+        ):
+            pass
+
+    def calibrate_if_due(self) -> None:
+        """Measure the search breadth for the recall target when the index has doubled."""
+        if not _calibrate.due(self):
+            return
+        with self.calibrating:
+            self.calibrating_now = True
+            try:
+                if _calibrate.due(self):
+                    self.calibration = _calibrate.calibrate(self)
+            finally:
+                self.calibrating_now = False
 
     def kill(self, positions: npt.NDArray[np.int64]) -> None:
         """Mark positions dead (their rows were deleted or replaced)."""

@@ -1,0 +1,235 @@
+"""Recall targets: the search breadth (``ef_search``, ``nprobe``) measured, not guessed.
+
+A collection created with ``index_params={"recall": 0.98}`` (the default for the kinds
+that have a breadth) does not trust a fixed ``ef_search``: once it holds ``MIN_ROWS``
+indexed rows, and again each time that count doubles, it takes a sample of its own rows,
+moves each in a random direction as far as its nearest other row (so it stands in for an
+unseen query from the same data), finds their exact 10 nearest neighbours, and searches
+the index at growing breadths until the sample's recall@10 reaches the target. The chosen value,
+the recall it measured, the curve and the time it took are in ``Collection.info()``.
+
+Calibration runs on the background indexer's thread (or in ``wait_for_index``), holds
+the index lock for one block of sample queries at a time, and costs a few hundred
+milliseconds on 50k rows. Until a collection is first calibrated, the kind's own
+parameter value (``ef_search`` 64, ``nprobe`` 16) is used.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from embedlab.errors import InvalidParameterError
+from embedlab.metrics import Metric
+from embedlab.store.index import INDEX_KINDS
+from embedlab.store.index._faiss import faiss
+
+if TYPE_CHECKING:
+    from embedlab.store._state import CollectionState
+
+__all__ = [
+    "DEFAULT_RECALL",
+    "RECALL",
+    "Calibration",
+    "calibrate",
+    "check_index_params",
+]
+
+RECALL = "recall"  # the key in index_params
+DEFAULT_RECALL = 0.98
+MIN_ROWS = 1000  # below this the kind's default breadth already searches nearly everything
+SAMPLE = 256  # sample queries (2,560 neighbour slots: the estimate's std is about 0.003)
+K = 10  # recall@10 is what is calibrated; larger k widens HNSW's breadth in proportion
+MARGIN = 0.002  # aim this far above the target: the sample is small and the data grows
+_BLOCK = 64  # sample queries per hold of the index lock
+MAX_EF = 2048  # the widest HNSW breadth tried
+PLATEAU = 0.001  # stop widening when doubling gains less recall than this
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The breadth chosen for a recall target on ``rows`` indexed rows, and how it was found.
+
+    ``curve`` holds every (value, recall@10) measured on the sample, by value.
+    """
+
+    param: str
+    value: int
+    target: float
+    recall: float
+    rows: int
+    sample: int
+    seconds: float
+    curve: tuple[tuple[int, float], ...]
+
+    def breadth(self, k: int) -> int:
+        """The value to search with for ``k`` results (HNSW's ef grows with k beyond 10)."""
+        if self.param == "ef_search" and k > K:
+            return math.ceil(self.value * k / K)
+        return self.value
+
+
+def check_index_params(
+    kind: str, params: Mapping[str, object] | None, dim: int
+) -> dict[str, float]:
+    """Validated index parameters with defaults, ``recall`` included where it applies.
+
+    A kind with a search breadth gets the default recall target unless the caller set
+    that breadth (then it is fixed) or a target of their own.
+
+    Example:
+        >>> check_index_params("hnsw", {"recall": 0.95}, 8)["recall"]
+        0.95
+        >>> "recall" in check_index_params("hnsw", {"ef_search": 32}, 8)
+        False
+    """
+    cls = INDEX_KINDS[kind]
+    given = dict(params or {})
+    target = given.pop(RECALL, None)
+    out: dict[str, float] = dict(cls.check_params(given, dim))
+    if cls.breadth is None:
+        if target is not None:
+            raise InvalidParameterError(
+                f"index {kind!r} searches exactly; it takes no {RECALL!r} target"
+            )
+        return out
+    if target is None:
+        if cls.breadth in given:
+            return out
+        target = DEFAULT_RECALL
+    if isinstance(target, bool) or not isinstance(target, int | float) or not 0 < target <= 1:
+        raise InvalidParameterError(
+            f"index parameter {RECALL!r} must be a number in (0, 1]; got {target!r}"
+        )
+    out[RECALL] = float(target)
+    return out
+
+
+def due(state: CollectionState) -> bool:
+    """True when the view has a recall target and has not been calibrated at this size."""
+    target = state.spec.recall
+    if target is None or not state.index.ready or state.indexed < MIN_ROWS:
+        return False
+    done = state.calibration
+    return done is None or state.indexed >= 2 * done.rows
+
+
+def calibrate(state: CollectionState, *, seed: int = 0) -> Calibration | None:
+    """Measure the breadth that reaches the view's recall target on its indexed rows."""
+    from embedlab.store._search import ann
+
+    target = state.spec.recall
+    param = type(state.index).breadth
+    if target is None or param is None:
+        return None
+    started = time.perf_counter()
+    covered = state.indexed
+    rng = np.random.default_rng(seed)
+    picks = np.sort(rng.choice(covered, size=min(SAMPLE, covered), replace=False))
+    queries = _stand_ins(state, picks, covered, rng)
+    truth = _knn(state, queries, covered)
+    spec = INDEX_KINDS[state.spec.kind].params_spec[param]
+    ceiling = min(spec.maximum, MAX_EF)
+    if param == "nprobe":
+        ceiling = min(ceiling, state.spec.params["nlist"])
+
+    curve: dict[int, float] = {}
+
+    def measure(value: int) -> float:
+        if value not in curve:
+            found: list[npt.NDArray[np.int64]] = []
+            for s in range(0, len(queries), _BLOCK):
+                block = queries[s : s + _BLOCK]
+                with state.index_lock:
+                    hits = ann(state, block, K, None, 1.0, {param: value}, covered)
+                found.extend(positions for _, positions in hits)
+            curve[value] = _recall(found, truth)
+        return curve[value]
+
+    aim = min(1.0, target + MARGIN)
+    low = high = K if param == "ef_search" else 1  # HNSW never searches narrower than k
+    if measure(high) < aim:
+        high = min(ceiling, 2 * low)
+        while measure(high) < aim and high < ceiling:
+            if measure(high) - measure(low) < PLATEAU:
+                break  # widening no longer helps (ties, duplicates): take what there is
+            low, high = high, min(ceiling, 2 * high)
+        while measure(high) >= aim and high - low > max(1, high // 8):  # to within 1/8
+            middle = (low + high) // 2
+            if measure(middle) >= aim:
+                high = middle
+            else:
+                low = middle
+    return Calibration(
+        param=param,
+        value=high,
+        target=target,
+        recall=round(curve[high], 4),
+        rows=covered,
+        sample=len(picks),
+        seconds=round(time.perf_counter() - started, 4),
+        curve=tuple((v, round(r, 4)) for v, r in sorted(curve.items())),
+    )
+
+
+def _stand_ins(
+    state: CollectionState,
+    picks: npt.NDArray[np.int64],
+    covered: int,
+    rng: np.random.Generator,
+) -> npt.NDArray[Any]:
+    """Queries like unseen ones: each sampled row moved, in a random direction, as far as
+    its nearest other row is (a row itself would lead the graph search to its own node,
+    whose edges are its neighbours, and overstate recall)."""
+    rows = np.ascontiguousarray(state.matrix[picks])
+    if state.spec.binary:  # flip as many bits as separate the row from its neighbour
+        nearest = _knn(state, rows, covered, 2)
+        bits = np.unpackbits(rows, axis=1)
+        for i, row in enumerate(nearest):
+            other = row[row != picks[i]][:1]
+            gap = int(np.count_nonzero(bits[i] != np.unpackbits(state.matrix[other], axis=1)))
+            flip = rng.choice(bits.shape[1], size=min(gap, bits.shape[1]), replace=False)
+            bits[i, flip] ^= 1
+        return np.packbits(bits, axis=1)
+    nearest = _knn(state, rows, covered, 2)
+    gaps = np.zeros(len(picks), dtype=np.float32)
+    for i, row in enumerate(nearest):
+        other = row[row != picks[i]][:1]
+        if len(other):
+            gaps[i] = float(np.linalg.norm(state.matrix[other[0]] - rows[i]))
+    step = rng.standard_normal(rows.shape).astype(np.float32)
+    step *= (gaps / np.maximum(np.linalg.norm(step, axis=1), 1e-12))[:, None]
+    queries = rows + step
+    if state.spec.metric is Metric.COSINE:
+        queries /= np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
+    return np.ascontiguousarray(queries, dtype=np.float32)
+
+
+def _knn(
+    state: CollectionState, queries: npt.NDArray[Any], covered: int, k: int = K
+) -> list[npt.NDArray[np.int64]]:
+    """Exact k nearest indexed positions of each query (faiss's BLAS path where it can)."""
+    from embedlab.store._search import exact
+
+    metric = state.spec.metric
+    if metric in (Metric.COSINE, Metric.DOT, Metric.EUCLIDEAN):
+        code = faiss.METRIC_L2 if metric is Metric.EUCLIDEAN else faiss.METRIC_INNER_PRODUCT
+        base = np.ascontiguousarray(state.matrix[:covered])
+        _, found = faiss.knn(queries, base, k, metric=code)
+        return [row[row >= 0] for row in found]
+    candidates = np.arange(covered, dtype=np.int64)
+    return [positions for _, positions in exact(state, queries, k, candidates)]
+
+
+def _recall(found: list[npt.NDArray[np.int64]], truth: list[npt.NDArray[np.int64]]) -> float:
+    hits = total = 0
+    for row, want in zip(found, truth, strict=True):
+        hits += len(np.intersect1d(row[row >= 0], want))
+        total += len(want)
+    return hits / max(total, 1)
