@@ -133,7 +133,7 @@ def calibrate(state: CollectionState, *, seed: int = 0) -> Calibration | None:
     rng = np.random.default_rng(seed)
     picks = np.sort(rng.choice(covered, size=min(SAMPLE, covered), replace=False))
     queries = _stand_ins(state, picks, covered, rng)
-    truth = _knn(state, queries, covered)
+    truth = _Truth(state, queries, covered)
     spec = INDEX_KINDS[state.spec.kind].params_spec[param]
     ceiling = min(spec.maximum, MAX_EF)
     if param == "nprobe":
@@ -142,14 +142,19 @@ def calibrate(state: CollectionState, *, seed: int = 0) -> Calibration | None:
     curve: dict[int, float] = {}
 
     def measure(value: int) -> float:
+        """Recall@K of the sample at this breadth. Writers may grow the index meanwhile;
+        under the lock the truth is brought up to the rows indexed at that moment."""
         if value not in curve:
-            found: list[npt.NDArray[np.int64]] = []
+            hits = 0
             for s in range(0, len(queries), _BLOCK):
                 block = queries[s : s + _BLOCK]
                 with state.index_lock:
-                    hits = ann(state, block, K, None, 1.0, {param: value}, covered)
-                found.extend(positions for _, positions in hits)
-            curve[value] = _recall(found, truth)
+                    now = state.indexed
+                    truth.extend(now)
+                    found = ann(state, block, K, None, 1.0, {param: value}, now)
+                for (_, row), want in zip(found, truth.positions[s : s + _BLOCK], strict=True):
+                    hits += len(np.intersect1d(row[row >= 0], want[want >= 0]))
+            curve[value] = hits / max(int(np.count_nonzero(truth.positions >= 0)), 1)
         return curve[value]
 
     aim = min(1.0, target + MARGIN)
@@ -189,7 +194,7 @@ def _stand_ins(
     whose edges are its neighbours, and overstate recall)."""
     rows = np.ascontiguousarray(state.matrix[picks])
     if state.spec.binary:  # flip as many bits as separate the row from its neighbour
-        nearest = _knn(state, rows, covered, 2)
+        _, nearest = _knn(state, rows, 0, covered, 2)
         bits = np.unpackbits(rows, axis=1)
         for i, row in enumerate(nearest):
             other = row[row != picks[i]][:1]
@@ -197,7 +202,7 @@ def _stand_ins(
             flip = rng.choice(bits.shape[1], size=min(gap, bits.shape[1]), replace=False)
             bits[i, flip] ^= 1
         return np.packbits(bits, axis=1)
-    nearest = _knn(state, rows, covered, 2)
+    _, nearest = _knn(state, rows, 0, covered, 2)
     gaps = np.zeros(len(picks), dtype=np.float32)
     for i, row in enumerate(nearest):
         other = row[row != picks[i]][:1]
@@ -211,25 +216,52 @@ def _stand_ins(
     return np.ascontiguousarray(queries, dtype=np.float32)
 
 
+class _Truth:
+    """The exact K nearest indexed positions of the sample queries, extended as rows are
+    indexed (distances kept so that new rows merge in)."""
+
+    def __init__(self, state: CollectionState, queries: npt.NDArray[Any], upto: int) -> None:
+        self.state, self.queries, self.upto = state, queries, 0
+        self.distances = np.full((len(queries), K), np.inf, dtype=np.float32)
+        self.positions = np.full((len(queries), K), -1, dtype=np.int64)
+        self.extend(upto)
+
+    def extend(self, upto: int) -> None:
+        if upto <= self.upto:
+            return
+        distances, positions = _knn(self.state, self.queries, self.upto, upto, K)
+        both = np.concatenate((self.distances, distances), axis=1)
+        order = np.argsort(both, axis=1, kind="stable")[:, :K]
+        self.distances = np.take_along_axis(both, order, axis=1)
+        self.positions = np.take_along_axis(
+            np.concatenate((self.positions, positions), axis=1), order, axis=1
+        )
+        self.upto = upto
+
+
 def _knn(
-    state: CollectionState, queries: npt.NDArray[Any], covered: int, k: int = K
-) -> list[npt.NDArray[np.int64]]:
-    """Exact k nearest indexed positions of each query (faiss's BLAS path where it can)."""
+    state: CollectionState, queries: npt.NDArray[Any], start: int, stop: int, k: int
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """Exact k nearest positions in [start, stop) of each query, as (distances, positions)
+    padded with inf / -1; smaller distances are nearer (faiss's BLAS path where it can)."""
     from embedlab.store._search import exact
 
+    distances = np.full((len(queries), k), np.inf, dtype=np.float32)
+    positions = np.full((len(queries), k), -1, dtype=np.int64)
+    take = min(k, stop - start)
+    if take <= 0:
+        return distances, positions
     metric = state.spec.metric
     if metric in (Metric.COSINE, Metric.DOT, Metric.EUCLIDEAN):
-        code = faiss.METRIC_L2 if metric is Metric.EUCLIDEAN else faiss.METRIC_INNER_PRODUCT
-        base = np.ascontiguousarray(state.matrix[:covered])
-        _, found = faiss.knn(queries, base, k, metric=code)
-        return [row[row >= 0] for row in found]
-    candidates = np.arange(covered, dtype=np.int64)
-    return [positions for _, positions in exact(state, queries, k, candidates)]
-
-
-def _recall(found: list[npt.NDArray[np.int64]], truth: list[npt.NDArray[np.int64]]) -> float:
-    hits = total = 0
-    for row, want in zip(found, truth, strict=True):
-        hits += len(np.intersect1d(row[row >= 0], want))
-        total += len(want)
-    return hits / max(total, 1)
+        l2 = metric is Metric.EUCLIDEAN
+        code = faiss.METRIC_L2 if l2 else faiss.METRIC_INNER_PRODUCT
+        base = np.ascontiguousarray(state.matrix[start:stop])
+        scores, found = faiss.knn(np.ascontiguousarray(queries), base, take, metric=code)
+        distances[:, :take] = scores if l2 else -scores
+        positions[:, :take] = np.where(found >= 0, found + start, -1)
+        distances[positions < 0] = np.inf
+        return distances, positions
+    candidates = np.arange(start, stop, dtype=np.int64)
+    for i, (d, p) in enumerate(exact(state, queries, take, candidates)):
+        distances[i, : len(d)], positions[i, : len(p)] = d, p
+    return distances, positions

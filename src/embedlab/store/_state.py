@@ -187,9 +187,6 @@ class CollectionState:
         self.broken = False
         self._alive_bits: npt.NDArray[np.uint8] | None = None
         self.calibration: Calibration | None = None
-        # Held while calibrating: the index must not grow under the sample's searches.
-        self.calibrating = threading.Lock()
-        self.calibrating_now = False
         self.last_query = 0.0  # time.monotonic() of the latest search (the indexer yields)
 
     # -- views ------------------------------------------------------------------------
@@ -304,7 +301,7 @@ class CollectionState:
 
     def index_pending(self, limit: int | None = None) -> int:
         """Add up to ``limit`` pending positions (all when None) to the index; return how many."""
-        with self.calibrating, self.index_lock:
+        with self.index_lock:
             start, end = self.indexed, self.n  # read n before the matrix: rows below n exist
             if limit is not None:
                 end = min(end, start + limit)
@@ -315,26 +312,14 @@ class CollectionState:
             return end - start
 
     def limit_backlog(self, most: int, chunk: int) -> None:
-        """Index pending rows in this thread, ``chunk`` at a time, until ``most`` are left
-        (not while the indexer calibrates: then the backlog may run longer for a moment)."""
-        while (
-            self.pending > most
-            and not self.calibrating_now
-            and self.index_pending(min(chunk, self.pending - most))
-        ):
+        """Index pending rows in this thread, ``chunk`` at a time, until ``most`` are left."""
+        while self.pending > most and self.index_pending(min(chunk, self.pending - most)):
             pass
 
     def calibrate_if_due(self) -> None:
         """Measure the search breadth for the recall target when the index has doubled."""
-        if not _calibrate.due(self):
-            return
-        with self.calibrating:
-            self.calibrating_now = True
-            try:
-                if _calibrate.due(self):
-                    self.calibration = _calibrate.calibrate(self)
-            finally:
-                self.calibrating_now = False
+        if _calibrate.due(self):
+            self.calibration = _calibrate.calibrate(self)
 
     def kill(self, positions: npt.NDArray[np.int64]) -> None:
         """Mark positions dead (their rows were deleted or replaced)."""
