@@ -2,7 +2,7 @@
 
 A collection created with ``index_params={"recall": 0.98}`` (the default for the kinds
 that have a breadth) does not trust a fixed ``ef_search``: once it holds ``MIN_ROWS``
-indexed rows, and again each time that count doubles, it takes a sample of its own rows,
+indexed rows, and again each time that count grows by half, it takes a sample of its rows,
 moves each in a random direction as far as its nearest other row (so it stands in for an
 unseen query from the same data), finds their exact 10 nearest neighbours, and searches
 the index at growing breadths until the sample's recall@10 reaches the target. The chosen value,
@@ -10,7 +10,8 @@ the recall it measured, the curve and the time it took are in ``Collection.info(
 
 Calibration runs on the background indexer's thread (or in ``wait_for_index``), holds
 the index lock for one block of sample queries at a time, and costs a few hundred
-milliseconds on 50k rows. Until a collection is first calibrated, the kind's own
+milliseconds to a few seconds on 50k rows (the growth steps add up to about three times
+the last one). Until a collection is first calibrated, the kind's own
 parameter value (``ef_search`` 64, ``nprobe`` 16) is used.
 """
 
@@ -43,11 +44,13 @@ __all__ = [
 
 RECALL = "recall"  # the key in index_params
 DEFAULT_RECALL = 0.98
+GROWTH = 1.5  # measure again once the indexed rows have grown by this factor
 MIN_ROWS = 1000  # below this the kind's default breadth already searches nearly everything
 SAMPLE = 256  # sample queries (2,560 neighbour slots: the estimate's std is about 0.003)
 K = 10  # recall@10 is what is calibrated; larger k widens HNSW's breadth in proportion
 MARGIN = 0.002  # aim this far above the target: the sample is small and the data grows
-_BLOCK = 64  # sample queries per hold of the index lock
+_BLOCK = 32  # sample queries per hold of the index lock
+_QUIET, _MAX_DEFER = 0.002, 0.05  # seconds: wait for a pause in queries, but not longer
 MAX_EF = 2048  # the widest HNSW breadth tried
 PLATEAU = 0.001  # stop widening when doubling gains less recall than this
 
@@ -117,7 +120,7 @@ def due(state: CollectionState) -> bool:
     if target is None or not state.index.ready or state.indexed < MIN_ROWS:
         return False
     done = state.calibration
-    return done is None or state.indexed >= 2 * done.rows
+    return done is None or state.indexed >= GROWTH * done.rows
 
 
 def calibrate(state: CollectionState, *, seed: int = 0) -> Calibration | None:
@@ -148,6 +151,7 @@ def calibrate(state: CollectionState, *, seed: int = 0) -> Calibration | None:
             hits = 0
             for s in range(0, len(queries), _BLOCK):
                 block = queries[s : s + _BLOCK]
+                state.wait_for_pause(_QUIET, _MAX_DEFER)  # queries first
                 with state.index_lock:
                     now = state.indexed
                     truth.extend(now)

@@ -13,13 +13,12 @@ thread waits for a pause, up to ``MAX_DEFER``, then adds a small chunk with one 
 thread, leaving the other cores to the queries; with no queries about it adds larger
 chunks with every core. Writers keep the backlog short themselves (``MAX_BACKLOG``), so
 the exact scan of the rows not indexed yet stays cheap. After each chunk it calibrates the
-search breadth when the index has doubled (see ``_calibrate``).
+search breadth when the index has grown by half (see ``_calibrate``).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 import warnings
 
 from embedlab.store._state import CollectionState
@@ -79,7 +78,7 @@ class Indexer:
                 _, state = self._queue.popitem()
             try:
                 while not state.retired and not self._closed:
-                    busy = _wait_for_pause(state)
+                    busy = state.wait_for_pause(QUIET, MAX_DEFER)
                     faiss.omp_set_num_threads(max(1, cores - 1) if busy else cores)
                     if not state.index_pending(BUSY_CHUNK if busy else CHUNK):
                         break
@@ -92,15 +91,3 @@ class Indexer:
                     RuntimeWarning,
                     stacklevel=1,
                 )
-
-
-def _wait_for_pause(state: CollectionState) -> bool:
-    """Wait (at most MAX_DEFER) while queries arrive; True if they still are."""
-    give_up = time.monotonic() + MAX_DEFER
-    while True:
-        now = time.monotonic()
-        if now - state.last_query >= QUIET:
-            return False
-        if now >= give_up:
-            return True
-        time.sleep(QUIET / 2)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -316,8 +317,20 @@ class CollectionState:
         while self.pending > most and self.index_pending(min(chunk, self.pending - most)):
             pass
 
+    def wait_for_pause(self, quiet: float, most: float) -> bool:
+        """Wait (at most ``most`` seconds) until no query came for ``quiet`` seconds; True
+        if queries are still arriving (background work then takes a small step anyway)."""
+        give_up = time.monotonic() + most
+        while True:
+            now = time.monotonic()
+            if now - self.last_query >= quiet:
+                return False
+            if now >= give_up:
+                return True
+            time.sleep(quiet / 2)
+
     def calibrate_if_due(self) -> None:
-        """Measure the search breadth for the recall target when the index has doubled."""
+        """Measure the search breadth for the recall target when the index has grown by half."""
         if _calibrate.due(self):
             self.calibration = _calibrate.calibrate(self)
 

@@ -104,7 +104,7 @@ class Database:
         ``ef_search``; ``nlist``, ``nprobe``; ``m``, ``nbits``, ``refine``) and, for the
         approximate kinds, ``recall``: a recall@10 target (default 0.98) that the search
         breadth (``ef_search`` / ``nprobe``) is calibrated to on the collection's own rows,
-        again each time it doubles; setting ``ef_search`` / ``nprobe`` without ``recall``
+        again each time it grows by half; setting ``ef_search`` / ``nprobe`` without ``recall``
         fixes the breadth instead. ``info().calibration`` shows what was measured.
         """
         name = check_name(name)
