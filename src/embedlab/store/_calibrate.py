@@ -50,7 +50,7 @@ SAMPLE = 256  # sample queries (2,560 neighbour slots: the estimate's std is abo
 K = 10  # recall@10 is what is calibrated; larger k widens HNSW's breadth in proportion
 MARGIN = 0.002  # aim this far above the target: the sample is small and the data grows
 _BLOCK = 32  # sample queries per hold of the index lock
-_QUIET, _MAX_DEFER = 0.002, 0.05  # seconds: wait for a pause in queries, but not longer
+_QUIET, _MAX_DEFER = 0.002, 0.2  # seconds: wait for a pause in queries, but not longer
 MAX_EF = 2048  # the widest HNSW breadth tried
 PLATEAU = 0.001  # stop widening when doubling gains less recall than this
 

@@ -30,7 +30,7 @@ __all__ = ["CHUNK", "MAX_BACKLOG", "Indexer"]
 CHUNK = 512
 BUSY_CHUNK = 32
 QUIET = 0.002  # seconds since the last query before the indexer takes the lock freely
-MAX_DEFER = 0.05  # but it never waits longer than this for a pause
+MAX_DEFER = 0.2  # but it never waits longer than this for a pause
 # A write returns with at most this many of its collection's rows not yet indexed (the
 # writer indexes the excess itself), so queries right after it scan few rows exactly.
 MAX_BACKLOG = 2048
