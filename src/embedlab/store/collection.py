@@ -456,6 +456,8 @@ class Collection:
 
         Writes return before the background indexer has added their rows to the index
         (queries find them meanwhile by an exact scan); call this before timing queries.
+        It also measures the search breadth for the recall target if the index has grown
+        enough since it was last measured (see ``info().calibration``).
         """
         with self._db._lock:
             state = self._current()
