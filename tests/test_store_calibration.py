@@ -53,11 +53,11 @@ def test_hnsw_defaults_calibrate_ef_search_to_the_recall_target(tmp_path: Path) 
         cal = col.info().calibration
         assert cal is not None and cal.param == "ef_search"
         assert cal.rows >= 4000 and cal.sample > 0 and cal.seconds < 30
-        assert cal.recall >= 0.98 and cal.value > 10  # ef 10 does not reach it on this data
+        assert cal.recall >= 0.98 and cal.value >= 64  # never below the kind's ef_search
         assert [v for v, _ in cal.curve] == sorted(v for v, _ in cal.curve)
         assert _recall(col, rows, queries) >= 0.97
         low = db.create_collection(
-            "low", dim=DIM, index="hnsw", index_params={"M": 8, "recall": 0.5}
+            "low", dim=DIM, index="hnsw", index_params={"M": 8, "recall": 0.5, "ef_search": 10}
         )
         _add(low, rows)
         low.wait_for_index()
