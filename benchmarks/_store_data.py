@@ -191,3 +191,35 @@ def growth_datasets(
         ds = Dataset(f"clustered {n:,}", ids, base[:n], meta, queries, k)
         out.append(add_truth(ds, filters=False))
     return out
+
+
+def flow_dataset(
+    corpus: Path,
+    cache: Path,
+    *,
+    n_queries: int,
+    k: int,
+    epochs: int,
+    seed: int,
+    noise: float,
+) -> Dataset:
+    """GCIDE word vectors, every word stored; queries are stored vectors plus Gaussian noise.
+
+    Each query is a random stored row plus noise of standard deviation ``noise`` per
+    dimension (so about noise * sqrt(dim) in length against unit rows), scaled to unit length.
+    """
+    words, vectors = word_vectors(corpus, cache, epochs, seed)
+    rng = np.random.default_rng(seed + 7)
+    base = np.ascontiguousarray(unit(vectors))
+    picked = rng.choice(len(words), size=n_queries, replace=False)
+    jitter = rng.standard_normal((n_queries, base.shape[1])).astype(np.float32)
+    queries = unit(base[picked] + np.float32(noise) * jitter)
+    ds = Dataset(
+        name=f"GCIDE Word2Vec ({corpus.name}), all words, queries = rows + noise {noise}",
+        ids=list(words),
+        vectors=base,
+        metadata=word_metadata(list(words)),
+        queries=np.ascontiguousarray(queries),
+        k=k,
+    )
+    return add_truth(ds, filters=False)

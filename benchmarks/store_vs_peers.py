@@ -20,22 +20,32 @@ of --repeat runs, systems alternating.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import statistics
 import sys
 import tempfile
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from _store_data import DEFAULT_CACHE, FILTERS, Dataset, Where, growth_datasets, words_dataset
+from _store_data import (
+    DEFAULT_CACHE,
+    FILTERS,
+    Dataset,
+    Where,
+    flow_dataset,
+    growth_datasets,
+    words_dataset,
+)
 from _trainer_bench import DEFAULT_CORPUS, ensure_corpus
 
 SYSTEMS = ("embedlab", "chroma", "lancedb", "faiss")
+DEFAULT_THREADS = int(importlib.import_module("faiss").omp_get_max_threads())
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,7 @@ class Config:
     build_threads: int
     lance_partitions: int
     lance_nprobes: int
+    defaults: bool = False  # the flow: every system as created with its own defaults
 
 
 class Unavailable(Exception):
@@ -105,6 +116,9 @@ class EmbedlabStore(Store):
         if not hasattr(embedlab, "Database"):
             raise Unavailable("embedlab.Database does not exist yet")
         self.db = embedlab.Database(path)
+        if cfg.defaults:
+            self.col = self.db.create_collection("words", dim=dim, metric="cosine", index="hnsw")
+            return
         self.col = self.db.create_collection(
             "words",
             dim=dim,
@@ -149,6 +163,8 @@ class ChromaStore(Store):
             "ef_search": cfg.peer_ef_search,
             "num_threads": cfg.build_threads,
         }
+        if cfg.defaults:
+            hnsw = {"space": "cosine"}
         with warnings.catch_warnings():  # no embedding function: we bring the vectors
             warnings.simplefilter("ignore")
             self.col = self.client.create_collection(
@@ -290,6 +306,101 @@ def measure(
     return row
 
 
+FLOW_SYSTEMS = ("embedlab", "chroma")
+
+
+def measure_flow(name: str, ds: Dataset, cfg: Config, batch: int) -> dict[str, float]:
+    """Defaults, add everything, then query at once: the rates a new user meets first.
+
+    The store is created with the system's defaults (cosine) and faiss/OpenMP keeps its
+    default thread count; q/s "now" is timed from the first query after the last add
+    returns (no warm-up; embedlab's indexer may still be working), "settled" after the
+    index is complete (50 warm-up queries).
+    """
+    flow_cfg = replace(cfg, defaults=True)
+    with tempfile.TemporaryDirectory(prefix=f"flow-{name}-") as tmp:
+        set_threads(DEFAULT_THREADS)
+        store = STORES[name](Path(tmp), ds.dim, flow_cfg)
+        try:
+            start = time.perf_counter()
+            for ids, vectors, metadata in ds.batches(batch):
+                store.add(ids, vectors, metadata)
+            acknowledged = time.perf_counter() - start
+            backlog = float(getattr(getattr(store, "col", None), "pending", 0))
+            found: list[Any] = [None] * len(ds.queries)
+            t0 = time.perf_counter()
+            for j, q in enumerate(ds.queries):
+                found[j] = store.query(q, ds.k, None)
+            now = len(ds.queries) / (time.perf_counter() - t0)
+            recall_now = ds.recall("", ds.rows(found))
+            store.finish()
+            settled, found = time_queries(store, ds, [None] * len(ds.queries), 50)
+            row = {
+                "insert_per_s": len(ds) / acknowledged,
+                "backlog": backlog,
+                "qps_now": now,
+                "recall_now": recall_now,
+                "qps_settled": settled,
+                "recall_settled": ds.recall("", ds.rows(found)),
+            }
+            info = getattr(getattr(store, "col", None), "info", None)
+            if info is not None and getattr(info(), "calibration", None) is not None:
+                cal = info().calibration
+                row["calibrated"] = float(cal.value)
+                row["calibration_s"] = float(cal.seconds)
+        finally:
+            store.close()
+    return row
+
+
+def run_flow(systems: list[str], ds: Dataset, args: argparse.Namespace, cfg: Config) -> Any:
+    """Median of args.repeat flow runs per system (order rotated each run)."""
+    runs: dict[str, list[dict[str, float]]] = {s: [] for s in systems}
+    for i in range(args.repeat):
+        order = systems[i % len(systems) :] + systems[: i % len(systems)]
+        for name in order:
+            try:
+                row = measure_flow(name, ds, cfg, args.flow_batch)
+            except (Unavailable, ImportError) as exc:
+                print(f"skipping {name}: {exc}", file=sys.stderr)
+                continue
+            runs[name].append(row)
+            shown = ", ".join(f"{k} {v:,.3f}" if v < 2 else f"{k} {v:,.0f}" for k, v in row.items())
+            print(f"flow {name} run {i + 1}: {shown}", file=sys.stderr)
+    return {
+        name: {key: statistics.median(r[key] for r in rs if key in r) for key in rs[0]}
+        for name, rs in runs.items()
+        if rs
+    }
+
+
+def print_flow(res: dict[str, dict[str, float]]) -> list[str]:
+    """The flow's table, and its targets as PASS / FAIL / n/a lines."""
+    print(
+        f"{'system':<9} {'insert/s':>9} {'backlog':>8} {'q/s now':>8} {'recall':>7} "
+        f"{'q/s settled':>11} {'recall':>7} {'calibrated':>10} {'cal. s':>6}"
+    )
+    for name, r in res.items():
+        cal = f"{r['calibrated']:>10,.0f} {r['calibration_s']:>6.2f}" if "calibrated" in r else ""
+        print(
+            f"{name:<9} {r['insert_per_s']:>9,.0f} {r['backlog']:>8,.0f} {r['qps_now']:>8,.0f} "
+            f"{r['recall_now']:>7.4f} {r['qps_settled']:>11,.0f} {r['recall_settled']:>7.4f} {cal}"
+        )
+    e, c = res.get("embedlab"), res.get("chroma")
+    out = []
+    if e:
+        low = min(e["recall_now"], e["recall_settled"])
+        out.append(verdict("defaults: recall@10 >= 0.98", low >= 0.98, f"{low:.4f} (lower of two)"))
+    if e and c:
+        ratio = e["qps_now"] / c["qps_now"]
+        ok = ratio >= 3 and e["recall_now"] >= c["recall_now"]
+        det = f"{ratio:.2f}x, recall {e['recall_now']:.4f} vs {c['recall_now']:.4f}"
+        out.append(verdict("add then query at once: q/s >= 3x Chroma, recall >= Chroma's", ok, det))
+    else:
+        out.append(verdict("flow against Chroma", None, "embedlab or chroma not measured"))
+    return out
+
+
 def run_all(
     systems: list[str], ds: Dataset, args: argparse.Namespace, cfg: Config, filters: list[str]
 ) -> dict[str, dict[str, float]]:
@@ -415,6 +526,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--growth", action="store_true", help="also 50k vs 500k clustered")
     parser.add_argument("--growth-size", type=int, default=500_000)
+    parser.add_argument("--flow", action="store_true", help="only the defaults-and-query flow")
+    parser.add_argument("--no-flow", action="store_true", help="skip that flow")
+    parser.add_argument("--flow-batch", type=int, default=5000, help="rows per add, flow")
+    parser.add_argument("--flow-noise", type=float, default=0.03, help="query noise per dim")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
     systems = [s for s in args.systems.split(",") if s]
@@ -433,6 +548,26 @@ def main() -> None:
         lance_nprobes=args.lance_nprobes or args.lance_partitions,
     )
     filters = list(FILTERS)
+
+    flow: dict[str, dict[str, float]] = {}
+    flow_lines: list[str] = []
+    if not args.no_flow:
+        fds = flow_dataset(
+            ensure_corpus(args.corpus),
+            args.cache,
+            n_queries=args.queries,
+            k=args.k,
+            epochs=args.epochs,
+            seed=args.seed,
+            noise=args.flow_noise,
+        )
+        flow = run_flow([s for s in systems if s in FLOW_SYSTEMS], fds, args, cfg)
+        print(f"\nflow: {fds.name}: {len(fds):,} rows, batches of {args.flow_batch:,}")
+        flow_lines = print_flow(flow)
+        for line in flow_lines:
+            print(line)
+        if args.flow:
+            return
 
     ds = words_dataset(
         ensure_corpus(args.corpus),

@@ -74,7 +74,7 @@ def invoke(*args: object, env: dict[str, str] | None = None) -> ClickResult:
     """Run `embedlab …` in process (fast; CliRunner); stdout and stderr are kept apart."""
     from typer.testing import CliRunner
 
-    from embedlab.cli import db, demo, ingest, query, search, train  # noqa: F401 - registers
+    from embedlab.cli import db, demo, ingest, query, search, train, viz  # noqa: F401 - registers
     from embedlab.cli.app import app
 
     return CliRunner().invoke(app, [str(a) for a in args], env=env)

@@ -247,7 +247,10 @@ def test_module_entry_point() -> None:
 
 @pytest.mark.slow
 def test_demo_json(tmp_path: Path) -> None:
-    result = run_cli("demo", "--epochs", 1, "--json", "-o", tmp_path / "demo", timeout=600)
+    result = run_cli(
+        "demo", "--epochs", 1, "--json", "-o", tmp_path / "demo",
+        "--pictures", tmp_path / "pics", timeout=600,
+    )  # fmt: skip
     doc = result.json()
     training = doc["training"]
     assert training["epochs"] == 1
@@ -278,6 +281,11 @@ def test_demo_json(tmp_path: Path) -> None:
     assert river["word"] == "river" and len(river["ids"]) == 5
     assert all(key.startswith("s") for key in store["queries"][1]["ids"])  # {"letter": "s"}
     assert all(d <= 0.45 for d in store["queries"][3]["distances"])  # max_distance 0.45
+    pictures = doc["pictures"]
+    assert pictures["png"] == str(tmp_path / "pics" / "words.png")
+    assert Path(pictures["png"]).read_bytes().startswith(b"\x89PNG")
+    assert pictures["html_points"] == 5000
+    assert Path(pictures["html"]).read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     docs = doc["documents"]
     assert docs["failed"] == [] and docs["files"] > 20 and docs["chunks"] >= docs["files"]
     best = {q["query"]: q["results"][0]["path"] for q in docs["queries"]}

@@ -97,6 +97,23 @@ def test_create_list_info_drop(db: Path) -> None:
     assert [c["name"] for c in ok_json("db", "list", "--db", db)["collections"]] == ["other"]
 
 
+def test_recall_target_and_its_calibration_in_info(tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    made = ok_json("db", "create", "r", "--dim", 8, "--param", "recall=0.9", "--db", db)
+    assert made["index_params"]["recall"] == 0.9 and made["calibration"] is None
+    vectors = np.random.default_rng(0).normal(size=(1500, 8)).astype(np.float32)
+    np.save(tmp_path / "v.npy", vectors)
+    ok_json("db", "add", "r", "--vectors", tmp_path / "v.npy", "--db", db)
+    info = ok_json("db", "info", "r", "--db", db)
+    calibration = info["calibration"]
+    assert calibration["param"] == "ef_search" and calibration["rows"] == 1500
+    assert calibration["recall"] >= 0.9 and calibration["target"] == 0.9
+    assert "ef_search=" in cli("db", "info", "r", "--db", db).stdout
+    assert_one_line_error(
+        cli("db", "create", "s", "--dim", 8, "--param", "recall=high", "--db", db), "recall"
+    )
+
+
 def test_add_npy_with_side_files(db: Path, tmp_path: Path) -> None:
     vectors = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
     np.save(tmp_path / "v.npy", vectors)

@@ -40,7 +40,12 @@ def test_create_get_list_delete(db: Database) -> None:
         ("one", 3, "dot", "flat", 1),
         ("two", 16, "hamming", "binary", 0),
     ]
-    assert infos[1].index_params == {"M": 16, "ef_construction": 100, "ef_search": 64}
+    assert infos[1].index_params == {
+        "M": 16,
+        "ef_construction": 100,
+        "ef_search": 64,
+        "recall": 0.98,
+    }
     assert first.info() == infos[0]
 
     db.delete_collection("one")
@@ -245,7 +250,14 @@ def test_bad_index_params(
 
 def test_index_params_defaults_and_overrides(db: Database) -> None:
     pq = db.create_collection("pq", dim=32, index="ivf-pq", index_params={"nlist": 8})
-    assert pq.index_params == {"nlist": 8, "nprobe": 16, "m": 8, "nbits": 8, "refine": 10}
+    assert pq.index_params == {
+        "nlist": 8,
+        "nprobe": 16,
+        "m": 8,
+        "nbits": 8,
+        "refine": 10,
+        "recall": 0.98,  # the default target; setting nprobe fixes the breadth instead
+    }
     hnsw = db.create_collection("h", dim=8, index="hnsw", index_params={"ef_search": 10})
     assert hnsw.index_params == {"M": 16, "ef_construction": 100, "ef_search": 10}
 

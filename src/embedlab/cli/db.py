@@ -49,7 +49,9 @@ DbOption = typer.Option(Path("embedlab.db"), "--db", envvar="EMBEDLAB_DB", help=
 NameArgument = typer.Argument(..., help="The collection's name.")
 WhereOption = typer.Option(None, "--where", help='Metadata filter as JSON: \'{"lang": "en"}\'.')
 WhereDocumentOption = typer.Option(None, "--where-document", help="Document filter as JSON.")
-ParamOption = typer.Option(None, "--param", help="An index parameter as KEY=INT (repeatable).")
+ParamOption = typer.Option(
+    None, "--param", help="An index parameter as KEY=INT, or recall=FLOAT (repeatable)."
+)
 IdsOption = typer.Option(None, "--id", help="A row id (repeatable).")
 BatchSizeOption = typer.Option(1000, "--batch-size", help="Rows written per transaction.")
 UpsertOption = typer.Option(False, "--upsert", help="Replace rows whose id is already stored.")
@@ -71,7 +73,7 @@ def create(
     json_output: bool = JsonOption,
 ) -> None:
     """Create an empty collection; its dimension, metric, index and model are then fixed."""
-    params = _params(param)
+    params = _index_params(param)
     with _open(db, create=True) as database:
         info = database.create_collection(
             name, dim=dim, metric=metric, index=index, index_params=params, model=model
@@ -105,9 +107,11 @@ def list_(db: Path = DbOption, json_output: bool = JsonOption) -> None:
 @db_app.command("info")
 @command
 def info(name: str = NameArgument, db: Path = DbOption, json_output: bool = JsonOption) -> None:
-    """One collection's settings, size and index parameters."""
+    """One collection's settings, size, index parameters and calibrated search breadth."""
     with _open(db) as database:
-        details = database.get_collection(name).info()
+        collection = database.get_collection(name)
+        collection.wait_for_index()  # indexes and calibrates what the last writer left
+        details = collection.info()
     if json_output:
         emit_json(dataclasses.asdict(details))
         return
@@ -121,6 +125,12 @@ def info(name: str = NameArgument, db: Path = DbOption, json_output: bool = Json
             value = datetime.fromtimestamp(value).isoformat(timespec="seconds")
         elif key == "count":
             value = f"{value:,}"
+        elif key == "calibration" and value is not None:
+            value = (
+                f"{value['param']}={value['value']}: recall@10 {value['recall']:.3f} for "
+                f"target {value['target']} on {value['sample']} sample queries, "
+                f"{value['rows']:,} rows, {value['seconds']:.2f} s"
+            )
         table.add_row(key, "" if value is None else str(value))
     console.print(table)
 
@@ -225,7 +235,7 @@ def import_vectors(
     from embedlab.io import load_vectors
     from embedlab.store._readers import word_vector_rows
 
-    wv, params = load_vectors(model_path), _params(param)
+    wv, params = load_vectors(model_path), _index_params(param)
     with _open(db, create=True) as database:
         existing = {info.name: info for info in database.list_collections()}.get(collection)
         if existing is not None:
@@ -258,7 +268,7 @@ def _check_agrees(
     dim: int,
     metric: str | None,
     index: str | None,
-    params: dict[str, int],
+    params: dict[str, float],
 ) -> None:
     """Refuse settings the user gave that differ from an existing collection's."""
     if dim != info.dim:
@@ -447,6 +457,18 @@ def _json_object(text: str | None, option: str) -> dict[str, Any] | None:
             f"{option} must be a JSON object; got {type(value).__name__} {text!r}"
         )
     return value
+
+
+def _index_params(items: list[str] | None) -> dict[str, float]:
+    """--param options of a new collection: KEY=INT, and recall=FLOAT (a recall target)."""
+    recall = [item for item in items or [] if item.partition("=")[0].strip() == "recall"]
+    params: dict[str, float] = dict(_params([i for i in items or [] if i not in recall]))
+    for item in recall:
+        try:
+            params["recall"] = float(item.partition("=")[2])
+        except ValueError:
+            raise InvalidParameterError(f"--param expects recall=FLOAT; got {item!r}") from None
+    return params
 
 
 def _params(items: list[str] | None) -> dict[str, int]:

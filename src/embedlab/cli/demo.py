@@ -36,6 +36,9 @@ def demo(
     epochs: int = typer.Option(5, "--epochs", help="Training passes over the sample corpus."),
     threads: int = typer.Option(0, "--threads", help="Worker threads (0: every core)."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Also save the model here."),
+    pictures: Path | None = typer.Option(
+        None, "--pictures", help="Folder for the PNG and HTML pictures (default: a temp folder)."
+    ),
     json_output: bool = JsonOption,
 ) -> None:
     """Train skip-gram vectors on the bundled corpus, then show neighbours, analogies, scores;
@@ -101,6 +104,17 @@ def demo(
             )
         )
     docs = docs_act(progress=not json_output)
+    if not json_output:
+        show_docs(docs)
+        console.print(
+            Panel.fit(
+                "Pictures of the skip-gram vectors: a PCA plot of the 300 most frequent words\n"
+                "(PNG) and the offline HTML projector of the 5,000 most frequent (open it in a\n"
+                "browser: zoom, hover, search, click a word for its nearest neighbours).",
+                title="embedlab demo, part 5",
+            )
+        )
+    drawn = _pictures_act(wv, pictures)
     if json_output:
         emit_json(
             {
@@ -118,10 +132,33 @@ def demo(
                 },
                 "store": store,
                 "documents": docs,
+                "pictures": drawn,
             }
         )
         return
-    show_docs(docs)
+    console.print(f"PNG:  {drawn['png']}\nHTML: {drawn['html']}", highlight=False)
+
+
+def _pictures_act(wv: WordVectors, folder: Path | None) -> dict[str, Any]:
+    """Write a PCA PNG of frequent words and the HTML projector; return where they are."""
+    import tempfile
+
+    from embedlab.viz import plot_points, points_from_array, points_from_vectors
+
+    folder = folder or Path(tempfile.gettempdir()) / "embedlab-demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    png = plot_points(points_from_vectors(wv, limit=300), folder / "words.png", title="PCA")
+    n = min(5000, len(wv))
+    bands = [(500, "top 500"), (2000, "500-2,000"), (n, f"2,000-{n:,}")]
+    rank_band = [next(name for end, name in bands if i < end) for i in range(n)]
+    counts = wv.counts
+    metadata = [
+        {"frequency": rank_band[i], "count": int(counts[i]) if counts is not None else 0}
+        for i in range(n)
+    ]
+    pts = points_from_array(wv.vectors[:n], wv.keys[:n], metadata)
+    page = plot_points(pts, folder / "words.html", color_by_field="frequency", title="words")
+    return {"png": str(png.path), "html": str(page.path), "html_points": page.points}
 
 
 DEMO_STORE_QUERIES: tuple[tuple[str, dict[str, Any] | None, float | None], ...] = (

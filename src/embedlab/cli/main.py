@@ -19,6 +19,7 @@ def main() -> None:
         search,
         serve,
         train,
+        viz,
     )
 
     app()

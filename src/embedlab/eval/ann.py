@@ -161,7 +161,7 @@ def ann_sweep(
     if parameter is not None:
         picked = list(values) if values is not None else list(defaults)
         if values is None and parameter == "nprobe":
-            nlist = collection.index_params.get("nlist", max(defaults))
+            nlist = int(collection.index_params.get("nlist", max(defaults)))
             picked = [v for v in picked if v <= nlist] or [nlist]
         chosen = [check_int(parameter, v, minimum=1) for v in picked]
     repeats = check_int("repeats", repeats, minimum=1)

@@ -6,6 +6,14 @@ under each view's ``index_lock``. faiss releases the GIL while it adds, so on tw
 next batch is being validated and committed while the previous one is indexed. Searches
 scan the rows not indexed yet exactly, so nothing waits for this thread to be correct;
 ``Collection.wait_for_index`` and ``Database.close`` wait for it to finish.
+
+Sharing the cores with queries: faiss cannot search a graph while it grows, so every chunk
+added holds queries up. While queries are arriving (one in the last ``QUIET`` seconds) the
+thread waits for a pause, up to ``MAX_DEFER``, then adds a small chunk with one OpenMP
+thread, leaving the other cores to the queries; with no queries about it adds larger
+chunks with every core. Writers keep the backlog short themselves (``MAX_BACKLOG``), so
+the exact scan of the rows not indexed yet stays cheap. After each chunk it calibrates the
+search breadth when the index has grown by half (see ``_calibrate``).
 """
 
 from __future__ import annotations
@@ -14,11 +22,18 @@ import threading
 import warnings
 
 from embedlab.store._state import CollectionState
+from embedlab.store.index._faiss import faiss
 
-__all__ = ["Indexer"]
+__all__ = ["CHUNK", "MAX_BACKLOG", "Indexer"]
 
-# Rows per index addition: short enough that a query waiting on the lock is not held long.
+# Rows per index addition with no queries about, and while queries arrive.
 CHUNK = 512
+BUSY_CHUNK = 32
+QUIET = 0.002  # seconds since the last query before the indexer takes the lock freely
+MAX_DEFER = 0.2  # but it never waits longer than this for a pause
+# A write returns with at most this many of its collection's rows not yet indexed (the
+# writer indexes the excess itself), so queries right after it scan few rows exactly.
+MAX_BACKLOG = 2048
 
 
 class Indexer:
@@ -53,6 +68,7 @@ class Indexer:
             self._thread.join()
 
     def _run(self) -> None:
+        cores = max(1, int(faiss.omp_get_max_threads()))  # OpenMP threads are per thread
         while True:
             with self._wake:
                 while not self._queue and not self._closed:
@@ -61,8 +77,14 @@ class Indexer:
                     return
                 _, state = self._queue.popitem()
             try:
-                while not state.retired and not self._closed and state.index_pending(CHUNK):
-                    pass
+                while not state.retired and not self._closed:
+                    busy = state.wait_for_pause(QUIET, MAX_DEFER)
+                    faiss.omp_set_num_threads(max(1, cores - 1) if busy else cores)
+                    if not state.index_pending(BUSY_CHUNK if busy else CHUNK):
+                        break
+                    state.calibrate_if_due()
+                if not state.retired and not self._closed:
+                    state.calibrate_if_due()
             except Exception as exc:  # the rows stay found by the exact scan
                 warnings.warn(
                     f"background indexing of collection {state.spec.name!r} stopped: {exc}",

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,7 +24,7 @@ from embedlab.metrics import Metric
 from embedlab.store._state import CollectionState
 from embedlab.store.index._faiss import subset_knn
 
-__all__ = ["DEFAULT_EXACT_THRESHOLD", "Hits", "search"]
+__all__ = ["DEFAULT_EXACT_THRESHOLD", "Hits", "ann", "exact", "search"]
 
 DEFAULT_EXACT_THRESHOLD = 8192
 # Below this share of allowed rows a graph search loses recall even widened: scan exactly.
@@ -46,15 +47,26 @@ def search(
     """The k nearest live positions (and their distances) for each prepared query row.
 
     Positions the indexer has not reached yet (``state.indexed`` and up) are always
-    scanned exactly and merged in, so a row is found as soon as its write returns.
+    scanned exactly and merged in, so a row is found as soon as its write returns. A
+    calibrated breadth (see ``_calibrate``) applies unless ``overrides`` sets one; it was
+    measured unfiltered, so a filtered search widens the larger of it and the kind's own
+    value.
     """
+    state.last_query = time.monotonic()
+    calibration = state.calibration
+    filtered_overrides = overrides
+    if calibration is not None and (overrides is None or calibration.param not in overrides):
+        value = calibration.breadth(k)
+        overrides = {**(overrides or {}), calibration.param: value}
+        own = state.spec.params[calibration.param]
+        filtered_overrides = {**overrides, calibration.param: max(value, own)}
     with state.index_lock:
         covered = state.indexed if state.index.ready else 0
         n = state.n
         if allowed is None and state.dead == 0:
             if covered == 0:
                 return _within(exact(state, queries, k, None), max_distance)
-            hits = _ann(state, queries, k, None, 1.0, overrides, covered)
+            hits = ann(state, queries, k, None, 1.0, overrides, covered)
             tail = None if covered == n else np.arange(covered, n, dtype=np.int64)
         else:
             mask = state.alive if allowed is None else allowed & state.alive
@@ -69,7 +81,9 @@ def search(
                 state.alive_bitmap() if allowed is None else np.packbits(mask, bitorder="little")
             )
             in_index = int(np.count_nonzero(mask[:covered]))
-            hits = _ann(state, queries, k, bitmap, in_index / covered, overrides, covered)
+            share = in_index / covered
+            chosen = overrides if share >= 1.0 else filtered_overrides
+            hits = ann(state, queries, k, bitmap, share, chosen, covered)
             tail = np.flatnonzero(mask[covered:]) + covered if covered < n else None
         if tail is not None and len(tail):
             hits = [
@@ -86,7 +100,7 @@ def _merge(a: Hits, b: Hits, k: int) -> Hits:
     return distances[order], positions[order]
 
 
-def _ann(
+def ann(
     state: CollectionState,
     queries: npt.NDArray[Any],
     k: int,

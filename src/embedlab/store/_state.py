@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,8 @@ import numpy.typing as npt
 
 from embedlab.errors import CollectionNotFoundError, IndexRebuiltWarning
 from embedlab.metrics import Metric, normalize
+from embedlab.store import _calibrate
+from embedlab.store._calibrate import RECALL, Calibration
 from embedlab.store._columns import MetadataColumns
 from embedlab.store._indexfile import (
     IndexFile,
@@ -65,20 +68,32 @@ class Spec:
     dim: int
     metric: Metric
     kind: str
-    params: dict[str, int]
+    params: dict[str, int]  # the index kind's own parameters
     model: str | None
+    recall: float | None = None  # a recall@10 target the search breadth is calibrated to
 
     @classmethod
     def from_row(cls, row: CollectionRow) -> Spec:
+        params = {k: int(v) for k, v in row.index_params.items() if k != RECALL}
+        recall = row.index_params.get(RECALL)
         return cls(
             id=row.id,
             name=row.name,
             dim=row.dim,
             metric=Metric(row.metric),
             kind=row.index_kind,
-            params=row.index_params,
+            params=params,
             model=row.model,
+            recall=None if recall is None else float(recall),
         )
+
+    @property
+    def index_params(self) -> dict[str, float]:
+        """The parameters as created: the kind's own, and ``recall`` if there is a target."""
+        out: dict[str, float] = dict(self.params)
+        if self.recall is not None:
+            out[RECALL] = self.recall
+        return out
 
     @property
     def binary(self) -> bool:
@@ -175,6 +190,8 @@ class CollectionState:
         self.stale_file = False
         self._save_backoff = 0  # after a failed save, wait for this many more changes
         self._alive_bits: npt.NDArray[np.uint8] | None = None
+        self.calibration: Calibration | None = None
+        self.last_query = 0.0  # time.monotonic() of the latest search (the indexer yields)
 
     # -- views ------------------------------------------------------------------------
     @property
@@ -279,6 +296,7 @@ class CollectionState:
             self.indexer.request(self)
         else:
             self.index_pending()
+            self.calibrate_if_due()
 
     @property
     def pending(self) -> int:
@@ -296,6 +314,28 @@ class CollectionState:
             self.index.add(self._matrix[start:end])
             self.indexed = end
             return end - start
+
+    def limit_backlog(self, most: int, chunk: int) -> None:
+        """Index pending rows in this thread, ``chunk`` at a time, until ``most`` are left."""
+        while self.pending > most and self.index_pending(min(chunk, self.pending - most)):
+            pass
+
+    def wait_for_pause(self, quiet: float, most: float) -> bool:
+        """Wait (at most ``most`` seconds) until no query came for ``quiet`` seconds; True
+        if queries are still arriving (background work then takes a small step anyway)."""
+        give_up = time.monotonic() + most
+        while True:
+            now = time.monotonic()
+            if now - self.last_query >= quiet:
+                return False
+            if now >= give_up:
+                return True
+            time.sleep(quiet / 2)
+
+    def calibrate_if_due(self) -> None:
+        """Measure the search breadth for the recall target when the index has grown by half."""
+        if _calibrate.due(self):
+            self.calibration = _calibrate.calibrate(self)
 
     def kill(self, positions: npt.NDArray[np.int64]) -> None:
         """Mark positions dead (their rows were deleted or replaced)."""

@@ -104,7 +104,7 @@ class CollectionRow:
     dim: int
     metric: str
     index_kind: str
-    index_params: dict[str, int]
+    index_params: dict[str, float]  # ints, and a float recall target
     model: str | None
     created: float
     seq: int
@@ -342,7 +342,7 @@ class Storage:
         dim: int,
         metric: str,
         index_kind: str,
-        index_params: dict[str, int],
+        index_params: dict[str, float],
         model: str | None,
     ) -> None:
         """Create a collection row (inside a write transaction)."""
@@ -531,7 +531,9 @@ def _collection(row: tuple[Any, ...]) -> CollectionRow:
         dim=row[2],
         metric=row[3],
         index_kind=row[4],
-        index_params={str(k): int(v) for k, v in json.loads(row[5]).items()},
+        index_params={
+            str(k): v if isinstance(v, float) else int(v) for k, v in json.loads(row[5]).items()
+        },
         model=row[6],
         created=row[7],
         seq=row[8],

@@ -25,6 +25,8 @@ from embedlab.errors import (
     UnknownKeyError,
 )
 from embedlab.store import _maintenance
+from embedlab.store._calibrate import due as calibration_due
+from embedlab.store._indexer import CHUNK, MAX_BACKLOG
 from embedlab.store._inputs import (
     MAX_K,
     Batch,
@@ -117,8 +119,9 @@ class Collection:
         return self.spec.kind
 
     @property
-    def index_params(self) -> dict[str, int]:
-        return dict(self.spec.params)
+    def index_params(self) -> dict[str, float]:
+        """The index's parameters as created, with ``recall`` when there is a target."""
+        return self.spec.index_params
 
     @property
     def model(self) -> str | None:
@@ -139,7 +142,9 @@ class Collection:
             return self._current().n_alive
 
     def info(self) -> CollectionInfo:
-        """Settings and size, as :meth:`Database.list_collections` reports them."""
+        """Settings and size, as :meth:`Database.list_collections` reports them, and the
+        search breadth measured for the recall target (``calibration``; None until the
+        collection has about 1,000 indexed rows, or without a target)."""
         with self._reading() as state:
             row = self._db._storage.collection_by_id(state.spec.id)
             return CollectionInfo(
@@ -151,6 +156,7 @@ class Collection:
                 model=self.model,
                 count=state.n_alive,
                 created=row.created if row else 0.0,
+                calibration=state.calibration,
             )
 
     # -- writing ----------------------------------------------------------------------
@@ -176,6 +182,7 @@ class Collection:
                     f"{show_values(existing)}; upsert replaces them"
                 )
             self._commit(state, batch, replaced=np.zeros(0, dtype=np.int64))
+        state.limit_backlog(MAX_BACKLOG, CHUNK)
 
     def upsert(
         self,
@@ -191,6 +198,7 @@ class Collection:
         with self._writing() as state:
             replaced = [state.id_pos[key] for key in batch.ids if key in state.id_pos]
             self._commit(state, batch, replaced=np.array(replaced, dtype=np.int64))
+        state.limit_backlog(MAX_BACKLOG, CHUNK)
 
     def update(
         self,
@@ -239,6 +247,7 @@ class Collection:
                 new_docs if new_docs is not None else [old_docs[label] for label in labels],
             )
             self._commit(state, batch, replaced=positions)
+        state.limit_backlog(MAX_BACKLOG, CHUNK)
 
     def delete(
         self,
@@ -451,15 +460,28 @@ class Collection:
 
         Writes return before the background indexer has added their rows to the index
         (queries find them meanwhile by an exact scan); call this before timing queries.
+        It also measures the search breadth for the recall target if the index has grown
+        enough since it was last measured (see ``info().calibration``).
         """
         with self._db._lock:
             state = self._current()
         state.index_pending()
+        state.calibrate_if_due()
 
     @property
     def pending(self) -> int:
         """Rows written but not in the ANN index yet (the background indexer's backlog)."""
         return self._state.pending
+
+    @property
+    def sequence(self) -> int:
+        """The sequence number of the last change committed to this collection.
+
+        It grows with every add, update or delete, so derived data (a cached projection,
+        say) stamped with it is stale exactly when the number moved.
+        """
+        with self._db._lock:
+            return self._current().applied_seq
 
     # -- internals --------------------------------------------------------------------
     def _current(self) -> CollectionState:
@@ -479,7 +501,7 @@ class Collection:
             self._state.retired = True
             self._state = state
         state.indexer = self._db._indexer
-        if state.pending and state.indexer is not None:
+        if (state.pending or calibration_due(state)) and state.indexer is not None:
             state.indexer.request(state)
 
     @contextmanager

@@ -34,6 +34,7 @@ from embedlab.errors import (
     StoreReadOnlyError,
 )
 from embedlab.metrics import Metric
+from embedlab.store._calibrate import check_index_params
 from embedlab.store._indexer import Indexer
 from embedlab.store._inputs import check_name
 from embedlab.store._lock import WriteLock
@@ -115,14 +116,18 @@ class Database:
         dim: int,
         metric: str = "cosine",
         index: str = "hnsw",
-        index_params: Mapping[str, int] | None = None,
+        index_params: Mapping[str, float] | None = None,
         model: str | None = None,
     ) -> Collection:
         """A new, empty collection; its name, dimension, metric, index and model are fixed.
 
         ``index`` is one of ``flat``, ``hnsw``, ``ivf``, ``ivf-pq``, ``binary`` (hamming);
         ``index_params`` sets that kind's parameters (``M``, ``ef_construction``,
-        ``ef_search``; ``nlist``, ``nprobe``; ``m``, ``nbits``, ``refine``).
+        ``ef_search``; ``nlist``, ``nprobe``; ``m``, ``nbits``, ``refine``) and, for the
+        approximate kinds, ``recall``: a recall@10 target (default 0.98) that the search
+        breadth (``ef_search`` / ``nprobe``) is calibrated to on the collection's own rows,
+        again each time it grows by half; setting ``ef_search`` / ``nprobe`` without ``recall``
+        fixes the breadth instead. ``info().calibration`` shows what was measured.
         """
         name = check_name(name)
         dim = check_int("dim", dim, minimum=1, maximum=_MAX_DIM)
@@ -140,7 +145,7 @@ class Database:
                 f"a hamming collection needs a dimension (in bits) that is a multiple of 8; "
                 f"got {dim}"
             )
-        params = cls.check_params(index_params, dim)
+        params = check_index_params(kind, index_params, dim)
         if model is not None and (not isinstance(model, str) or not model):
             raise InvalidParameterError(f"model must be a non-empty str or None; got {model!r}")
         self._check_open(write=True)
@@ -209,7 +214,7 @@ class Database:
         dim: int,
         metric: str = "cosine",
         index: str = "hnsw",
-        index_params: Mapping[str, int] | None = None,
+        index_params: Mapping[str, float] | None = None,
         model: str | None = None,
     ) -> Collection:
         """The named collection if it exists (its settings must agree), else a new one."""
@@ -233,7 +238,7 @@ class Database:
                 "model": model,
             }
             if index_params is not None and kind == collection.index:
-                wanted["index_params"] = INDEX_KINDS[kind].check_params(index_params, dim)
+                wanted["index_params"] = check_index_params(kind, index_params, dim)
             for setting, value in wanted.items():
                 have = getattr(collection, setting)
                 if have != value:

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple, Self
 import numpy as np
 import numpy.typing as npt
 
+from embedlab.store._calibrate import Calibration
 from embedlab.store.metadata import Metadata
 
 __all__ = ["CollectionInfo", "GetResult", "Match", "QueryResult", "VerifyReport"]
@@ -103,10 +104,12 @@ class CollectionInfo:
     dim: int
     metric: str
     index: str
-    index_params: dict[str, int]
+    index_params: dict[str, float]
     model: str | None
     count: int
     created: float
+    # Measured for the recall target (see Collection.info); None until calibrated.
+    calibration: Calibration | None = None
 
 
 @dataclass(frozen=True)

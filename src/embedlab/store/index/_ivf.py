@@ -38,6 +38,8 @@ _SEED = 1234
 class IvfBase(AnnIndex):
     """An IVF-family index that trains itself once enough vectors are there."""
 
+    breadth = "nprobe"
+
     def __init__(
         self, dim: int, metric: Metric, params: Mapping[str, int], *, index: Any = None
     ) -> None:

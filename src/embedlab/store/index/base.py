@@ -50,6 +50,8 @@ class AnnIndex(ABC):
     # False when the index's scores are not the metric's (compressed, or another metric):
     # the store then always re-ranks its candidates with exact distances.
     exact_scores: ClassVar[bool] = True
+    # The per-query parameter that trades speed for recall (calibrated for a recall target).
+    breadth: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -41,6 +41,7 @@ class HnswIndex(AnnIndex):
     }
 
     binary_codes = False
+    breadth = "ef_search"
 
     def __init__(
         self, dim: int, metric: Metric, params: Mapping[str, int], *, index: Any = None
