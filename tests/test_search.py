@@ -176,3 +176,26 @@ def test_search_command_groups_by_a_metadata_key(chunks: Collection, tmp_path: P
     grouped = run_cli(*args, "-k", "3", "--group-by", "path", "--json").json()["results"]
     assert [r["id"][0] for r in flat] == ["a", "a", "a"]
     assert [r["id"][0] for r in grouped] == ["a", "l"]
+
+
+def test_group_by_a_key_no_row_has_is_refused(chunks: Collection, encoder: StaticEncoder) -> None:
+    for mode in ("vector", "keyword", "hybrid"):
+        with pytest.raises(InvalidParameterError, match=r"'nokey'.*no row of collection"):
+            search(chunks, "car", encoder=encoder, mode=mode, group_by="nokey")
+    chunks._db.close()
+    args = ("search", "car", "-c", "chunks", "--mode", "keyword", "--db", str(chunks._db.path))
+    assert_user_error(run_cli(*args, "--group-by", "nokey"), "nokey", "metadata key")
+
+
+def test_search_command_on_a_collection_without_a_model_asks_for_one(tmp_path: Path) -> None:
+    with Database(tmp_path / "db") as db:
+        db.create_collection("bare", dim=4, index="flat").add(
+            ["a"], [[1, 0, 0, 0]], documents=["car"]
+        )
+    result = run_cli("search", "car", "-c", "bare", "--db", str(tmp_path / "db"))
+    assert_user_error(result, "'bare' records no model", "--model")
+    assert "folder" not in result.stderr
+    keyword = run_cli(
+        "search", "car", "-c", "bare", "--mode", "keyword", "--db", str(tmp_path / "db")
+    )
+    assert keyword.code == 0, keyword.stderr

@@ -130,6 +130,10 @@ def search(
 
         fetch = k if parsed is SearchMode.KEYWORD else depth
         by_keyword = _Ranking.fetch(best_matching, fetch, group_by)
+    if group_by is not None:
+        for ranking in (by_vector, by_keyword):
+            if ranking is not None and ranking.rows and not ranking.keyed:
+                _check_group_key(collection, group_by)
     if by_keyword is None and by_vector is not None:
         return [
             _hit(by_vector, rank, 1.0 - by_vector.distance(rank), vector=rank)
@@ -157,6 +161,8 @@ class _Ranking:
     result: QueryResult
     keys: list[str]
     rows: list[int]
+    keyed: bool = False
+    """Whether any row of the result carried the group_by key."""
 
     @classmethod
     def fetch(cls, run: Callable[[int], QueryResult], n: int, group_by: str | None) -> _Ranking:
@@ -180,8 +186,10 @@ class _Ranking:
         keys: list[str] = []
         rows: list[int] = []
         seen: set[str] = set()
+        keyed = False
         for row, row_id in enumerate(result.ids):
             value = result.metadata[row].get(group_by) if result.metadata is not None else None
+            keyed = keyed or value is not None
             key = row_id if value is None else f"{group_by}={value!r}"
             if key not in seen:
                 seen.add(key)
@@ -189,7 +197,7 @@ class _Ranking:
                 rows.append(row)
                 if len(rows) == n:
                     break
-        return cls(result, keys, rows)
+        return cls(result, keys, rows, keyed)
 
     def distance(self, rank: int) -> float:
         return float(self.result.distances[self.rows[rank]])
@@ -239,11 +247,22 @@ def _hit(
     )
 
 
+def _check_group_key(collection: Collection, group_by: str) -> None:
+    """Refuse a group_by key that no row of the collection carries (a typo, most likely)."""
+    if not collection.get(where={group_by: {"$exists": True}}, limit=1, include=()).ids:
+        raise InvalidParameterError(
+            f"group_by {group_by!r}: no row of collection {collection.name!r} has that "
+            "metadata key (index_paths stores 'path', 'title' and 'chunk')"
+        )
+
+
 def _collection_encoder(collection: Collection) -> Encoder:
     """The encoder of the model the collection was filled with."""
     if collection.model is None:
         raise InvalidParameterError(
-            f"collection {collection.name!r} records no model; pass the encoder to search with"
+            f"collection {collection.name!r} records no model, so the query cannot be "
+            "embedded; pass encoder= (the encoder its vectors were made with) or use "
+            "mode='keyword'"
         )
     from embedlab import encoders
 

@@ -54,7 +54,14 @@ def search_command(
         col = database.get_collection(collection)
         encoder = None
         if parsed is not SearchMode.KEYWORD:
-            encoder = encoders.load(model or col.model or "")
+            spec = model or col.model
+            if spec is None:
+                raise InvalidParameterError(
+                    f"collection {collection!r} records no model, so its queries cannot be "
+                    "embedded; pass --model SPEC (the encoder its vectors were made with) "
+                    "or search with --mode keyword"
+                )
+            encoder = encoders.load(spec)
         answers = [
             (
                 text,
