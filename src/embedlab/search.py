@@ -49,7 +49,7 @@ _WORD = re.compile(r"\w+")
 
 AUTO = "auto"
 """``group_by``'s default: by ``"path"`` when the collection's chunks come from files."""
-LEAD_WEIGHT = 0.5
+LEAD_WEIGHT = 0.3
 """How much a document's lead chunk counts beside its best chunk, tuned on dev halves."""
 SCORE_WEIGHT = 0.5
 """The keyword weight of score fusion (the vector weight is 1), tuned on dev halves."""
@@ -154,6 +154,9 @@ def search(
         )
     if group_by == AUTO:
         group_by = "path" if _from_files(collection) else None
+    lead = check_float("lead_weight", lead_weight, minimum=0.0, maximum=1.0)
+    blend = group_by is not None and lead > 0
+    vector = np.zeros(0, np.float32)
     by_vector = by_keyword = None
     if parsed is not SearchMode.KEYWORD:
         encoder = encoder if encoder is not None else _collection_encoder(collection)
@@ -166,8 +169,6 @@ def search(
             )
             return found
 
-        lead = check_float("lead_weight", lead_weight, minimum=0.0, maximum=1.0)
-        blend = group_by is not None and lead > 0
         fetch = k if parsed is SearchMode.VECTOR and not blend else depth
         by_vector = _Ranking.fetch(nearest, fetch, group_by)
         if blend and group_by is not None:
@@ -204,7 +205,50 @@ def search(
         raise RuntimeError("no ranking to return")
     if fused_by is Fusion.RRF:
         return _fuse_ranks(by_vector, by_keyword, k, rrf_k, weights)
-    return _fuse_scores(by_vector, by_keyword, k, weights)
+    measured = _measure(collection, by_vector, by_keyword, vector, where, lead if blend else 0.0)
+    return _fuse_scores(by_vector, by_keyword, k, weights, measured)
+
+
+def _measure(
+    collection: Collection,
+    by_vector: _Ranking,
+    by_keyword: _Ranking,
+    vector: np.ndarray,
+    where: Mapping[str, Any] | None,
+    lead: float,
+) -> dict[str, float]:
+    """The vector distance of each key only the keyword ranking found: its matching
+    row's (blended with its lead row's, as the vector ranking blends), so fusion
+    compares measured scores instead of guessing them. Cosine and dot collections."""
+    found = set(by_vector.keys)
+    wanted: dict[str, tuple[str, str | None]] = {}
+    for key, row in zip(by_keyword.keys, by_keyword.rows, strict=True):
+        if key not in found:
+            row_id = by_keyword.result.ids[row]
+            wanted[key] = (row_id, _lead_id(row_id, by_keyword.result, row) if lead else None)
+    ids = {i for pair in wanted.values() for i in pair if i is not None}
+    if not ids or collection.metric not in ("cosine", "dot"):
+        return {}
+    distance = _distances(
+        collection.metric, vector, collection.get(sorted(ids), where=where, include="vectors")
+    )
+    out = {}
+    for key, (row_id, lead_id) in wanted.items():
+        if row_id in distance:
+            own = distance[row_id]
+            if lead_id is not None and lead_id in distance:
+                own = (1 - lead) * own + lead * distance[lead_id]
+            out[key] = own
+    return out
+
+
+def _lead_id(row_id: str, result: QueryResult, row: int) -> str | None:
+    """The id of the lead chunk (chunk 0) of the file a row ``X#n`` (chunk n) comes from."""
+    number = result.metadata[row].get("chunk") if result.metadata is not None else None
+    suffix = f"#{number}"
+    if isinstance(number, int) and not isinstance(number, bool) and row_id.endswith(suffix):
+        return row_id[: -len(suffix)] + "#0"
+    return None
 
 
 _INCLUDE = ("metadata", "documents")
@@ -281,11 +325,9 @@ class _Ranking:
         best = [self.distance(rank) for rank in range(len(self.rows))]
         lead_of: dict[int, str] = {}  # rank -> its lead row's id
         for rank, row in enumerate(self.rows):
-            row_id, number = self.result.ids[row], meta[row].get("chunk")
-            suffix = f"#{number}"
-            grouped = meta[row].get(group_by) is not None
-            if isinstance(number, int) and grouped and row_id.endswith(suffix):
-                lead_of[rank] = row_id[: -len(suffix)] + "#0"
+            lead_id = _lead_id(self.result.ids[row], self.result, row)
+            if lead_id is not None and meta[row].get(group_by) is not None:
+                lead_of[rank] = lead_id
         wanted = [i for rank, i in lead_of.items() if i != self.result.ids[self.rows[rank]]]
         lead = leads(wanted) if wanted else {}
         for rank, i in lead_of.items():
@@ -331,21 +373,27 @@ def _fuse_ranks(
 
 
 def _fuse_scores(
-    by_vector: _Ranking, by_keyword: _Ranking, k: int, weights: tuple[float, float]
+    by_vector: _Ranking,
+    by_keyword: _Ranking,
+    k: int,
+    weights: tuple[float, float],
+    measured: Mapping[str, float],
 ) -> list[SearchHit]:
     """The weighted sum of the two rankings' standardised scores (z-scores over each
-    ranking's own list; a key absent from a ranking scores that ranking's lowest)."""
-    parts = []
-    for ranking, weight in ((by_vector, weights[0]), (by_keyword, weights[1])):
-        raw = -np.array([ranking.distance(rank) for rank in range(len(ranking.rows))])
-        spread = float(raw.std()) if len(raw) > 1 else 0.0
-        z = (raw - raw.mean()) / spread if spread > 0 else np.zeros(len(raw))
-        # absent from this ranking: its lowest z (or -1 when all it found scored alike)
-        absent = float(z.min()) if spread > 0 else -1.0
-        parts.append((weight, dict(zip(ranking.keys, z.tolist(), strict=True)), absent))
+    ranking's list). ``measured`` holds the vector distances of keys only the keyword
+    ranking found (they join the vector list); any other key absent from a ranking
+    scores that ranking's lowest z, or -1 when everything it found scored alike."""
+    vector = {key: by_vector.distance(rank) for rank, key in enumerate(by_vector.keys)}
+    vector.update((key, d) for key, d in measured.items() if key not in vector)
+    keyword = {key: by_keyword.distance(rank) for rank, key in enumerate(by_keyword.keys)}
     keys = list(dict.fromkeys(by_vector.keys + by_keyword.keys))
     scores = dict.fromkeys(keys, 0.0)
-    for weight, z_of, absent in parts:
+    for distances, weight in ((vector, weights[0]), (keyword, weights[1])):
+        raw = -np.array(list(distances.values()))
+        spread = float(raw.std()) if len(raw) > 1 else 0.0
+        z = (raw - raw.mean()) / spread if spread > 0 else np.zeros(len(raw))
+        absent = float(z.min()) if spread > 0 else -1.0
+        z_of = dict(zip(distances, z.tolist(), strict=True))
         for key in keys:
             scores[key] += weight * z_of.get(key, absent)
     rank_of = [{key: rank for rank, key in enumerate(r.keys)} for r in (by_vector, by_keyword)]
