@@ -134,7 +134,7 @@ def test_index_a_glob_that_matches_nothing_is_an_error(tmp_path: Path, spec: str
     docs = make_docs(tmp_path / "docs")
     db = tmp_path / "db"
     result = cli("index", f"{docs}/*.nothing", "-c", "docs", "--model", spec, "--db", db)
-    assert_one_line_error(result, "*.nothing", "matches no file")
+    assert_one_line_error(result, "*.nothing", "matches nothing")
     assert not (db / "embedlab.sqlite").exists()  # refused before anything was created
 
 

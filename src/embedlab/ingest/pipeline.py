@@ -202,7 +202,7 @@ def _expand(
                         matched += 1
             if not matched:
                 raise MissingFileError(
-                    f"the glob {str(item)!r} matches no file to index "
+                    f"the glob {str(item)!r} matches nothing to index "
                     f"({', '.join(sorted(SUPPORTED_SUFFIXES))})"
                 )
             scopes.append(_Scope(pattern=pattern, root=str(base)))
