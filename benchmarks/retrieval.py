@@ -281,8 +281,8 @@ def evaluate(name: str, dataset: dict[str, Any], args: argparse.Namespace) -> di
 def pooled_choice(results: list[dict[str, Any]], size: int) -> tuple[str, str]:
     """The vector and the hybrid setting of the grid with the best mean dev MRR@10 over
     the sets (what search()'s defaults should be)."""
-    keys = results[0]["grid"][size]["dev"].keys()
-    mean = {key: np.mean([r["grid"][size]["dev"][key] for r in results]) for key in keys}
+    keys = results[0]["grid"][size].keys()
+    mean = {key: np.mean([r["grid"][size][key] for r in results]) for key in keys}
     vector = max((k for k in keys if k.startswith("vector")), key=lambda k: mean[k])
     hybrid = max((k for k in keys if k.startswith("hybrid")), key=lambda k: mean[k])
     return vector, hybrid
@@ -353,7 +353,7 @@ def main() -> None:
         for label, row in result["rows"].items():
             values = [row[f"{s} {m}"] for s in ("dev", "test") for m in ("mrr@10", "recall@5")]
             print(f"{label:<46} " + " ".join(f"{v:>8.3f}" for v in values))
-        dev = result["grid"][size]["dev"]
+        dev = result["grid"][size]
         best = max(dev, key=lambda key: dev[key])
         print(f"best of the dev grid on this set: {best} ({dev[best]:.3f})")
         for key, gap in result["gaps"].items():
