@@ -14,7 +14,7 @@ import json
 import re
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -211,16 +211,22 @@ def entries_set(min_words: int, seed: int) -> dict[str, Any]:
     }
 
 
-def load_dataset(name: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """build(), cached as JSON under the temporary folder by name."""
+WORDNET_SOURCES = (WORDNET / "data.noun", Path(f"{GCIDE}.dict.dz"))
+
+
+def load_dataset(
+    name: str, build: Callable[[], dict[str, Any]], sources: Sequence[Path] | None = None
+) -> dict[str, Any]:
+    """build(), cached as JSON under the temporary folder by name; ``sources`` are files
+    the build needs (checked before it starts)."""
     path = CACHE / f"{name}.json"
     if path.exists():
         loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         return loaded
-    for source in (WORDNET / "data.noun", Path(f"{GCIDE}.dict.dz")):
+    for source in sources or ():
         if not source.exists():
             raise SystemExit(f"{source} not found: apt-get install wordnet-base dict-gcide")
-    print(f"building the data set {name} from WordNet and GCIDE...", file=sys.stderr)
+    print(f"building the data set {name}...", file=sys.stderr)
     dataset = build()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(dataset, indent=1), encoding="utf-8")

@@ -59,7 +59,7 @@ def test_index_prints_a_summary(tmp_path: Path, spec: str) -> None:
     assert (tmp_path / "db" / "embedlab.sqlite").is_file()
     assert "indexed into docs" in result.stdout
     assert "files seen" in result.stdout and "encoding" in result.stdout
-    assert "skipped" in result.stdout and "broken.pdf" in result.stdout
+    assert "failed files" in result.stdout and "broken.pdf" in result.stdout
 
 
 def test_index_errors_are_one_line(tmp_path: Path, spec: str) -> None:
@@ -128,3 +128,25 @@ def test_embed_errors_are_one_line(tmp_path: Path, spec: str) -> None:
     backend = cli("embed", "--model", spec, "a", "--backend", "onnx")
     assert_one_line_error(backend, "backend 'onnx' runs transformer models")
     assert_one_line_error(cli("embed", "--model", "no-such-model", "a"), "unknown encoder")
+
+
+def test_index_a_glob_that_matches_nothing_is_an_error(tmp_path: Path, spec: str) -> None:
+    docs = make_docs(tmp_path / "docs")
+    db = tmp_path / "db"
+    result = cli("index", f"{docs}/*.nothing", "-c", "docs", "--model", spec, "--db", db)
+    assert_one_line_error(result, "*.nothing", "matches nothing")
+    assert not (db / "embedlab.sqlite").exists()  # refused before anything was created
+
+
+def test_index_lists_each_failed_file_on_a_line_with_its_reason(tmp_path: Path, spec: str) -> None:
+    docs = make_docs(tmp_path / "docs")
+    broken = [docs / f"broken-{i}-{'x' * 40}.pdf" for i in range(9)]
+    for path in broken:
+        path.write_bytes(b"%PDF-1.4 nothing")
+    result = cli("index", docs, "-c", "docs", "--model", spec, "--db", tmp_path / "db")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.split() == ["failed", "9"] for line in lines)
+    for path in broken:
+        (line,) = [line for line in lines if str(path) in line]
+        assert "the PDF could not be parsed" in line

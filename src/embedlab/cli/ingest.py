@@ -155,8 +155,11 @@ def _show_report(report: IngestReport, db: Path) -> None:
         highlight=False,
     )
     console.print(table)
-    for failure in report.failed:
-        console.print(f"[yellow]skipped[/] {failure.path}: {failure.reason}", highlight=False)
+    if report.failed:
+        console.print(f"[yellow]failed files[/] ({len(report.failed):,}), not indexed:")
+    for failure in report.failed:  # one line each, however long, so it can be grepped
+        reason = failure.reason.removesuffix("; skipped")
+        console.print(f"  {failure.path}: {reason}", highlight=False, soft_wrap=True)
     if report.interrupted:
         err_console.print("interrupted: run the same command again to finish", highlight=False)
 

@@ -36,29 +36,44 @@ def search_command(
     group_by: str | None = typer.Option(
         None,
         "--group-by",
-        help="One result per value of this metadata key (e.g. path: one per document).",
+        help="One result per value of this metadata key (default: one per file, path, when "
+        "the collection was filled by `embedlab index`).",
+    ),
+    chunks: bool = typer.Option(
+        False, "--chunks", help="Rank chunks, not the documents they come from."
     ),
     db: Path = DbOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """Rank a collection's chunks for a query: by embedding, by BM25 keywords, or both
-    fused (reciprocal rank fusion); with --group-by path, rank documents by their best
-    chunk."""
+    """Rank a collection's documents for a query: by embedding, by BM25 keywords, or both
+    fused (standardised scores added). A collection filled by `embedlab index` answers
+    with files (each scored by its best chunk blended with its opening); --chunks ranks
+    the chunks themselves."""
     from embedlab import encoders
-    from embedlab.search import SearchMode, search
+    from embedlab.search import AUTO, SearchMode, search
 
     parsed = SearchMode.parse(mode, name="mode")
+    if chunks and group_by is not None:
+        raise InvalidParameterError("give --chunks (rank chunks) or --group-by KEY, not both")
+    grouping = None if chunks else (group_by or AUTO)
     texts = _queries(query, queries)
     flt = _json_object(where, "--where")
     with _open(db) as database:
         col = database.get_collection(collection)
         encoder = None
         if parsed is not SearchMode.KEYWORD:
-            encoder = encoders.load(model or col.model or "")
+            spec = model or col.model
+            if spec is None:
+                raise InvalidParameterError(
+                    f"collection {collection!r} records no model, so its queries cannot be "
+                    "embedded; pass --model SPEC (the encoder its vectors were made with) "
+                    "or search with --mode keyword"
+                )
+            encoder = encoders.load(spec)
         answers = [
             (
                 text,
-                search(col, text, encoder=encoder, mode=parsed, k=k, where=flt, group_by=group_by),
+                search(col, text, encoder=encoder, mode=parsed, k=k, where=flt, group_by=grouping),
             )
             for text in texts
         ]

@@ -171,7 +171,8 @@ def _expand(
 
     A folder gives its supported files (hidden ones skipped), recursively; a glob its
     matches (folders walked); a file itself, whatever its suffix. A path that does not exist
-    and matches nothing raises :class:`~embedlab.errors.MissingFileError`.
+    and matches nothing, or a glob that matches no file to index, raises
+    :class:`~embedlab.errors.MissingFileError` (before anything is written).
     """
     items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
     if not items:
@@ -191,12 +192,19 @@ def _expand(
             scopes.append(_Scope(root=str(root)))
         elif glob.has_magic(str(given)):
             base, pattern = _split_glob(given)
+            matched = 0
             for match in sorted(glob.glob(pattern, recursive=True)):
                 hit = Path(match)
                 walked = _walk(hit.resolve()) if hit.is_dir() else [hit.resolve()]
                 for file in walked:
                     if hit.is_dir() or file.suffix.lower() in SUPPORTED_SUFFIXES:
                         found.setdefault(str(file), file)
+                        matched += 1
+            if not matched:
+                raise MissingFileError(
+                    f"the glob {str(item)!r} matches nothing to index "
+                    f"({', '.join(sorted(SUPPORTED_SUFFIXES))})"
+                )
             scopes.append(_Scope(pattern=pattern, root=str(base)))
         else:
             raise MissingFileError(f"{str(item)!r} is not a file or folder and matches nothing")

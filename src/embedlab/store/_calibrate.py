@@ -32,6 +32,7 @@ from embedlab.errors import InvalidParameterError
 from embedlab.metrics import Metric
 from embedlab.store.index import INDEX_KINDS
 from embedlab.store.index._faiss import faiss
+from embedlab.store.index.base import require_mapping
 
 if TYPE_CHECKING:
     from embedlab.store._state import CollectionState
@@ -95,7 +96,7 @@ def check_index_params(
         False
     """
     cls = INDEX_KINDS[kind]
-    given = dict(params or {})
+    given = require_mapping(params, "index_params")
     target = given.pop(RECALL, None)
     out: dict[str, float] = dict(cls.check_params(given, dim))
     if cls.breadth is None:

@@ -550,8 +550,9 @@ def _from_file(
     state.unsaved = lag + int((~alive).sum())
     if state.needs_save():
         warnings.warn(
-            f"collection {spec.name!r}: the index file was {row.seq - entry.seq} changes "
-            f"behind the database; caught up from it ({lag} vectors added)",
+            f"collection {spec.name!r}: the index file lacked {lag} of the stored vectors "
+            f"({row.seq - entry.seq} changes came after its stamp, and it holds only the "
+            f"rows indexed when it was saved); caught up from the database",
             IndexRebuiltWarning,
             stacklevel=5,
         )

@@ -29,6 +29,17 @@ SearchOutput = tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]
 INDEX_KINDS: dict[str, type[AnnIndex]] = {}
 
 
+def require_mapping(params: object, what: str) -> dict[str, object]:
+    """``params`` (None for none) as a dict, or a typed error naming ``what``."""
+    if params is None:
+        return {}
+    if not isinstance(params, Mapping):
+        raise InvalidParameterError(
+            f"{what} must be a mapping of parameter names to numbers; got {params!r}"
+        )
+    return dict(params)
+
+
 class ParamSpec:
     """One int parameter of an index kind: default, range, and whether a query may set it."""
 
@@ -75,12 +86,7 @@ class AnnIndex(ABC):
         cls, params: Mapping[str, object] | None, dim: int, *, per_query: bool = False
     ) -> dict[str, int]:
         """Validate ``params`` (creation, or per-query overrides) and fill in defaults."""
-        if params is not None and not isinstance(params, Mapping):
-            what = "search_params" if per_query else "index_params"
-            raise InvalidParameterError(
-                f"{what} must be a mapping of parameter names to ints; got {params!r}"
-            )
-        given = dict(params or {})
+        given = require_mapping(params, "search_params" if per_query else "index_params")
         names = [n for n, s in cls.params_spec.items() if s.per_query or not per_query]
         unknown = sorted(set(given) - set(names))
         if unknown:
