@@ -1,9 +1,12 @@
 """The README's command-line tour, run as written: every command of every ```bash block,
 in order, in one folder holding the small real inputs the tour names (a corpus cut from
-the bundled WordNet glosses, .npy/.jsonl/.parquet rows, a few documents).
+the bundled WordNet glosses, .npy/.jsonl/.parquet rows, a few documents, word sets, TREC
+qrels and runs, shopping baskets, two small .vec spaces with translation pairs).
 
-Nothing is skipped silently: the only lines not run are listed in NOT_RUN with the reason,
-and the test fails if that list and the README disagree."""
+Servers (LONG_RUNNING) run as written in the background until GET /healthz answers on
+127.0.0.1, then must stop cleanly on SIGTERM. Nothing is skipped silently: the only lines
+not run are listed in NOT_RUN with the reason, and the test fails if that list and the
+README disagree."""
 
 from __future__ import annotations
 
@@ -11,8 +14,13 @@ import gzip
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +31,21 @@ from cli_helpers import cli_env
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 GLOSSES = ROOT / "src" / "embedlab" / "data" / "wordnet-glosses.txt.gz"
+TUTORIAL = ROOT / "src" / "embedlab" / "data" / "docs" / "tutorial"
 
 NOT_RUN = {
     "make demo": "builds a virtual environment; `embedlab demo` is what it runs",
     "make test": "builds a virtual environment and runs this very suite",
     "embedlab demo": "tests/test_cli.py::test_demo_json runs it (1-2 minutes)",
 }
+
+# Commands that run until stopped (servers): started as written in the background, then
+# checked by asking GET /healthz on 127.0.0.1 at the port they name (`--port N`, else the
+# default), then stopped with SIGTERM, which must end them cleanly.
+LONG_RUNNING = {
+    "embedlab serve": 8000,  # prefix (after any VAR=value assignments): its default port
+}
+STARTUP_SECONDS = 300  # loading a model (an ONNX export the first time) on two busy cores
 
 
 def bash_commands(text: str) -> list[str]:
@@ -52,6 +69,7 @@ def make_inputs(folder: Path) -> None:
     with gzip.open(GLOSSES, "rt", encoding="utf-8") as f:
         everything = list(f)
     lines = everything[:6000] + [g for g in everything[6000:] if wanted.search(g)]
+    lines += _glosses_with(everything[6000:], BIAS_WORDS.split(), per_word=12)
     (folder / "corpus.txt").write_text("".join(lines), encoding="utf-8")
     (folder / "texts").mkdir()
     for name, part in (("a", lines[:1500]), ("b", lines[-1500:])):
@@ -90,12 +108,20 @@ def make_inputs(folder: Path) -> None:
 
     docs_folder = folder / "my-docs"
     docs_folder.mkdir()
+    # three documents of several chunks each: `cluster`, `classify` (by title) need rows
+    floods = _glosses_with(everything, ("flood", "river", "levee", "dam"), per_word=12)
     (docs_folder / "floods.txt").write_text(
         "The river floods in spring, when the snow melts in the mountains.\n\n"
-        "Levees protect the town from high water.\n"
+        "Levees protect the town from high water.\n\n" + "\n".join(floods)
     )
-    (docs_folder / "baking.md").write_text("# Bread\n\nKnead the dough and let it rise.\n")
+    bread = _glosses_with(everything, ("bread", "dough", "flour", "yeast"), per_word=12)
+    (docs_folder / "baking.md").write_text(
+        "# Bread\n\nKnead the dough and let it rise.\n\n" + "\n".join(f"- {g}" for g in bread)
+    )
+    (docs_folder / "exceptions.html").write_bytes((TUTORIAL / "08.02-exceptions.html").read_bytes())
     (folder / "lines.txt").write_text("the river floods\nbread rises\n")
+    _bias_and_eval_inputs(folder)
+    _analysis_inputs(folder)
     (folder / "questions.jsonl").write_text(
         json.dumps({"query": "when does the river flood?"})
         + "\n"
@@ -104,9 +130,166 @@ def make_inputs(folder: Path) -> None:
     )
 
 
+BIAS_WORDS = (
+    # WEAT 7 and 8 (math/science vs arts, male vs female terms) and the gender pairs
+    "math algebra geometry calculus equations computation numbers addition science technology "
+    "physics chemistry experiment astronomy poetry art dance literature novel symphony drama "
+    "sculpture male boy brother son father uncle grandfather he him his himself female girl "
+    "sister daughter mother aunt grandmother she her hers herself gal guy mary john"
+)
+
+
+def _glosses_with(glosses: list[str], words: Sequence[str], *, per_word: int) -> list[str]:
+    """Up to per_word glosses holding each word (as a whole word), each gloss once."""
+    out: dict[str, None] = {}
+    for word in words:
+        pattern = re.compile(rf"\b{word}\b", flags=re.IGNORECASE)
+        found = [g for g in glosses if pattern.search(g)][:per_word]
+        out.update(dict.fromkeys(g.strip() for g in found))
+    return list(out)
+
+
+def _bias_and_eval_inputs(folder: Path) -> None:
+    """Word sets for `bias --targets/--attributes`; TREC qrels and two runs to compare."""
+    (folder / "t.txt").write_text(
+        "family: mother, father, son, daughter, brother, sister\n"
+        "science: physics, chemistry, algebra, geometry, astronomy, experiment\n"
+    )
+    (folder / "a.txt").write_text(
+        "male: he, him, his, man, boy, male\nfemale: she, her, hers, woman, girl, female\n"
+    )
+    rng = np.random.default_rng(3)
+    qrels, run, run2 = [], [], []
+    for q in range(1, 9):
+        relevant = {f"d{d}" for d in rng.choice(30, size=4, replace=False)}
+        qrels += [f"q{q} 0 d{d} {int(f'd{d}' in relevant)}" for d in range(30)]
+        for name, rows, noise in (("bm25", run, 1.0), ("dense", run2, 0.5)):
+            scores = {f"d{d}": rng.normal() * noise + (f"d{d}" in relevant) for d in range(30)}
+            ranked = sorted(scores, key=scores.__getitem__, reverse=True)[:10]
+            rows += [f"q{q} Q0 {d} {r} {scores[d]:.4f} {name}" for r, d in enumerate(ranked, 1)]
+    for name, lines in (("qrels.txt", qrels), ("run.txt", run), ("run2.txt", run2)):
+        (folder / name).write_text("".join(line + "\n" for line in lines))
+
+
+def _analysis_inputs(folder: Path) -> None:
+    """Shopping baskets for item2vec; two .vec spaces (one a rotation of the other, plus
+    noise) with seed and test translation pairs for `align`."""
+    rng = np.random.default_rng(5)
+    themes = [
+        line.split()
+        for line in (
+            "milk bread butter eggs jam cereal coffee tea",
+            "pasta tomatoes basil garlic parmesan olive_oil onions wine",
+            "flour sugar yeast butter eggs vanilla chocolate milk",
+            "beer crisps salsa nachos peanuts cola ice lemons",
+            "shampoo soap toothpaste razor tissues sponge bleach detergent",
+        )
+    ]
+    baskets = []
+    for _ in range(400):
+        theme = themes[rng.integers(len(themes))]
+        items = list(rng.choice(theme, size=int(rng.integers(2, 6)), replace=False))
+        baskets.append(" ".join(items))
+    (folder / "baskets.txt").write_text("".join(b + "\n" for b in baskets))
+
+    pairs = [
+        ("dog", "chien"), ("cat", "chat"), ("house", "maison"), ("water", "eau"),
+        ("bread", "pain"), ("river", "fleuve"), ("king", "roi"), ("queen", "reine"),
+        ("man", "homme"), ("woman", "femme"), ("child", "enfant"), ("book", "livre"),
+        ("tree", "arbre"), ("sun", "soleil"), ("moon", "lune"), ("sea", "mer"),
+        ("city", "ville"), ("road", "route"), ("car", "voiture"), ("door", "porte"),
+        ("window", "fenetre"), ("table", "table"), ("chair", "chaise"), ("fire", "feu"),
+        ("night", "nuit"), ("day", "jour"), ("year", "an"), ("hand", "main"),
+        ("head", "tete"), ("heart", "coeur"), ("friend", "ami"), ("school", "ecole"),
+        ("red", "rouge"), ("green", "vert"), ("black", "noir"), ("white", "blanc"),
+        ("milk", "lait"), ("cheese", "fromage"), ("apple", "pomme"), ("wine", "vin"),
+    ]  # fmt: skip
+    dim = 24
+    en = rng.normal(size=(len(pairs), dim))
+    rotation, _ = np.linalg.qr(rng.normal(size=(dim, dim)))
+    fr = en @ rotation + rng.normal(scale=0.05, size=en.shape)
+    for name, words, rows in (
+        ("en.vec", [e for e, _ in pairs], en),
+        ("fr.vec", [f for _, f in pairs], fr),
+    ):
+        body = "".join(
+            w + " " + " ".join(f"{x:.5f}" for x in row) + "\n"
+            for w, row in zip(words, rows, strict=True)
+        )
+        (folder / name).write_text(f"{len(words)} {dim}\n{body}")
+    (folder / "seed.txt").write_text("".join(f"{e} {f}\n" for e, f in pairs[:28]))
+    (folder / "test.txt").write_text("".join(f"{e} {f}\n" for e, f in pairs[28:]))
+
+
 def test_not_run_lines_are_in_the_readme() -> None:
     commands = {_command(line) for line in bash_commands(README.read_text(encoding="utf-8"))}
     assert set(NOT_RUN) <= commands, set(NOT_RUN) - commands
+
+
+def test_long_running_commands_are_recognised() -> None:
+    """Each LONG_RUNNING prefix names a README command, and the ports are read as written."""
+    lines = bash_commands(README.read_text(encoding="utf-8"))
+    for prefix in LONG_RUNNING:
+        assert any(_long_running_port(line) is not None for line in lines), prefix
+    assert _long_running_port("embedlab serve --db x") == 8000
+    assert _long_running_port("K=v embedlab serve --port 8123 --db x  # note") == 8123
+    assert _long_running_port("embedlab server-thing") is None
+    assert _long_running_port("embedlab search q") is None
+
+
+def _long_running_port(line: str) -> int | None:
+    """The port a LONG_RUNNING command listens on; None for a command that returns."""
+    command = re.sub(r"^(\w+=\S*\s+)*", "", _command(line))
+    for prefix, default in LONG_RUNNING.items():
+        if command == prefix or command.startswith(prefix + " "):
+            named = re.search(r"--port[ =](\d+)", command)
+            return int(named.group(1)) if named else default
+    return None
+
+
+def _port_answers(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _run_until_healthy(line: str, port: int, cwd: Path, env: dict[str, str]) -> None:
+    """Start a server command as written, wait for GET /healthz on 127.0.0.1, SIGTERM it."""
+    assert not _port_answers(port), f"port {port} is taken before running: {line}"
+    log = cwd / f"server-{port}.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            ["bash", "-e", "-o", "pipefail", "-c", line],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: SIGTERM reaches the server
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        health = None
+        while health is None:
+            assert proc.poll() is None, f"README command exited early: {line}\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"no /healthz after {STARTUP_SECONDS} s: {line}"
+            try:
+                url = f"http://127.0.0.1:{port}/healthz"
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    health = json.loads(response.read())
+            except (OSError, ValueError):
+                time.sleep(0.5)
+        assert health.get("status") == "ok", (line, health)
+        os.killpg(proc.pid, signal.SIGTERM)
+        code = proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    output = log.read_text()
+    # uvicorn finishes cleanly, then re-raises SIGTERM so the exit status says why
+    assert code in (0, -signal.SIGTERM, 128 + signal.SIGTERM), (line, code, output[-2000:])
+    assert "Traceback" not in output, (line, output)
+    assert not _port_answers(port), f"port {port} still answers after SIGTERM: {line}"
 
 
 @pytest.mark.slow
@@ -121,6 +304,11 @@ def test_readme_cli_tour_runs_as_written(tmp_path: Path) -> None:
     lines = bash_commands(README.read_text(encoding="utf-8"))
     for line in lines:
         if _command(line) in NOT_RUN:
+            continue
+        port = _long_running_port(line)
+        if port is not None:
+            _run_until_healthy(line, port, tmp_path, env)
+            ran += 1
             continue
         proc = subprocess.run(
             ["bash", "-e", "-o", "pipefail", "-c", line],
