@@ -116,12 +116,25 @@ class WindowPlanning:
         start = time.perf_counter()
         sequences, owners, truncated, split = self._plan(items, prompt)
         rows = self._embed(sequences, batch_size, show_progress, prompt) if sequences else None
-        out = pool_windows(len(items), self.dim, rows, owners)
+        return self._pooled(rows, owners, len(items), normalize, truncated, split, start)
+
+    def _pooled(
+        self,
+        rows: npt.NDArray[Any] | None,
+        owners: list[int],
+        count: int,
+        normalize: bool,
+        truncated: int,
+        split: int,
+        start: float,
+    ) -> npt.NDArray[np.float32]:
+        """Window vectors averaged per input (normalised if asked); ``last_stats`` set."""
+        out = pool_windows(count, self.dim, rows, owners)
         if normalize:
             out = unit_rows(out)
         self.last_stats = EncodeStats(
-            texts=len(items),
-            sequences=len(sequences),
+            texts=count,
+            sequences=len(owners),
             truncated=truncated,
             split=split,
             seconds=time.perf_counter() - start,
@@ -230,17 +243,7 @@ class WindowPlanning:
                 plan.append(self._prefix + ids[lo:hi] + self._suffix)
                 owners.append(i)
         rows = self._embed(plan, batch_size, False, "") if plan else None
-        out = pool_windows(len(items), self.dim, rows, owners)
-        if normalize:
-            out = unit_rows(out)
-        self.last_stats = EncodeStats(
-            texts=len(items),
-            sequences=len(plan),
-            truncated=truncated,
-            split=split,
-            seconds=time.perf_counter() - start,
-        )
-        return out
+        return self._pooled(rows, owners, len(items), normalize, truncated, split, start)
 
     def _check_prompt(self, prompt: str | None) -> str:
         """The prompt to use: the argument, else the folder's default prompt, else none."""
