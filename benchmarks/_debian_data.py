@@ -3,8 +3,8 @@
 
 The descriptions come from the archive's ``Translation-en`` index (apt leaves it out when
 ``Acquire::Languages`` is ``none``, as in most containers): a copy apt already keeps under
-/var/lib/apt/lists is used, else it is fetched once with apt's own downloader
-(``apt-helper download-file``) into the cache folder. ``apt-cache dumpavail`` (after
+/var/lib/apt/lists is used, else apt fetches it (``apt-get -o Acquire::Languages=en
+update``), and ``apt-helper cat-file`` reads it whatever its compression. ``apt-cache dumpavail`` (after
 ``apt-get update``) maps each package to its source package.
 
 Packages of one source often share their long description (``foo``, ``foo-data``,
@@ -23,7 +23,6 @@ each 1,000 documents and 200 dev + 200 test queries (queries split by package):
 from __future__ import annotations
 
 import glob
-import lzma
 import re
 import subprocess
 from pathlib import Path
@@ -31,31 +30,33 @@ from typing import Any
 
 import numpy as np
 
-from _retrieval_data import CACHE
-
-TRANSLATION_URL = "http://deb.debian.org/debian/dists/bookworm/main/i18n/Translation-en.xz"
 SHAPES = {"debian-short": (15, 60), "debian-long": (150, None), "debian-mixed": (15, None)}
 
 
+TRANSLATION_GLOB = "/var/lib/apt/lists/*_dists_bookworm_main_i18n_Translation-en*"
+
+
 def translation_file() -> Path:
-    """Debian's Translation-en index: apt's copy, or one fetched into the cache folder."""
-    for found in sorted(glob.glob("/var/lib/apt/lists/*bookworm_main_i18n_Translation-en*")):
-        return Path(found)
-    path = CACHE / "Translation-en.xz"
-    if not path.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            ["/usr/lib/apt/apt-helper", "download-file", TRANSLATION_URL, str(path)], check=True
-        )
-    return path
+    """Debian's Translation-en index as apt keeps it (fetched by apt itself when missing)."""
+    found = sorted(glob.glob(TRANSLATION_GLOB))
+    if not found:  # apt skips translations here (Acquire::Languages "none"); ask for English
+        subprocess.run(["apt-get", "-o", "Acquire::Languages=en", "update", "-qq"], check=True)
+        found = sorted(glob.glob(TRANSLATION_GLOB))
+    if not found:
+        raise SystemExit(f"apt fetched no Translation-en index ({TRANSLATION_GLOB})")
+    return Path(found[0])
 
 
 def descriptions() -> dict[str, tuple[str, str]]:
     """Package -> (synopsis, long description as one line of text)."""
-    path = translation_file()
-    opener: Any = lzma.open if path.suffix == ".xz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        text = handle.read()
+    path = translation_file()  # apt stores it compressed (lz4, xz, ...): apt-helper reads any
+    text = subprocess.run(
+        ["/usr/lib/apt/apt-helper", "cat-file", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+    ).stdout
     out = {}
     for stanza in text.split("\n\n"):
         match = re.search(r"(?m)^Package: (\S+)$", stanza)
