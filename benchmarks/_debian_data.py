@@ -4,8 +4,8 @@
 The descriptions come from the archive's ``Translation-en`` index (apt leaves it out when
 ``Acquire::Languages`` is ``none``, as in most containers): a copy apt already keeps under
 /var/lib/apt/lists is used, else apt fetches it (``apt-get -o Acquire::Languages=en
-update``), and ``apt-helper cat-file`` reads it whatever its compression. ``apt-cache dumpavail`` (after
-``apt-get update``) maps each package to its source package.
+update``), and ``apt-helper cat-file`` reads it whatever its compression.
+``apt-cache dumpavail`` (after ``apt-get update``) maps each package to its source package.
 
 Packages of one source often share their long description (``foo``, ``foo-data``,
 ``foo-doc``), so each source package gives at most one document: its binary package with
