@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -12,23 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import typer
-from rich.progress import Progress
 from rich.table import Table
 
 from embedlab.cli._common import (
-    EXIT_INTERRUPTED,
     JsonOption,
     command,
     console,
     emit_json,
-    err_console,
-    fail,
 )
+from embedlab.cli._db_write import report_write, write_rows
 from embedlab.cli.app import app
 from embedlab.errors import (
     DimensionMismatchError,
-    DuplicateIdError,
-    EmbedlabError,
     InvalidParameterError,
     MissingFileError,
     UnknownKeyError,
@@ -202,8 +197,8 @@ def add(
             source = jsonl if jsonl is not None else parquet
             return read(source, fields=fields, dim=col.dim, batch_size=batch_size)  # type: ignore[arg-type]
 
-        written = _write(col, stream, upsert=upsert, progress=not json_output)
-        _report_write(col, written, upsert=upsert, json_output=json_output)
+        written = write_rows(col, stream, upsert=upsert, progress=not json_output)
+        report_write(col, written, upsert=upsert, json_output=json_output)
 
 
 @db_app.command("import-vectors")
@@ -254,12 +249,12 @@ def import_vectors(
             )
         try:
             stream = lambda: word_vector_rows(wv, batch_size=batch_size)  # noqa: E731
-            written = _write(col, stream, upsert=upsert, progress=not json_output, model=model)
+            written = write_rows(col, stream, upsert=upsert, progress=not json_output, model=model)
         except BaseException:
             if existing is None and col.count() == 0:
                 database.delete_collection(collection)  # leave nothing behind
             raise
-        _report_write(col, written, upsert=upsert, json_output=json_output)
+        report_write(col, written, upsert=upsert, json_output=json_output)
 
 
 def _check_agrees(
@@ -506,114 +501,6 @@ def _query_vector(
     if not len(found) or found.vectors is None:
         raise UnknownKeyError(str(row_id), what="id")
     return np.asarray(found.vectors[0])
-
-
-def _write(
-    col: Collection,
-    stream: Callable[[], RowStream],
-    *,
-    upsert: bool,
-    progress: bool,
-    model: str | None = None,
-) -> tuple[int, int]:
-    """Check every row first, then add (or upsert) every batch; return (rows written, rows
-    that replaced stored ones).
-
-    The first pass reads the whole source and checks what the store would refuse (format,
-    dimensions, finite values, metadata, ids repeated in the file or, without --upsert,
-    already stored), so a refused import writes nothing. Were a write still to fail (or
-    Ctrl-C), the message says exactly how many rows were stored and replaced.
-    """
-    try:
-        total, replacing = _check_rows(col, stream(), upsert=upsert)
-    except KeyboardInterrupt:
-        err_console.print("interrupted while checking the rows; nothing was stored")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    write = col.upsert if upsert else col.add
-    done = replaced_done = 0
-    before = col.count()
-    shown = progress and err_console.is_terminal
-    bar = Progress(
-        *Progress.get_default_columns(), console=err_console, disable=not shown, transient=True
-    )
-    try:
-        with bar:
-            task = bar.add_task("adding" if not upsert else "upserting", total=total)
-            for batch in stream().batches:
-                stored = _stored(col, batch.ids) if upsert else 0
-                write(batch.ids, batch.vectors, batch.metadata, batch.documents, model=model)
-                done += len(batch.ids)
-                replaced_done += stored
-                bar.update(task, completed=done)
-    except KeyboardInterrupt:
-        if not upsert:  # exact even when Ctrl-C came between a batch's COMMIT and the count
-            done = col.count() - before
-        err_console.print(f"interrupted: {_partial(done, total, replaced_done)}", highlight=False)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except EmbedlabError as exc:
-        if not done:
-            raise
-        raise fail(f"{exc} ({_partial(done, total, replaced_done)})") from None
-    return done, max(replacing, replaced_done)
-
-
-def _partial(done: int, total: int, replaced: int) -> str:
-    """What a write stopped part-way left stored."""
-    if not done:
-        return "nothing was stored"
-    text = f"{done:,} of {total:,} rows were stored"
-    if replaced:
-        text += f", {replaced:,} of them replacing rows stored before"
-    return text + "; rerun with --upsert to finish"
-
-
-def _check_rows(col: Collection, stream: RowStream, *, upsert: bool) -> tuple[int, int]:
-    """Read every batch and check it as the store will; return (rows, rows already stored)."""
-    from embedlab.store import _inputs
-
-    seen: set[str] = set()
-    rows = stored = 0
-    for batch in stream.batches:
-        _inputs.check_ids(batch.ids)
-        repeated = seen.intersection(batch.ids)
-        if repeated:
-            raise DuplicateIdError(
-                f"the source repeats {len(repeated)} id(s): {_inputs.show_values(sorted(repeated))}"
-            )
-        seen.update(batch.ids)
-        _inputs.check_vectors(col.spec, batch.vectors, len(batch.ids))
-        _inputs.check_metadata_list(batch.metadata, len(batch.ids))
-        _inputs.check_documents(batch.documents, len(batch.ids))
-        already = _stored(col, batch.ids)
-        if already and not upsert:
-            found = col.get(batch.ids, include=[]).ids
-            raise DuplicateIdError(
-                f"{already} id(s) are already stored: {_inputs.show_values(found)} "
-                "(use --upsert to replace them)"
-            )
-        rows += len(batch.ids)
-        stored += already
-    return rows, stored
-
-
-def _stored(col: Collection, ids: list[str]) -> int:
-    """How many of ids the collection holds."""
-    return len(col.get(ids, include=[]))
-
-
-def _report_write(
-    col: Collection, written: tuple[int, int], *, upsert: bool, json_output: bool
-) -> None:
-    (rows, replaced), count = written, col.count()
-    if json_output:
-        document = {"collection": col.name, "written": rows, "upsert": upsert, "count": count}
-        emit_json(document | ({"replaced": replaced} if upsert else {}))
-        return
-    verb = "upserted" if upsert else "added"
-    again = f", {replaced:,} of them replacing stored rows" if upsert else ""
-    console.print(
-        f"[green]{verb}[/] {rows:,} rows to [bold]{col.name}[/]{again} ({count:,} in all)"
-    )
 
 
 def _show_rows(title: str, result: GetResult, *, ranked: bool) -> None:
