@@ -159,3 +159,26 @@ def test_bad_options_are_refused(tmp_path: Path) -> None:
         OnnxEncoder("minilm", threads=0, cache_dir=tmp_path)
     with pytest.raises(InvalidParameterError, match="'pooling'"):
         OnnxEncoder("minilm", pooling="cls", cache_dir=tmp_path)
+
+
+def test_inference_runs_without_torch_once_exported(cache: Path, fp32: OnnxEncoder) -> None:
+    """After the one export, encoding needs onnxruntime and a tokenizer, not torch."""
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "for name in ('torch', 'sentence_transformers', 'onnx'):\n"
+        "    sys.modules[name] = None  # importing any of them now raises ImportError\n"
+        "from embedlab.encoders.onnx import OnnxEncoder\n"
+        f"encoder = OnnxEncoder('minilm', quantize=False, cache_dir={str(cache)!r}, threads=1)\n"
+        "vectors = encoder.encode(['Embeddings map text to vectors.'])\n"
+        "assert 'torch' not in {m for m, v in sys.modules.items() if v is not None}\n"
+        "print(' '.join(f'{x:.6f}' for x in vectors[0]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    vector = np.array([float(x) for x in done.stdout.split()], dtype=np.float32)
+    expected = fp32.encode(["Embeddings map text to vectors."])[0]
+    np.testing.assert_allclose(vector, expected, atol=1e-5)

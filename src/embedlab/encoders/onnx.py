@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from embedlab._platform import available_cores
 from embedlab._validation import check_int
 from embedlab.encoders._loading import ModelFolder, Pooling, import_torch, load_model, locate
 from embedlab.encoders._windows import WindowPlanning
@@ -134,7 +135,7 @@ class OnnxEncoder(WindowPlanning):
         mode = None if pooling is None else Pooling.parse(pooling, name="pooling")
         self._head = _read_head(folder, mode)
         if threads is None:
-            threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+            threads = available_cores()
         self.threads = check_int("threads", threads)
         self.quantize = bool(quantize)
         self.truncate = bool(truncate)

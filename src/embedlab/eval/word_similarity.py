@@ -16,6 +16,7 @@ import numpy as np
 
 from embedlab.datasets import default_word_pairs_path
 from embedlab.errors import EmbedlabError, FormatError, InvalidParameterError
+from embedlab.eval import _correlation as correlation
 from embedlab.eval._common import (
     RestrictedVocab,
     iter_lines,
@@ -119,10 +120,8 @@ def evaluate_word_pairs(
                 "correlation is undefined"
             )
 
-    from scipy import stats
-
-    spearman = stats.spearmanr(human, model)
-    pearson = stats.pearsonr(human, model)
+    spearman = correlation.spearman(human, model)
+    pearson = correlation.pearson(human, model)
     return WordPairsResult(
         spearman=float(spearman.statistic),
         spearman_pvalue=float(spearman.pvalue),

@@ -7,6 +7,7 @@ import dataclasses
 import os
 from typing import Any, Generic, TypeVar
 
+from embedlab._platform import available_cores
 from embedlab._progress import ProgressCallback, rich_training_progress
 from embedlab.errors import InvalidParameterError
 from embedlab.text.corpus import Corpus, CorpusSource
@@ -56,7 +57,7 @@ class ThreadsParam:
     @property
     def resolved_threads(self) -> int:
         """threads, with 0 meaning every available core."""
-        return self.threads or max(1, len(os.sched_getaffinity(0)))
+        return self.threads or available_cores()
 
 
 class Trainer(Generic[P, V]):
