@@ -1,7 +1,9 @@
 """embedlab: train, generate, store, search, evaluate, audit and look at embeddings."""
 
+from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
+from embedlab import _log  # noqa: F401  (the package logger's NullHandler)
 from embedlab.errors import (
     CollectionExistsError,
     CollectionNotFoundError,
@@ -31,7 +33,10 @@ if TYPE_CHECKING:
     from embedlab.server.client import Client
     from embedlab.store import Collection, Database
 
-__version__ = "0.1.0"
+try:
+    __version__ = metadata.version("embedlab")
+except metadata.PackageNotFoundError:  # run from a source tree that is not installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "Client",

@@ -61,6 +61,20 @@ class GloVeEpochProgress:
     cost: float
 
 
+_STDERR: Console | None = None
+
+
+def stderr_console() -> Console:
+    """The console every progress bar draws on: stderr, so stdout stays for results.
+
+    ``embedlab -q`` silences it (``stderr_console().quiet = True``); errors do not use it.
+    """
+    global _STDERR
+    if _STDERR is None:
+        _STDERR = Console(stderr=True)
+    return _STDERR
+
+
 TrainingEvent = ScanProgress | EpochProgress | CooccurrenceProgress | GloVeEpochProgress
 ProgressCallback = Callable[[TrainingEvent], None]
 """What trainers call with their progress events (any of TrainingEvent)."""
@@ -74,7 +88,7 @@ def rich_training_progress(
 
     GloVe's events add a counting bar, and the training bar shows pairs/s and the cost.
     """
-    out = console or Console(stderr=True)
+    out = console or stderr_console()
     progress = Progress(
         TextColumn("[bold]{task.description:<8}"),
         BarColumn(bar_width=24),

@@ -26,7 +26,8 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 console = Console(stderr=False)
-err_console = Console(stderr=True)
+err_console = Console(stderr=True)  # summaries and warnings: silenced by `embedlab -q`
+status_console = Console(stderr=True)  # errors and "interrupted": never silenced by -q
 
 JsonOption = typer.Option(False, "--json", help="Print one JSON document on stdout, nothing else.")
 
@@ -51,7 +52,7 @@ def print_error(message: str) -> None:
     """Print ``error: message`` as one line on stderr (long echoed inputs cut short)."""
     line = " ".join(shorten(message, 2 * MAX_MESSAGE).splitlines())  # typed errors: cut already
     text = Text.assemble(("error:", "bold red"), " ", line)
-    err_console.print(text, highlight=False, soft_wrap=True)
+    status_console.print(text, highlight=False, soft_wrap=True)
 
 
 def fail(message: str) -> typer.Exit:
@@ -83,7 +84,7 @@ def user_errors() -> Iterator[None]:
         try:
             yield
         except KeyboardInterrupt:
-            err_console.print("interrupted", highlight=False)
+            status_console.print("interrupted", highlight=False)
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except Exception as exc:
             message = describe_error(exc)

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING
 import typer
 from rich.progress import Progress
 
-from embedlab.cli._common import EXIT_INTERRUPTED, console, emit_json, err_console, fail
+from embedlab.cli._common import (
+    EXIT_INTERRUPTED,
+    console,
+    emit_json,
+    err_console,
+    fail,
+    status_console,
+)
 from embedlab.errors import DuplicateIdError, EmbedlabError
 
 if TYPE_CHECKING:
@@ -38,7 +45,7 @@ def write_rows(
     try:
         total, replacing = _check_rows(col, stream(), upsert=upsert)
     except KeyboardInterrupt:
-        err_console.print("interrupted while checking the rows; nothing was stored")
+        status_console.print("interrupted while checking the rows; nothing was stored")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     write = col.upsert if upsert else col.add
     done = replaced_done = 0
@@ -59,7 +66,9 @@ def write_rows(
     except KeyboardInterrupt:
         if not upsert:  # exact even when Ctrl-C came between a batch's COMMIT and the count
             done = col.count() - before
-        err_console.print(f"interrupted: {_partial(done, total, replaced_done)}", highlight=False)
+        status_console.print(
+            f"interrupted: {_partial(done, total, replaced_done)}", highlight=False
+        )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except EmbedlabError as exc:
         if not done:

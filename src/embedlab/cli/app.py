@@ -10,10 +10,33 @@ import typer
 from typer._click import exceptions as click  # the click vendored by typer
 from typer.core import TyperGroup
 
+# The panels of `embedlab --help`, in the order of an embedding's life; a command not named
+# here still shows, under "More".
+PANELS = {
+    "Start here": ["demo"],
+    "Train": ["train"],
+    "Embed and store": ["embed", "index", "db", "convert"],
+    "Search": ["search", "similar", "analogy"],
+    "Judge": ["evaluate", "eval", "bias"],
+    "Look": ["plot", "plot-analogy"],
+    "Apply": ["cluster", "duplicates", "outliers", "classify", "recommend", "align"],
+    "Serve": ["serve"],
+}
+
 
 class _OneLineErrors(TyperGroup):
     """The root group: a usage error (unknown option, bad value, missing argument) is one
     ``error: ...`` line on stderr and exit code 2, like every other user error."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """Commands in the order of PANELS (an embedding's life), so the help reads in it."""
+        order = [*PANELS, "More"]
+
+        def rank(name: str) -> int:
+            panel = getattr(self.commands[name], "rich_help_panel", None) or "More"
+            return order.index(panel) if panel in order else len(order)
+
+        return sorted(super().list_commands(ctx), key=rank)
 
     def main(  # type: ignore[override]
         self,
@@ -48,8 +71,55 @@ class _OneLineErrors(TyperGroup):
 app = typer.Typer(
     name="embedlab",
     cls=_OneLineErrors,
-    help="Train, query and evaluate embeddings.",
+    help=(
+        "The whole life of vector embeddings: train word vectors, embed and store texts, "
+        "search them, judge, look at, apply and serve them. Commands are grouped below; "
+        "`embedlab COMMAND --help` tells more, and `embedlab demo` shows them at work."
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from embedlab import __version__
+
+        typer.echo(f"embedlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Print the version."
+    ),
+    verbose: int = typer.Option(
+        0,
+        "--verbose",
+        "-v",
+        count=True,
+        help="Log what the library does on stderr (-v: steps, -vv: details).",
+    ),
+    quiet: bool = typer.Option(
+        False,
+        "--quiet",
+        "-q",
+        help="No progress bars, summaries or warnings; results and errors only.",
+    ),
+) -> None:
+    """Options every command shares (they go before the command: `embedlab -v index ...`)."""
+    import logging
+
+    from embedlab._log import show_on_stderr
+    from embedlab._progress import stderr_console
+    from embedlab.cli._common import err_console
+
+    if verbose and quiet:
+        raise typer.BadParameter("-v and -q contradict each other; pass one of them")
+    if verbose:
+        show_on_stderr(logging.INFO if verbose == 1 else logging.DEBUG)
+    if quiet:
+        err_console.quiet = True
+        stderr_console().quiet = True

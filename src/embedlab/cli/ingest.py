@@ -18,6 +18,7 @@ from embedlab.cli._common import (
     console,
     emit_json,
     err_console,
+    status_console,
 )
 from embedlab.cli.app import app
 from embedlab.errors import InvalidParameterError, MissingDependencyError
@@ -161,7 +162,7 @@ def _show_report(report: IngestReport, db: Path) -> None:
         reason = failure.reason.removesuffix("; skipped")
         console.print(f"  {failure.path}: {reason}", highlight=False, soft_wrap=True)
     if report.interrupted:
-        err_console.print("interrupted: run the same command again to finish", highlight=False)
+        status_console.print("interrupted: run the same command again to finish", highlight=False)
 
 
 def _texts(texts: list[str] | None, input_file: Path | None) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from embedlab.cli.app import app
+from embedlab.cli.app import PANELS, app
 
 
 def main() -> None:
@@ -22,7 +22,19 @@ def main() -> None:
         viz,
     )
 
+    _group_commands()
     app()
+
+
+def _group_commands() -> None:
+    """Put each command and command group in its panel of the top-level help."""
+    panel_of = {name: panel for panel, names in PANELS.items() for name in names}
+    for info in app.registered_commands:
+        name = info.name or (info.callback.__name__.replace("_", "-") if info.callback else "")
+        info.rich_help_panel = panel_of.get(name, "More")
+    for group in app.registered_groups:
+        label = group.name or (group.typer_instance.info.name if group.typer_instance else None)
+        group.rich_help_panel = panel_of.get(str(label), "More")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from embedlab._log import get_logger
 from embedlab._validation import StrEnumOption
 from embedlab.errors import FormatError, InvalidParameterError, MissingDependencyError
+
+_log = get_logger(__name__)
 
 __all__ = ["PACKAGED_MODELS", "ModelFolder", "Pooling", "import_torch", "load_model", "locate"]
 
@@ -106,6 +109,7 @@ def locate(model: str | os.PathLike[str]) -> ModelFolder:
 def load_model(folder: ModelFolder, *, pooling: Pooling | None, device: str) -> Any:
     """Build a SentenceTransformer for the folder (plain HF folders get the given pooling)."""
     _, st = import_torch()
+    _log.info("loading %s (%s) from %s on %s", folder.name, folder.kind, folder.path, device)
     from transformers.utils import logging as hf_logging
 
     bar = hf_logging.is_progress_bar_enabled()

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from embedlab._log import get_logger
 from embedlab._platform import available_cores
 from embedlab._validation import check_int
 from embedlab.encoders._loading import ModelFolder, Pooling, import_torch, load_model, locate
@@ -53,6 +54,8 @@ from embedlab.encoders._windows import WindowPlanning
 from embedlab.encoders.base import EncodeStats
 from embedlab.errors import FormatError, InvalidParameterError, MissingDependencyError
 from embedlab.metrics import normalize as unit_rows
+
+_log = get_logger(__name__)
 
 __all__ = ["OnnxEncoder", "default_cache_dir"]
 
@@ -216,7 +219,11 @@ class OnnxEncoder(WindowPlanning):
         if show_progress:
             from rich.progress import track
 
-            batches = track(starts, description="encoding", total=len(starts))
+            from embedlab._progress import stderr_console
+
+            batches = track(
+                starts, description="encoding", total=len(starts), console=stderr_console()
+            )
         for start in batches:
             batch = order[start : start + batch_size]
             width = len(sequences[batch[-1]])
@@ -381,6 +388,7 @@ def _temporary(path: Path) -> Path:
 
 def _export(folder: ModelFolder, mode: Pooling | None, path: Path, token_types: bool) -> None:
     """Export the transformer to ONNX (fp32) and fuse it with onnxruntime's optimizer."""
+    _log.info("exporting %s to ONNX once (cached in %s)", folder.name, path.parent)
     torch, _ = import_torch()
     _, onnx_optimizer, _ = _import_tools()
     model = load_model(folder, pooling=mode, device="cpu")

@@ -321,7 +321,9 @@ def _spans(n: int, step: int, show: bool) -> Iterator[tuple[int, int]]:
         return iter(spans)
     from rich.progress import track
 
-    return iter(track(spans, description="encoding (remote)"))
+    from embedlab._progress import stderr_console
+
+    return iter(track(spans, description="encoding (remote)", console=stderr_console()))
 
 
 def _retry_after(value: str | None) -> float | None:

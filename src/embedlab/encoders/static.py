@@ -249,4 +249,6 @@ def _progress(n: int, step: int, show: bool, label: str) -> Iterator[tuple[int, 
         return
     from rich.progress import track
 
-    yield from track(spans, description=f"encoding ({label})")
+    from embedlab._progress import stderr_console
+
+    yield from track(spans, description=f"encoding ({label})", console=stderr_console())

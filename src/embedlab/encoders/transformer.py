@@ -233,7 +233,11 @@ class TransformerEncoder(WindowPlanning):
         if show_progress:
             from rich.progress import track
 
-            batches = track(starts, description="encoding", total=len(starts))
+            from embedlab._progress import stderr_console
+
+            batches = track(
+                starts, description="encoding", total=len(starts), console=stderr_console()
+            )
         device = self._model.device
         prompt_length = len(self._prefix) + len(self._ids([prompt])[0]) if prompt else 0
         with torch.inference_mode():

@@ -536,7 +536,6 @@ def _progress(show: bool) -> Iterator[_Bar]:
     if not show:
         yield _Bar(None)
         return
-    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -545,12 +544,14 @@ def _progress(show: bool) -> Iterator[_Bar]:
         TimeElapsedColumn,
     )
 
+    from embedlab._progress import stderr_console
+
     progress = Progress(
         TextColumn("[bold]{task.description:<7}"),
         BarColumn(bar_width=30),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=stderr_console(),
     )
     with progress:
         yield _Bar(progress)

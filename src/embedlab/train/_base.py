@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from typing import Any, Generic, TypeVar
 
+from embedlab._log import get_logger
 from embedlab._platform import available_cores
 from embedlab._progress import ProgressCallback, rich_training_progress
 from embedlab.errors import InvalidParameterError
 from embedlab.text.corpus import Corpus, CorpusSource
 from embedlab.text.vocabulary import Vocabulary
 from embedlab.vectors import WordVectors
+
+_log = get_logger(__name__)
 
 P = TypeVar("P")
 V = TypeVar("V", bound=WordVectors)
@@ -89,10 +93,15 @@ class Trainer(Generic[P, V]):
         ``progress=True`` draws rich progress bars on stderr; ``callback`` receives the
         same events instead (scan progress, then per-chunk speed and loss or cost).
         """
+        _log.info("training %s: %s", type(self).__name__, self.params)
+        started = time.perf_counter()
         if progress and callback is None:
             with rich_training_progress() as draw:
-                return self._train(corpus, draw)
-        return self._train(corpus, callback)
+                vectors = self._train(corpus, draw)
+        else:
+            vectors = self._train(corpus, callback)
+        _log.info("trained %s in %.1f s", type(self).__name__, time.perf_counter() - started)
+        return vectors
 
     def _train(self, corpus: CorpusSource | Corpus, callback: ProgressCallback | None) -> V:
         raise NotImplementedError
