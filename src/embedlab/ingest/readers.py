@@ -2,8 +2,9 @@
 
 - ``.txt`` (and any file named explicitly whatever its suffix): UTF-8 (a UTF-8 or UTF-16
   byte-order mark is honoured);
-- ``.md`` / ``.markdown``: markup stripped lightly (headings, emphasis, links, images, code
-  fences, block quotes, list markers, front matter); the title is the first heading;
+- ``.md`` / ``.markdown``: parsed as CommonMark (markdown-it-py) and rendered as the text a
+  reader sees (code kept verbatim, links' text, images' alt text, inline HTML tags dropped);
+  the title is the front matter's, else the first heading;
 - ``.html`` / ``.htm``: the visible text (no scripts, styles or ``<head>``), paragraphs kept
   apart; the title is ``<title>``, else the first ``<h1>``;
 - ``.pdf``: the text of each page through pypdf (the ``ingest`` extra); the title is the
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import itertools
 import logging
 import os
 import re
@@ -28,6 +30,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from embedlab.errors import FormatError, MissingDependencyError
+from embedlab.ingest._markdown import markdown_text
 
 __all__ = ["SUPPORTED_SUFFIXES", "Document", "parse_document", "read_document"]
 
@@ -89,80 +92,9 @@ def _plain(path: Path, data: bytes) -> tuple[str, str | None]:
 
 
 # -- Markdown ----------------------------------------------------------------------------------
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_ATX = re.compile(r"^ {0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
-_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
-_RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
-_REFERENCE = re.compile(r"^ {0,3}\[[^\]]+\]:\s*\S+")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)+\|?\s*$")
-_QUOTE = re.compile(r"^ {0,3}(?:>[ \t]?)+")
-_LIST = re.compile(r"^(\s*)(?:[-*+]|\d{1,9}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?")
-_FRONT_TITLE = re.compile(r"^title:\s*[\"']?(.*?)[\"']?\s*$", re.IGNORECASE)
-_INLINE: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images: alt text
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links: their text
-    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # reference links
-    (re.compile(r"<((?:https?|mailto):[^>\s]+)>"), r"\1"),  # autolinks
-    (re.compile(r"</?[A-Za-z][^>\n]*>"), ""),  # inline HTML tags
-    (re.compile(r"(`+)(.+?)\1"), r"\2"),  # code spans
-    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),  # strong
-    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?!\*)"), r"\1"),  # *emphasis*
-    (re.compile(r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)"), r"\1"),  # _emphasis_
-    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),  # strikethrough
-    (re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])"), r"\1"),  # backslash escapes
-)
-
-
 def _markdown(path: Path, data: bytes) -> tuple[str, str | None]:
-    """Markdown as plain text, and its first heading (or front-matter title)."""
-    lines = _decode(path, data).split("\n")
-    title: str | None = None
-    if lines and lines[0].strip() == "---":  # YAML front matter
-        for i in range(1, len(lines)):
-            if lines[i].strip() in ("---", "..."):
-                found = [m.group(1) for m in map(_FRONT_TITLE.match, lines[1:i]) if m]
-                title = found[0] if found and found[0] else None
-                lines = lines[i + 1 :]
-                break
-    out: list[str] = []
-    fence = ""
-    for line in lines:
-        opened = _FENCE.match(line)
-        if fence:
-            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
-                fence = ""
-            else:
-                out.append(line)
-            continue
-        if opened:
-            fence = opened.group(1)
-            continue
-        heading = _ATX.match(line)
-        if heading:
-            text = _inline(heading.group(1) or "")
-            title = title or text or None
-            out.append(text)
-            continue
-        underline = _SETEXT.match(line)
-        if underline and out and out[-1].strip():
-            title = title or out[-1].strip()
-            continue
-        if _RULE.match(line) or _REFERENCE.match(line) or _TABLE_RULE.match(line):
-            out.append("")
-            continue
-        line = _QUOTE.sub("", line)
-        line = _LIST.sub(r"\1", line)
-        if line.lstrip().startswith("|"):
-            line = line.strip().strip("|").replace(" | ", "  ")
-        out.append(_inline(line))
-    return _tidy("\n".join(out)), title
-
-
-def _inline(text: str) -> str:
-    """Inline Markdown markup removed, the words kept."""
-    for pattern, replacement in _INLINE:
-        text = pattern.sub(replacement, text)
-    return text.rstrip()
+    """Markdown as plain text (markdown-it-py's parse), and its first heading or front matter."""
+    return markdown_text(_decode(path, data), _html_fragment_text)
 
 
 def _tidy(text: str) -> str:
@@ -239,20 +171,61 @@ _VOID = frozenset(
 _CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 
 
+_OPTIONAL_END = frozenset({"li", "p", "dt", "dd", "tr", "td", "th", "option"})
+_BOILERPLATE_ROLES = frozenset({"navigation", "search", "banner", "contentinfo"})
+_INVISIBLE_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+def _skipped(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+    """Whether an element's text is not the page's own: hidden, or navigation boilerplate."""
+    if tag == "nav":
+        return True
+    values = {name.lower(): (value or "") for name, value in attrs}
+    return (
+        "hidden" in values
+        or values.get("aria-hidden", "").lower() == "true"
+        or values.get("role", "").lower() in _BOILERPLATE_ROLES
+        or bool(_INVISIBLE_STYLE.search(values.get("style", "")))
+    )
+
+
 class _VisibleText(HTMLParser):
-    """Collects the visible text of a page, its <title> and its first <h1>."""
+    """Collects the visible text of a page, its <title> and its first <h1>.
+
+    Text under ``hidden``, ``aria-hidden="true"``, ``display: none``, ``<nav>`` and the
+    navigation / search / banner / footer landmark roles is left out; ``<pre>`` keeps its
+    line breaks and indentation.
+    """
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
+        self.parts: list[tuple[str, bool]] = []  # (text, inside <pre>)
         self.hidden = 0
+        self.skipping: list[str] = []  # open tags of a skipped element (it ends at depth 0)
         self.pre = 0
         self.title_parts: list[str] | None = None
         self.title = ""
         self.h1_parts: list[str] | None = None
         self.h1 = ""
 
+    def _skip_start(self, tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+        """Track skipped elements; True while the parser is inside one."""
+        if self.skipping:
+            if tag in _VOID:
+                return True
+            if tag == self.skipping[0] and tag in _OPTIONAL_END and len(self.skipping) == 1:
+                self.skipping.clear()  # <li hidden>a<li>b: the second item ends the first
+            else:
+                self.skipping.append(tag)
+                return True
+        if tag not in _VOID and tag != "body" and _skipped(tag, attrs):
+            self.skipping.append(tag)
+            return True
+        return False
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._skip_start(tag, attrs):
+            return
         if tag == "title" and not self.title:
             self.title_parts = []
         elif tag == "body":
@@ -260,14 +233,14 @@ class _VisibleText(HTMLParser):
         elif tag in _HIDDEN:
             self.hidden += 1
         elif tag == "br":
-            self.parts.append("\n")
+            self.parts.append(("\n", bool(self.pre)))
         elif tag in _BLOCKS:
-            self.parts.append("\n\n")
+            self.parts.append(("\n\n", False))
             self.pre += tag == "pre"
             if tag == "h1" and not self.h1:
                 self.h1_parts = []
         elif tag in _CELLS:
-            self.parts.append("  ")
+            self.parts.append(("  ", False))
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in _HIDDEN and tag != "title":
@@ -276,15 +249,19 @@ class _VisibleText(HTMLParser):
                 self.handle_endtag(tag)
 
     def handle_endtag(self, tag: str) -> None:
+        if self.skipping:
+            if tag in self.skipping:  # close up to the matching open tag
+                del self.skipping[len(self.skipping) - 1 - self.skipping[::-1].index(tag) :]
+            return
         if tag == "title" and self.title_parts is not None:
             self.title = " ".join("".join(self.title_parts).split())
             self.title_parts = None
         elif tag in _HIDDEN:
             self.hidden = max(0, self.hidden - 1)
         elif tag in _BLOCKS:
-            self.parts.append("\n\n")
             if tag == "pre":
                 self.pre = max(0, self.pre - 1)
+            self.parts.append(("\n\n", False))
             if tag == "h1" and self.h1_parts is not None:
                 self.h1 = " ".join("".join(self.h1_parts).split())
                 self.h1_parts = None
@@ -293,15 +270,42 @@ class _VisibleText(HTMLParser):
         if self.title_parts is not None:
             self.title_parts.append(data)
             return
-        if self.hidden:
+        if self.hidden or self.skipping:
             return
         if self.h1_parts is not None:
             self.h1_parts.append(data)
-        self.parts.append(data if self.pre else re.sub(r"\s+", " ", data))
+        self.parts.append((data, True) if self.pre else (re.sub(r"\s+", " ", data), False))
 
     def text(self) -> str:
-        joined = re.sub(r"[ \t]*\n[ \t]*", "\n", "".join(self.parts))
-        return _tidy(re.sub(r"[ \t]{3,}", "  ", joined)).strip()
+        runs: list[str] = []
+        for verbatim, group in itertools.groupby(self.parts, key=lambda part: part[1]):
+            run = "".join(text for text, _ in group)
+            if verbatim:  # <pre>: line breaks and indentation kept, trailing blanks dropped
+                lines = run.removeprefix("\n").split("\n")  # HTML drops <pre>'s first break
+                runs.append("\n".join(line.rstrip() for line in lines).strip("\n"))
+            else:
+                run = re.sub(r"[ \t]*\n[ \t]*", "\n", run)
+                runs.append(re.sub(r"\n{3,}", "\n\n", re.sub(r"[ \t]{3,}", "  ", run)))
+        return _join_runs(runs).strip("\n").rstrip()
+
+
+def _join_runs(runs: list[str]) -> str:
+    """Runs of text joined with at most one blank line where two meet."""
+    out = ""
+    for run in runs:
+        if out.endswith("\n") or run.startswith("\n"):
+            out = out.rstrip("\n") + "\n\n" + run.lstrip("\n") if out.strip() else run
+        else:
+            out += run
+    return out
+
+
+def _html_fragment_text(fragment: str) -> str:
+    """The visible text of a piece of HTML (a Markdown file's HTML block)."""
+    parser = _VisibleText()
+    parser.feed(fragment)
+    parser.close()
+    return parser.text()
 
 
 def _html(path: Path, data: bytes) -> tuple[str, str | None]:
