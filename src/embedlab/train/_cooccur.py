@@ -11,9 +11,9 @@ Memory is split between two stores, both sized from the budget:
 * a buffer of ``(key, value)`` records for the rest. When it is full it is radix-sorted,
   duplicates are summed, and the sorted run is appended to a spill file on disk.
 
-At the end the dense table and the sorted runs are merged row by row (a heap over the
-runs) into three arrays (rows, cols, values) sorted by ``(row, col)``, memory-mapped from
-the work folder.
+At the end the dense table and the sorted runs (memory-mapped, never read into memory
+whole) are merged row by row (a heap over the runs) into three arrays (rows, cols, values)
+sorted by ``(row, col)``, memory-mapped from the work folder.
 """
 
 from __future__ import annotations
@@ -134,8 +134,10 @@ def count_cooccurrences(
     )
     bounds = np.asarray(run_bounds, dtype=np.int64)
     total = int(bounds[-1])
-    sk = np.fromfile(spill_keys, dtype=np.int64) if total else np.zeros(1, np.int64)
-    sv = np.fromfile(spill_vals, dtype=np.float64) if total else np.zeros(1, np.float64)
+    # The runs are read where they lie (memory-mapped): the merge walks each run in order,
+    # so the page cache holds what it needs and the spills may be far larger than memory.
+    sk = np.memmap(spill_keys, dtype=np.int64, mode="r") if total else np.zeros(1, np.int64)
+    sv = np.memmap(spill_vals, dtype=np.float64, mode="r") if total else np.zeros(1, np.float64)
     upper = int(np.count_nonzero(dense)) + total
     arrays = [
         np.lib.format.open_memmap(
