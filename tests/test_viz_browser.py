@@ -161,3 +161,22 @@ def test_colour_by_another_field(browser: Any, page_file: tuple[Path, Any]) -> N
     assert tab.evaluate("embedlabProjector.pointsDrawn") == len(pts)
     tab.close()
     assert errors == []
+
+
+def test_cluster_names_are_drawn_on_the_map(browser: Any, tmp_path: Path) -> None:
+    wv = planted(n_per=50, clusters=4, dim=24)
+    pts = points_from_array(wv.vectors, wv.keys)
+    path = tmp_path / "clusters.html"
+    plot_points(pts, path, method="pca", clusters=4)
+    tab, errors = _open(browser, path)
+    tab.screenshot(path=str(tmp_path / "clusters.png"))
+    names = tab.evaluate("JSON.parse(document.getElementById('embedlab-data').textContent)"
+                         ".clusters.names")  # fmt: skip
+    drawn = tab.evaluate("embedlabProjector.clusterLabels")
+    assert len(names) == 4 and set(drawn) <= set(names) and len(drawn) >= 3  # unless overlapping
+    assert len({cluster_of(name.split(" · ")[0]) for name in names}) == 4  # one per group
+    for name in names:  # each name is made of its cluster's members
+        assert len({cluster_of(word) for word in name.split(" · ")}) == 1
+    assert "cluster" in tab.inner_text("#embedlab-legend")
+    tab.close()
+    assert errors == []

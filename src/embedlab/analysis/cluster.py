@@ -138,9 +138,38 @@ def _kmeans(x: npt.NDArray[np.float32], k: int, seed: int) -> npt.NDArray[np.int
     # faiss should print on stderr; max_points_per_centroid: train on every row.
     km = faiss.Kmeans(x.shape[1], k, niter=25, nredo=1, seed=seed, verbose=False,
                       min_points_per_centroid=1, max_points_per_centroid=100_000)  # fmt: skip
-    km.train(x)
+    km.train(x, init_centroids=_kmeans_plus_plus(x, k, seed))
     _, assigned = km.index.search(x, 1)
     return assigned[:, 0].astype(np.int64)
+
+
+def _kmeans_plus_plus(x: npt.NDArray[np.float32], k: int, seed: int) -> npt.NDArray[np.float32]:
+    """Greedy k-means++ seeding (Arthur & Vassilvitskii 2007, as scikit-learn's KMeans does):
+    each next centre is the best of ``2 + log k`` rows drawn with probability proportional to
+    the squared distance to the nearest centre so far. faiss alone starts from k random
+    rows, which on well separated groups often puts two centres in one group."""
+    rng = np.random.default_rng(seed)
+    n = x.shape[0]
+    trials = 2 + int(np.log(k))
+    norms = np.einsum("ij,ij->i", x, x).astype(np.float64)
+
+    def distances(rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        cross = (x @ x[rows].T).astype(np.float64)  # (n, len(rows))
+        return np.maximum(norms[:, None] - 2.0 * cross + norms[rows][None, :], 0.0)
+
+    chosen = [int(rng.integers(n))]
+    nearest = distances(np.array(chosen))[:, 0]
+    for _ in range(1, k):
+        total = float(nearest.sum())
+        if total <= 0:  # fewer distinct rows than k: any row will do
+            chosen.append(int(rng.integers(n)))
+            continue
+        candidates = rng.choice(n, size=trials, p=nearest / total)
+        options = np.minimum(nearest[:, None], distances(candidates))
+        best = int(np.argmin(options.sum(axis=0)))
+        chosen.append(int(candidates[best]))
+        nearest = options[:, best]
+    return np.ascontiguousarray(x[chosen])
 
 
 def _umap(x: npt.NDArray[np.float32], dims: int, seed: int) -> npt.NDArray[np.float32]:

@@ -31,6 +31,12 @@ def plot(
         None, "--color-by", help="A metadata field to colour points by (collections)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for sampling and the projection."),
+    clusters: int | None = typer.Option(
+        None,
+        "--clusters",
+        help="Group the points into K clusters in the original space (k-means), write each "
+        "cluster's name (its most distinctive terms) on the picture, colour by cluster.",
+    ),
     json_output: bool = JsonOption,
 ) -> None:
     """Project vectors to 2-D and draw them: a labelled PNG, or one offline HTML page with
@@ -58,7 +64,9 @@ def plot(
         model = load_vectors(source)
         chosen = None if words is None else [w.strip() for w in words.split(",") if w.strip()]
         points = points_from_vectors(model, chosen, limit=500 if limit is None else limit)
-    result = plot_points(points, output, method=method, color_by_field=color_by, seed=seed)
+    result = plot_points(
+        points, output, method=method, color_by_field=color_by, seed=seed, clusters=clusters
+    )
     if json_output:
         emit_json(
             {

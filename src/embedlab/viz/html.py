@@ -10,7 +10,8 @@ base64 float32/int32, keys and metadata as JSON columns.
 In the page: zoom and pan (wheel, drag), hover for key and metadata, colour by any
 metadata field (a menu, with a legend), a search box (Enter: exact key, else
 case-insensitive, else first prefix match) that selects and centres the key, and a click
-on a point that lists its nearest neighbours in the original space. For tests the page
+on a point that lists its nearest neighbours in the original space, and the names of
+clusters (found in the original space) written at their anchors. For tests the page
 exposes ``window.embedlabProjector`` (ready, pointsDrawn, search, selected, neighbours,
 screenPosition).
 """
@@ -29,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from embedlab.errors import InvalidParameterError
+from embedlab.viz.clusters import ClusterMarks
 from embedlab.viz.colors import MAX_CATEGORIES, Coloring, color_by
 from embedlab.viz.neighbours import Neighbours
 
@@ -52,13 +54,15 @@ def projector_html(
     notes: Sequence[str] = (),
     original_dim: int | None = None,
     metric: str = "cosine",
+    clusters: ClusterMarks | None = None,
 ) -> str:
     """Return the projector page for n points as one HTML string.
 
     ``coords`` is (n, 2); ``neighbours`` (from :func:`~embedlab.viz.neighbours.
     nearest_neighbours` on the ORIGINAL vectors) feeds the click-for-neighbours list.
     Every metadata field (up to 12) can colour the points; ``color_by_field`` is the
-    initial one.
+    initial one. ``clusters`` (:func:`~embedlab.viz.clusters.cluster_marks`) writes each
+    cluster's name on the map at its anchor.
 
     Example:
         >>> import numpy as np
@@ -72,6 +76,11 @@ def projector_html(
         raise InvalidParameterError(f"keys: expected {n} keys (one per point), got {len(keys)}")
     if metadata is not None and len(metadata) != n:
         raise InvalidParameterError(f"metadata: expected {n} entries, got {len(metadata)}")
+    if clusters is not None and clusters.codes.shape[0] != n:
+        raise InvalidParameterError(
+            f"clusters: expected a cluster code for each of {n} points, got "
+            f"{clusters.codes.shape[0]}"
+        )
     if neighbours is not None and neighbours.ids.shape[0] != n:
         raise InvalidParameterError(
             f"neighbours: expected lists for {n} points, got {neighbours.ids.shape[0]}"
@@ -104,6 +113,9 @@ def projector_html(
         if metadata is None
         else {"fields": fields, "columns": {f: [m.get(f) for m in metadata] for f in fields}},
         "colorings": colorings,
+        "clusters": None
+        if clusters is None
+        else {"names": list(clusters.names), "anchors": clusters.anchors.tolist()},
         "colorBy": color_by_field,
         "notes": list(notes),
     }

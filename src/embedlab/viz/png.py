@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from embedlab.errors import InvalidParameterError, MissingDependencyError
+from embedlab.viz.clusters import ClusterMarks
 from embedlab.viz.colors import Coloring
 
 __all__ = ["new_figure", "place_labels", "scatter_png"]
@@ -34,6 +35,7 @@ def scatter_png(
     coloring: Coloring | None = None,
     title: str = "",
     max_labels: int = 400,
+    clusters: ClusterMarks | None = None,
 ) -> Path:
     """Draw a labelled 2-D scatter plot to ``path`` (a .png) and return the path.
 
@@ -57,6 +59,8 @@ def scatter_png(
     _pad_limits(ax, xy)
     fig.tight_layout()
     shown = place_labels(ax, xy[:, :2], keys, max_labels=max_labels)
+    if clusters is not None:
+        _name_clusters(ax, xy, clusters)
     if title or shown < len(keys):
         suffix = f" ({shown:,} of {len(keys):,} labels shown)" if shown < len(keys) else ""
         ax.set_title(title + suffix, fontsize=10)
@@ -108,6 +112,16 @@ def place_labels(
         )
         shown += 1
     return shown
+
+
+def _name_clusters(ax: Any, xy: npt.NDArray[np.float64], clusters: ClusterMarks) -> None:
+    """Each cluster's name at its anchor, bold on a white halo, above the point labels."""
+    from matplotlib import patheffects
+
+    halo = [patheffects.withStroke(linewidth=3.5, foreground="white")]
+    for name, anchor in zip(clusters.names, clusters.anchors.tolist(), strict=True):
+        ax.annotate(name, xy[anchor, :2], fontsize=_FONT + 3, fontweight="bold", ha="center",
+                    va="bottom", color="#111111", path_effects=halo, zorder=10)  # fmt: skip
 
 
 def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:

@@ -241,6 +241,28 @@ export function start() {
     const candidates = hook.selected.concat(inView.slice(0, 3000));
     ctx.textBaseline = 'middle';
     const placed = [];
+    // Cluster names first (found in the original space), centred on their anchor points,
+    // bold on a white halo; point labels then keep clear of them.
+    hook.clusterLabels = [];
+    if (data.clusters) {
+      ctx.font = 'bold 15px system-ui, sans-serif';
+      ctx.lineWidth = 4;
+      ctx.strokeStyle = '#ffffff';
+      ctx.fillStyle = '#111111';
+      data.clusters.names.forEach((name, code) => {
+        const [x, y] = scatterplot.getScreenPosition(data.clusters.anchors[code]);
+        if (x < 0 || y < 0 || x > box.width || y > box.height) return;
+        const w = ctx.measureText(name).width;
+        const rect = [x - w / 2, y - 22, x + w / 2, y - 4];
+        if (placed.some((r) => rect[0] < r[2] && r[0] < rect[2] && rect[1] < r[3] && r[1] < rect[3])) {
+          return;
+        }
+        placed.push(rect);
+        ctx.strokeText(name, rect[0], y - 13);
+        ctx.fillText(name, rect[0], y - 13);
+        hook.clusterLabels.push(name);
+      });
+    }
     for (const i of candidates) {
       const picked = hook.selected.includes(i);
       ctx.font = picked ? 'bold 14px system-ui, sans-serif' : '12px system-ui, sans-serif';
