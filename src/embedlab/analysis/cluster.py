@@ -155,7 +155,8 @@ def _kmeans_plus_plus(x: npt.NDArray[np.float32], k: int, seed: int) -> npt.NDAr
 
     def distances(rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         cross = (x @ x[rows].T).astype(np.float64)  # (n, len(rows))
-        return np.maximum(norms[:, None] - 2.0 * cross + norms[rows][None, :], 0.0)
+        squared: npt.NDArray[np.float64] = norms[:, None] - 2.0 * cross + norms[rows][None, :]
+        return np.maximum(squared, 0.0)
 
     chosen = [int(rng.integers(n))]
     nearest = distances(np.array(chosen))[:, 0]
