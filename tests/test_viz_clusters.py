@@ -49,3 +49,23 @@ def test_cli_plot_with_clusters(tmp_path: Path) -> None:
     assert res.json()["points"] == 60
     bad = run_cli("plot", folder, "--clusters", "0", "-o", tmp_path / "z.png")
     assert bad.code == 2 and "clusters" in bad.stderr
+
+
+def test_skewed_positive_numbers_get_a_log_ramp(tmp_path: Path) -> None:
+    from embedlab.viz.colors import color_by
+
+    counts = [{"count": int(10_000 / (rank + 1))} for rank in range(200)]  # Zipf-like
+    c = color_by(counts, "count")
+    assert c.scale == "log" and c.values is not None
+    assert c.values[0] == pytest.approx(1.0) and c.values[-1] == pytest.approx(0.0)
+    assert c.values[9] == pytest.approx(np.log(1000 / 50) / np.log(10_000 / 50), rel=1e-3)
+    assert c.value_at(0.5) == pytest.approx((50 * 10_000) ** 0.5)
+    even = color_by([{"x": float(i)} for i in range(1, 200)], "x")  # spread evenly: linear
+    assert even.scale == "linear"
+    signed = color_by([{"x": float(i) ** 3} for i in range(-50, 50)], "x")  # not positive
+    assert signed.scale == "linear"
+    wv = planted(n_per=50, clusters=4, dim=8)
+    pts = points_from_array(wv.vectors, wv.keys, counts)
+    page = plot_points(pts, tmp_path / "log.html", color_by_field="count")
+    assert '"scale":"log"' in page.path.read_text(encoding="utf-8")
+    assert plot_points(pts, tmp_path / "log.png", color_by_field="count").path.stat().st_size

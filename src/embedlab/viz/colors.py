@@ -33,7 +33,8 @@ class Coloring:
 
     ``kind`` is "category" (``codes[i]`` indexes ``labels`` / ``colors``; the last label
     may be "other" or "(missing)") or "number" (``values`` in [0, 1], scaled from
-    ``low``..``high``; missing values are NaN).
+    ``low``..``high`` linearly or, for ``scale == "log"``, by their logarithm; missing
+    values are NaN).
     """
 
     field: str
@@ -44,13 +45,23 @@ class Coloring:
     values: npt.NDArray[np.float32] | None = None
     low: float = 0.0
     high: float = 1.0
+    scale: str = "linear"
+
+    def value_at(self, t: float) -> float:
+        """The field's value at position t in [0, 1] of the ramp (for tick labels)."""
+        if self.scale == "log":
+            return float(self.low * (self.high / self.low) ** t)
+        return self.low + t * (self.high - self.low)
 
 
 def color_by(metadata: Sequence[Mapping[str, Any]] | None, field: str) -> Coloring:
     """Colour codes for the ``field`` of each point's metadata.
 
     Numbers (ints and floats, booleans excluded) with more than ``MAX_CATEGORIES`` distinct
-    values get a ramp; anything else gets categories.
+    values get a ramp; anything else gets categories. The ramp is logarithmic when the
+    numbers are positive, span at least a factor of 100 and their median lies in the lowest
+    tenth of the range (word counts, sizes, prices: on a linear ramp nearly every point
+    would take the bottom colour).
 
     Example:
         >>> c = color_by([{"t": "a"}, {"t": "b"}, {"t": "a"}, {}], "t")
@@ -73,7 +84,12 @@ def color_by(metadata: Sequence[Mapping[str, Any]] | None, field: str) -> Colori
     if numeric and len(set(present)) > MAX_CATEGORIES:
         nums = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
         low, high = float(np.nanmin(nums)), float(np.nanmax(nums))
-        scaled = (nums - low) / ((high - low) or 1.0)
+        median = float(np.nanmedian(nums))
+        log = low > 0 and high >= 100 * low and (median - low) < 0.1 * (high - low)
+        if log:
+            scaled = np.log(nums / low) / np.log(high / low)
+        else:
+            scaled = (nums - low) / ((high - low) or 1.0)
         return Coloring(
             field,
             "number",
@@ -83,6 +99,7 @@ def color_by(metadata: Sequence[Mapping[str, Any]] | None, field: str) -> Colori
             scaled.astype(np.float32),
             low,
             high,
+            "log" if log else "linear",
         )
     names = ["(missing)" if v is None else _show(v) for v in values]
     counts = Counter(n for n in names if n != "(missing)")

@@ -146,6 +146,7 @@ def _coloring_json(c: Coloring) -> dict[str, Any]:
             "colors": list(RAMP),
             "low": c.low,
             "high": c.high,
+            "scale": c.scale,
         }
     counts = np.bincount(c.codes, minlength=len(c.labels)).tolist()
     return {

@@ -141,9 +141,8 @@ def _draw_points(
         bar = ax.figure.colorbar(drawn, ax=ax, fraction=0.04, pad=0.01)
         ticks = np.linspace(0, 1, 5)
         bar.set_ticks(ticks)
-        span = coloring.high - coloring.low
-        bar.set_ticklabels([f"{coloring.low + t * span:.3g}" for t in ticks])
-        bar.set_label(coloring.field)
+        bar.set_ticklabels([f"{coloring.value_at(t):.3g}" for t in ticks])
+        bar.set_label(coloring.field + (" (log scale)" if coloring.scale == "log" else ""))
         return
     for code, (label, color) in enumerate(zip(coloring.labels, coloring.colors, strict=True)):
         mask = coloring.codes == code

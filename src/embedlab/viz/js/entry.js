@@ -195,7 +195,8 @@ export function start() {
     } else {
       const bar = el('div', { class: 'ramp' });
       bar.style.background = `linear-gradient(to right, ${c.colors.join(',')})`;
-      legend.append(bar, el('div', { class: 'row' }, `${c.low.toPrecision(3)} … ${c.high.toPrecision(3)}`));
+      const scale = c.scale === 'log' ? ' (log scale)' : '';
+      legend.append(bar, el('div', { class: 'row' }, `${c.low.toPrecision(3)} … ${c.high.toPrecision(3)}${scale}`));
     }
   }
 
