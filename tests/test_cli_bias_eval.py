@@ -84,6 +84,21 @@ def test_bias_debias_writes_new_vectors(model: Path, tmp_path: Path) -> None:
     assert refused.code == 2 and "-o" in refused.stderr
 
 
+def test_bias_on_a_collection_equals_the_model(model: Path, tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    loaded = run_cli("db", "import-vectors", model, "--collection", "words", "--db", db)
+    assert loaded.code == 0, loaded.stderr
+    on_model = run_cli("bias", model, "--test", "weat7", "--json").json()["results"][0]
+    on_rows = run_cli("bias", db, "--collection", "words", "--test", "weat7", "--json").json()
+    assert on_rows["results"][0]["effect_size"] == pytest.approx(on_model["effect_size"], abs=1e-6)
+    out = tmp_path / "debiased"
+    done = run_cli("bias", db, "--collection", "words", "--test", "weat7", "--debias", "-o", out)
+    assert done.code == 0, done.stderr
+    assert sorted(load_vectors(out).keys) == sorted(load_vectors(model).keys)
+    missing = run_cli("bias", db, "--collection", "nope", "--test", "weat7")
+    assert missing.code == 2 and "nope" in missing.stderr
+
+
 def test_eval_retrieval_one_and_two_runs(tmp_path: Path) -> None:
     qrels = tmp_path / "qrels.txt"
     qrels.write_text("".join(f"q{i} 0 d{i} 1\n" for i in range(8)))

@@ -19,7 +19,15 @@ if TYPE_CHECKING:
 @command
 def bias(
     model: str = typer.Argument(
-        ..., help="Word vectors (model folder or .vec/.bin file); with --sentences an encoder."
+        ...,
+        help="Word vectors (model folder or .vec/.bin file); with --sentences an encoder; "
+        "with --collection a database folder.",
+    ),
+    collection: str | None = typer.Option(
+        None,
+        "--collection",
+        help="A collection of MODEL (a database): its ids are the words (e.g. filled by "
+        "`db import-vectors`); with --sentences, SEAT with the collection's own model.",
     ),
     test: list[str] = typer.Option(
         None, "--test", help="A bundled WEAT test, weat1 … weat10 (repeatable; default: all)."
@@ -73,18 +81,45 @@ def bias(
         from embedlab.bias import seat
         from embedlab.encoders import load
 
-        encoder = load(model)
+        encoder = load(_collection_model(model, collection) if collection else model)
         results = [seat(encoder, t, **options) for t in chosen]
         _report(results, [], json_output=json_output)
         return
-    from embedlab.io import load_vectors
-
-    wv = load_vectors(model)
+    wv = _word_vectors(model, collection, chosen, every_row=debias)
     results, skipped = _run_all(wv, chosen, explicit, options)
     if not debias or output is None:
         _report(results, skipped, json_output=json_output)
         return
     _debias(wv, results, skipped, output, options, json_output=json_output)
+
+
+def _collection_model(folder: str, name: str) -> str:
+    """The model a collection was filled with (its recorded provenance)."""
+    from embedlab.store import Database
+
+    with Database(folder) as db:
+        model = db.get_collection(name).model
+    if model is None:
+        raise fail(f"collection {name!r} records no model; give the encoder as MODEL instead")
+    return model
+
+
+def _word_vectors(
+    folder_or_model: str, collection: str | None, tests: list[WeatTest], *, every_row: bool
+) -> Any:
+    """The vectors the tests need: a model file, or a collection's rows (the test words'
+    only, unless every row is needed, as debiasing does)."""
+    if collection is None:
+        from embedlab.io import load_vectors
+
+        return load_vectors(folder_or_model)
+    from embedlab.bias import as_word_vectors
+    from embedlab.store import Database
+
+    words = {w for t in tests for group in (*t.targets, *t.attributes) for w in group.words}
+    with Database(folder_or_model) as db:
+        found = db.get_collection(collection)
+        return as_word_vectors(found, keys=None if every_row else sorted(words))
 
 
 def _run_all(
