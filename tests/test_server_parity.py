@@ -50,6 +50,7 @@ from test_store_api import (  # noqa: F401 - collected here, with this module's 
     test_update_vectors_and_documents_keeps_metadata,
     test_upsert_replaces_vector_metadata_and_document,
 )
+from test_store_maintenance_api import test_index_maintenance_round  # noqa: F401
 from test_store_query import (  # noqa: F401
     test_add_of_existing_ids_names_them_and_adds_nothing,
     test_bad_filters_are_typed,

@@ -16,6 +16,7 @@ extra.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,7 +33,7 @@ from embedlab.errors import EmbedlabError, MissingDependencyError, UnknownKeyErr
 from embedlab.search import SearchHit
 from embedlab.server import errors as server_errors
 from embedlab.store.metadata import check_metadata
-from embedlab.store.results import CollectionInfo, GetResult, QueryResult
+from embedlab.store.results import CollectionInfo, GetResult, QueryResult, VerifyReport
 
 __all__ = ["Client", "RemoteCollection"]
 
@@ -346,6 +347,24 @@ class RemoteCollection:
     def compact(self) -> int:
         """As :meth:`Collection.compact`."""
         return int(self._call("compact")["purged"])
+
+    def verify(self) -> VerifyReport:
+        """As :meth:`Collection.verify` (the server's files are checked, not local ones)."""
+        answer = self._call("verify")
+        fields = {f.name: answer[f.name] for f in dataclasses.fields(VerifyReport)}
+        return VerifyReport(**{**fields, "problems": tuple(fields["problems"])})
+
+    def rebuild_index(self) -> None:
+        """As :meth:`Collection.rebuild_index`."""
+        self._call("rebuild-index")
+
+    def save_index(self) -> None:
+        """As :meth:`Collection.save_index`."""
+        self._call("save-index")
+
+    def wait_for_index(self) -> None:
+        """As :meth:`Collection.wait_for_index` (the server waits; mind the timeout)."""
+        self._call("wait-for-index")
 
     def _call(self, action: str, **body: Any) -> Any:
         if isinstance(body.get("metadata"), Sequence):

@@ -11,6 +11,7 @@ instead of vectors: they are embedded here with the model the collection records
     GET    /v1/collections/{name}              info
     DELETE /v1/collections/{name}              drop
     POST   /v1/collections/{name}/add|upsert|update|delete|get|query|keyword
+    POST   /v1/collections/{name}/compact|verify|rebuild-index|save-index|wait-for-index
 """
 
 from __future__ import annotations
@@ -181,6 +182,34 @@ def delete(name: str, body: DeleteBody, hub: HubDep) -> dict[str, Any]:
 def compact(name: str, hub: HubDep) -> dict[str, Any]:
     """Drop deleted rows for good and rebuild the index; answers how many were dropped."""
     return {"purged": hub.db.get_collection(name).compact()}
+
+
+@router.post("/{name}/verify")
+def verify(name: str, hub: HubDep) -> dict[str, Any]:
+    """Check the stored rows, the index file and the in-memory index against each other."""
+    report = hub.db.get_collection(name).verify()
+    return {**dataclasses.asdict(report), "ok": report.ok}
+
+
+@router.post("/{name}/rebuild-index")
+def rebuild_index(name: str, hub: HubDep) -> dict[str, Any]:
+    """Build the ANN index again from the stored rows and save it."""
+    hub.db.get_collection(name).rebuild_index()
+    return {"rebuilt": name}
+
+
+@router.post("/{name}/save-index")
+def save_index(name: str, hub: HubDep) -> dict[str, Any]:
+    """Finish indexing and write the index file now."""
+    hub.db.get_collection(name).save_index()
+    return {"saved": name}
+
+
+@router.post("/{name}/wait-for-index")
+def wait_for_index(name: str, hub: HubDep) -> dict[str, Any]:
+    """Answer once every stored row is in the ANN index (a worker thread waits)."""
+    hub.db.get_collection(name).wait_for_index()
+    return {"indexed": name}
 
 
 @router.post("/{name}/get")
