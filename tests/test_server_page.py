@@ -100,6 +100,13 @@ def test_search_page_in_chromium(url: str, tmp_path: Path) -> None:
             "document.querySelector('#status').textContent.includes('river') "
             "|| document.querySelectorAll('.hit mark').length > 0"
         )
+        page.click("#map")  # the collection's map, in a frame under the status line
+        page.wait_for_selector("#map-frame:not([hidden])")
+        frame = page.frame_locator("#map-frame")
+        frame.locator("body[data-ready=true]").wait_for(timeout=30_000)
+        inner = next(f for f in page.frames if f.url.startswith("blob:"))
+        assert inner.evaluate("embedlabProjector.pointsDrawn") == len(DOCS)
+        assert inner.evaluate("embedlabProjector.search('banks')") == list(DOCS).index("banks")
         shot = tmp_path / "search.png"
         page.screenshot(path=str(shot), full_page=True)
         if os.environ.get("EMBEDLAB_SCREENSHOTS"):

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 
 import embedlab
 from embedlab.encoders.base import Encoder
-from embedlab.server import openai_api, rest, search_api
+from embedlab.server import map_api, openai_api, rest, search_api
 from embedlab.server.batcher import MicroBatcher
 from embedlab.server.errors import install_error_handlers
 from embedlab.server.guard import ASGIApp, BodyLimit, KeyCheck, Message, Receive, Scope, Send
@@ -89,6 +89,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(openai_api.router)
     app.include_router(search_api.router)
+    app.include_router(map_api.router)
     app.include_router(rest.router)
     _add_plain_routes(app)
 
