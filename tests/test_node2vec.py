@@ -140,7 +140,9 @@ def test_cli_trains_from_an_edge_list(tmp_path: Path) -> None:
     edges = tmp_path / "edges.tsv"
     graph = _two_communities(15)
     src, dst, _ = graph.edge_pairs()
-    edges.write_text("".join(f"{graph.keys[a]}\t{graph.keys[b]}\n" for a, b in zip(src, dst)))
+    edges.write_text(
+        "".join(f"{graph.keys[a]}\t{graph.keys[b]}\n" for a, b in zip(src, dst, strict=True))
+    )
     out = tmp_path / "model"
     result = run_cli(
         "train", "node2vec", edges, "-o", out, "--dim", "8", "--walk-length", "10",

@@ -70,7 +70,7 @@ def split_edges(graph: Graph, *, test_fraction: float = 0.1, seed: int = 0) -> L
             parent[a] = b
         else:
             spare.append(e)
-    n_test = min(int(round(fraction * n_edges)), len(spare))
+    n_test = min(round(fraction * n_edges), len(spare))
     held = np.zeros(n_edges, dtype=bool)
     held[spare[:n_test]] = True
     keys = graph.keys
