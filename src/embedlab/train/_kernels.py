@@ -199,19 +199,21 @@ def _skipgram_step(
     alpha: float,
     frozen: int,
     learn_out: bool,
+    n_pos: int,
 ) -> float:
     """Each context word's input ``src[idx[m]]`` predicts the centre; negatives are shared.
 
     As in pWord2Vec, the update is two small matrix products over the (context x
     targets) gradients, both computed from the vectors as they were before this step
-    (the inputs change only in the last loop).
+    (the inputs change only in the last loop). The first ``n_pos`` targets are positive
+    (more than one in PV-DBOW with shared negatives), the rest negative.
     """
     dim = w_out.shape[1]
     loss = 0.0
     for m in range(n_ctx):
         vec = src[idx[m]]
         for n in range(n_out):
-            g, loglik = _score(_dot(vec, w_out[outs[n]]), n == 0, sig, logsig)
+            g, loglik = _score(_dot(vec, w_out[outs[n]]), n < n_pos, sig, logsig)
             loss -= loglik
             grads[m, n] = g * alpha
     for m in range(n_ctx):
@@ -288,7 +290,7 @@ def train_chunk(
     return train_lines(
         tokens, remap, keep, w_in, w_out, sub_offsets, sub_rows, alias_prob, alias_idx,
         sig, logsig, window, negative, cbow, cache_lines, alpha_start, alpha_end, seed,
-        np.empty(0, dtype=np.int64), 0, True, 0, True,
+        np.empty(0, dtype=np.int64), 0, True, 0, True, 1,
     )  # fmt: skip
 
 
@@ -317,6 +319,7 @@ def train_lines(
     word_context: bool,
     frozen_rows: int,
     learn_out: bool,
+    share: int,
 ) -> tuple[float, int, int]:
     """:func:`train_chunk` generalised to document vectors (Doc2Vec) and frozen weights.
 
@@ -326,7 +329,10 @@ def train_lines(
     skip-gram PV-DBOW with word training; without ``word_context`` the document row is
     the only input (plain PV-DBOW). A line with a document trains from one word on.
     Uncached input rows below ``frozen_rows`` are never updated, nor, unless
-    ``learn_out``, the output rows (inferring a new document's vector).
+    ``learn_out``, the output rows (inferring a new document's vector). In plain PV-DBOW,
+    ``share`` consecutive words of a document are predicted together from its row with
+    one draw of negatives (the pWord2Vec idea, turned around: one input, several
+    positives); ``share=1`` draws negatives for every word, as gensim does.
     """
     n_tokens = tokens.shape[0]
     dim = w_in.shape[1]
@@ -335,8 +341,8 @@ def train_lines(
     sent = np.empty(n_tokens, dtype=np.int32)
     ctx = np.empty(2 * window + 1, dtype=np.int32)
     ctx_pos = np.empty(2 * window + 1, dtype=np.int32)
-    outs = np.empty(negative + 1, dtype=np.int32)
-    grads = np.empty((2 * window + 1, negative + 1), dtype=np.float32)
+    outs = np.empty(negative + share, dtype=np.int32)
+    grads = np.empty((2 * window + 1, negative + share), dtype=np.float32)
     err = np.zeros((2 * window + 1, dim), dtype=np.float32)
     has_docs = line_rows.shape[0] > 0
     min_length = 1 if has_docs else 2
@@ -393,7 +399,11 @@ def train_lines(
                     mean[k] *= scale
         src = comp if cache_lines else w_in
         idx = ctx_pos if cache_lines else ctx
-        for i in range(length):
+        i = 0
+        while i < length:
+            group = 1
+            if doc >= 0 and not word_context:
+                group = min(share, length - i)
             n_ctx = 0
             if word_context:
                 state = _next(state)
@@ -407,16 +417,21 @@ def train_lines(
                 ctx[n_ctx] = doc
                 n_ctx += 1
             if n_ctx == 0:
+                i += group
                 continue
-            centre = sent[i]
-            outs[0] = centre
-            n_out = 1
+            for g in range(group):
+                outs[g] = sent[i + g]
+            n_out = group
             for _ in range(negative):
                 state = _next(state)
                 cand = np.int64((state >> np.uint64(16)) % vocab_size)
                 state = _next(state)
                 target = cand if _uniform(state) < alias_prob[cand] else np.int64(alias_idx[cand])
-                if target != centre:
+                clash = False
+                for g in range(group):
+                    if target == outs[g]:
+                        clash = True
+                if not clash:
                     outs[n_out] = target
                     n_out += 1
             if cbow:
@@ -428,9 +443,10 @@ def train_lines(
             else:
                 loss += _skipgram_step(
                     src, idx, pending, cache_lines, n_ctx, outs, n_out, w_out, grads, err,
-                    sig, logsig, alpha, frozen_rows, learn_out,
+                    sig, logsig, alpha, frozen_rows, learn_out, group,
                 )  # fmt: skip
                 terms += n_ctx * n_out
+            i += group
         if cache_lines:
             for p in range(length):
                 _update_input_rows(w_in, sub_offsets, sub_rows, sent[p], pending[p])

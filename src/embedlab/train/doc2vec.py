@@ -55,6 +55,9 @@ class Doc2VecParams(ThreadsParam):
     dim: int = 100
     dm: bool = True
     dbow_words: bool = False
+    dbow_share: int = 1
+    """Plain PV-DBOW: consecutive words of a document predicted together with one draw of
+    negatives (1: a draw per word, as gensim; more trains faster, see benchmarks/RESULTS.md)."""
     window: int = 5
     min_count: int = 5
     max_vocab_size: int | None = None
@@ -69,6 +72,7 @@ class Doc2VecParams(ThreadsParam):
 
     def __post_init__(self) -> None:
         check_int("dim", self.dim)
+        check_int("dbow_share", self.dbow_share, maximum=64)
         check_int("window", self.window)
         check_int("min_count", self.min_count)
         if self.max_vocab_size is not None:
@@ -284,7 +288,7 @@ class _Kernel:
             tokens, self.remap if remap is None else remap, self.keep, self.w_in, self.w_out,
             self.sub_offsets, self.sub_rows, self.alias_prob, self.alias_idx, self.sig,
             self.logsig, p.window, p.negative, p.dm, False, a0, a1, seed, line_rows,
-            first_line, word_context, frozen_rows, learn_out,
+            first_line, word_context, frozen_rows, learn_out, p.dbow_share,
         )  # fmt: skip
 
 
