@@ -45,7 +45,14 @@ def _nearest_centroid(dv: DocVectors, labels: list[int], vectors: np.ndarray) ->
 
 
 @pytest.mark.parametrize(
-    "mode", [{"dm": True}, {"dm": False}, {"dm": False, "dbow_words": True}], ids=str
+    "mode",
+    [
+        {"dm": True},
+        {"dm": False},
+        {"dm": False, "dbow_share": 4},
+        {"dm": False, "dbow_words": True},
+    ],
+    ids=str,
 )
 def test_documents_of_a_topic_cluster_and_inference_finds_the_topic(mode: dict[str, bool]) -> None:
     docs, labels = _topic_docs()
