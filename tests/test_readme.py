@@ -191,6 +191,10 @@ def _analysis_inputs(folder: Path) -> None:
         items = list(rng.choice(theme, size=int(rng.integers(2, 6)), replace=False))
         baskets.append(" ".join(items))
     (folder / "baskets.txt").write_text("".join(b + "\n" for b in baskets))
+    # a graph for `train node2vec`: two groups of 15 nodes, dense inside, one bridge
+    edges = [(f"a{i}", f"a{j}") for i in range(15) for j in range(i + 1, 15) if (i + j) % 3]
+    edges += [(f"b{i}", f"b{j}") for i in range(15) for j in range(i + 1, 15) if (i + j) % 3]
+    (folder / "edges.tsv").write_text("".join(f"{a}\t{b}\n" for a, b in [*edges, ("a0", "b0")]))
 
     pairs = [
         ("dog", "chien"), ("cat", "chat"), ("house", "maison"), ("water", "eau"),

@@ -165,3 +165,59 @@ def glove(
         f"{stats.pairs:,} pairs x {stats.epochs} epochs in {stats.seconds:.1f} s "
         f"({stats.pairs_per_second:,.0f} pairs/s) · final cost {stats.costs[-1]:.4f}"
     )
+
+
+@train_app.command("node2vec")
+@command
+def node2vec(
+    edges: Path = typer.Argument(..., help="Edge list: 'source target [weight]' a line."),
+    output: Path = OutputOption,
+    dim: int = typer.Option(128, "--dim", help="Vector dimensions."),
+    walk_length: int = typer.Option(80, "--walk-length", help="Nodes per walk."),
+    walks_per_node: int = typer.Option(10, "--walks-per-node", help="Walks from each node."),
+    window: int = typer.Option(10, "--window", help="Largest distance to a context node."),
+    p: float = typer.Option(1.0, "--p", help="Return parameter (1 and q=1: DeepWalk)."),
+    q: float = typer.Option(1.0, "--q", help="In-out parameter (<1: outward, DFS-like)."),
+    negative: int = NegativeOption,
+    epochs: int = typer.Option(1, "--epochs", help="Passes of walks (new walks each)."),
+    directed: bool = typer.Option(False, "--directed", help="Edges point one way."),
+    holdout: float = typer.Option(
+        0.0, "--holdout", help="Hold out this fraction of edges and report link-prediction AUC."
+    ),
+    threads: int = ThreadsOption,
+    seed: int = SeedOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Train node embeddings (DeepWalk, or node2vec with p and q) from an edge list.
+
+    Self-loops are dropped and repeated edges merged (keeping the largest weight), with
+    a warning; a malformed line or weight stops with its file and line.
+    """
+    from embedlab.eval.link_prediction import link_prediction_auc, split_edges
+    from embedlab.io import check_folder_path, save_folder
+    from embedlab.train import Node2Vec, read_edge_list
+
+    check_folder_path(output)
+    graph = read_edge_list(edges, directed=directed)
+    split = split_edges(graph, test_fraction=holdout, seed=seed) if holdout > 0 else None
+    model = Node2Vec(
+        dim=dim, walk_length=walk_length, walks_per_node=walks_per_node, window=window,
+        p=p, q=q, negative=negative, epochs=epochs, threads=threads, seed=seed,
+    )  # fmt: skip
+    wv = model.train(split.train if split else graph, progress=not json_output)
+    save_folder(wv, output)
+    stats = model.stats
+    if stats is None:  # train() always sets it; keeps the type checker honest
+        raise RuntimeError("training finished without statistics")
+    auc = link_prediction_auc(wv, split.positives, split.negatives) if split else None
+    if json_output:
+        emit_json({"model": str(output), **stats.to_dict(), "link_prediction_auc": auc})
+        return
+    line = (
+        f"[green]saved[/] {stats.nodes:,} nodes x {dim} dims to [bold]{output}[/] · "
+        f"{stats.edges:,} edges, {stats.steps:,} walk steps in {stats.seconds:.1f} s "
+        f"({stats.steps_per_second:,.0f} steps/s)"
+    )
+    if split is not None and auc is not None:
+        line += f" · link prediction AUC {auc:.4f} on {len(split.positives):,} held-out edges"
+    console.print(line)

@@ -16,3 +16,18 @@ __all__ = [
     "Word2Vec",
     "Word2VecParams",
 ]
+
+# Document and graph embeddings (h-graphdoc): imported here so `embedlab.train.Doc2Vec`
+# and `embedlab.train.Node2Vec` work; kept as one appended block for easy merges.
+from embedlab.train.doc2vec import Doc2Vec, Doc2VecParams, DocVectors
+from embedlab.train.node2vec import Graph, Node2Vec, Node2VecParams, read_edge_list
+
+__all__ += [
+    "Doc2Vec",
+    "Doc2VecParams",
+    "DocVectors",
+    "Graph",
+    "Node2Vec",
+    "Node2VecParams",
+    "read_edge_list",
+]

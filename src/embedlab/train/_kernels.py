@@ -144,11 +144,14 @@ def _cbow_step(
     sig: np.ndarray,
     logsig: np.ndarray,
     alpha: float,
+    frozen: int,
+    learn_out: bool,
 ) -> float:
     """The mean of all the context's input rows predicts the centre (outs[0]).
 
     Context word m's input is ``src[idx[m]]``: its own row of w_in, or (cached) the
-    line's mean over its rows, weighted by ``weight[idx[m]]`` rows.
+    line's mean over its rows, weighted by ``weight[idx[m]]`` rows. Input rows below
+    ``frozen`` and (unless ``learn_out``) the output rows keep their values.
     """
     dim = hidden.shape[0]
     hidden[:] = 0.0
@@ -171,9 +174,11 @@ def _cbow_step(
         g = np.float32(g * alpha)
         for k in range(dim):
             err[k] += g * out_row[k]
-            out_row[k] += g * hidden[k]
+        if learn_out:
+            for k in range(dim):
+                out_row[k] += g * hidden[k]
     for m in range(n_ctx):
-        _apply(src, idx[m], pending, cached, err)
+        _apply(src, idx[m], pending, cached, err, frozen)
     return loss
 
 
@@ -192,19 +197,23 @@ def _skipgram_step(
     sig: np.ndarray,
     logsig: np.ndarray,
     alpha: float,
+    frozen: int,
+    learn_out: bool,
+    n_pos: int,
 ) -> float:
     """Each context word's input ``src[idx[m]]`` predicts the centre; negatives are shared.
 
     As in pWord2Vec, the update is two small matrix products over the (context x
     targets) gradients, both computed from the vectors as they were before this step
-    (the inputs change only in the last loop).
+    (the inputs change only in the last loop). The first ``n_pos`` targets are positive
+    (more than one in PV-DBOW with shared negatives), the rest negative.
     """
     dim = w_out.shape[1]
     loss = 0.0
     for m in range(n_ctx):
         vec = src[idx[m]]
         for n in range(n_out):
-            g, loglik = _score(_dot(vec, w_out[outs[n]]), n == 0, sig, logsig)
+            g, loglik = _score(_dot(vec, w_out[outs[n]]), n < n_pos, sig, logsig)
             loss -= loglik
             grads[m, n] = g * alpha
     for m in range(n_ctx):
@@ -215,25 +224,30 @@ def _skipgram_step(
             out_row = w_out[outs[n]]
             for k in range(dim):
                 e[k] += g * out_row[k]
-    for n in range(n_out):
-        out_row = w_out[outs[n]]
-        for m in range(n_ctx):
-            g = grads[m, n]
-            vec = src[idx[m]]
-            for k in range(dim):
-                out_row[k] += g * vec[k]
+    if learn_out:
+        for n in range(n_out):
+            out_row = w_out[outs[n]]
+            for m in range(n_ctx):
+                g = grads[m, n]
+                vec = src[idx[m]]
+                for k in range(dim):
+                    out_row[k] += g * vec[k]
     for m in range(n_ctx):
-        _apply(src, idx[m], pending, cached, errs[m])
+        _apply(src, idx[m], pending, cached, errs[m], frozen)
     return loss
 
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _apply(src: np.ndarray, i: int, pending: np.ndarray, cached: bool, delta: np.ndarray) -> None:
+def _apply(
+    src: np.ndarray, i: int, pending: np.ndarray, cached: bool, delta: np.ndarray, frozen: int
+) -> None:
     """Add delta to input src[i]; when cached, also to the update waiting for the line's end.
 
     Adding delta to all of a word's rows adds delta to their mean, so a cached mean stays
-    exact for the word's own rows.
+    exact for the word's own rows. Uncached rows below ``frozen`` are left as they are.
     """
+    if not cached and i < frozen:
+        return
     row = src[i]
     for k in range(delta.shape[0]):
         row[k] += delta[k]
@@ -273,16 +287,67 @@ def train_chunk(
     summed and written back when the line ends, so a word with n-grams is read and
     written once per line instead of once per window it falls in.
     """
+    return train_lines(
+        tokens, remap, keep, w_in, w_out, sub_offsets, sub_rows, alias_prob, alias_idx,
+        sig, logsig, window, negative, cbow, cache_lines, alpha_start, alpha_end, seed,
+        np.empty(0, dtype=np.int64), 0, True, 0, True, 1,
+    )  # fmt: skip
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def train_lines(
+    tokens: np.ndarray,
+    remap: np.ndarray,
+    keep: np.ndarray,
+    w_in: np.ndarray,
+    w_out: np.ndarray,
+    sub_offsets: np.ndarray,
+    sub_rows: np.ndarray,
+    alias_prob: np.ndarray,
+    alias_idx: np.ndarray,
+    sig: np.ndarray,
+    logsig: np.ndarray,
+    window: int,
+    negative: int,
+    cbow: bool,
+    cache_lines: bool,
+    alpha_start: float,
+    alpha_end: float,
+    seed: np.uint64,
+    line_rows: np.ndarray,
+    first_line: int,
+    word_context: bool,
+    frozen_rows: int,
+    learn_out: bool,
+    share: int,
+) -> tuple[float, int, int]:
+    """:func:`train_chunk` generalised to document vectors (Doc2Vec) and frozen weights.
+
+    When ``line_rows`` is not empty, line ``l`` of the chunk (counting every line end)
+    has the document row ``line_rows[first_line + l]`` of w_in (-1: none), which joins
+    every window of that line as one more context input: with CBOW that is PV-DM, with
+    skip-gram PV-DBOW with word training; without ``word_context`` the document row is
+    the only input (plain PV-DBOW). A line with a document trains from one word on.
+    Uncached input rows below ``frozen_rows`` are never updated, nor, unless
+    ``learn_out``, the output rows (inferring a new document's vector). In plain PV-DBOW,
+    ``share`` consecutive words of a document are predicted together from its row with
+    one draw of negatives (the pWord2Vec idea, turned around: one input, several
+    positives); ``share=1`` draws negatives for every word, as gensim does.
+    """
     n_tokens = tokens.shape[0]
     dim = w_in.shape[1]
     vocab_size = np.uint64(alias_prob.shape[0])
     state = seed
     sent = np.empty(n_tokens, dtype=np.int32)
-    ctx = np.empty(2 * window, dtype=np.int32)
-    ctx_pos = np.empty(2 * window, dtype=np.int32)
-    outs = np.empty(negative + 1, dtype=np.int32)
-    grads = np.empty((2 * window, negative + 1), dtype=np.float32)
-    err = np.zeros((2 * window, dim), dtype=np.float32)
+    ctx = np.empty(2 * window + 1, dtype=np.int32)
+    ctx_pos = np.empty(2 * window + 1, dtype=np.int32)
+    outs = np.empty(negative + share, dtype=np.int32)
+    grads = np.empty((2 * window + 1, negative + share), dtype=np.float32)
+    err = np.zeros((2 * window + 1, dim), dtype=np.float32)
+    has_docs = line_rows.shape[0] > 0
+    min_length = 1 if has_docs else 2
+    line = first_line
+    doc = -1
     hidden = np.empty(dim, dtype=np.float32)
     # The line cache (fastText): mean input, pending update and row count per position.
     comp = np.empty((16, dim), dtype=np.float32)
@@ -304,9 +369,16 @@ def train_chunk(
             sent[length] = word
             length += 1
             continue
-        if length < 2:
+        this_line = line
+        line += 1
+        if length < min_length:
             length = 0
             continue
+        if has_docs:
+            doc = line_rows[this_line]
+            if doc < 0 and length < 2:
+                length = 0
+                continue
         # A line ends: train on its retained words.
         alpha = alpha_start + (alpha_end - alpha_start) * (pos / max(n_tokens, 1))
         trained += length
@@ -327,40 +399,54 @@ def train_chunk(
                     mean[k] *= scale
         src = comp if cache_lines else w_in
         idx = ctx_pos if cache_lines else ctx
-        for i in range(length):
-            state = _next(state)
-            reach = window - int((state >> np.uint64(16)) % np.uint64(window))
+        i = 0
+        while i < length:
+            group = 1
+            if doc >= 0 and not word_context:
+                group = min(share, length - i)
             n_ctx = 0
-            for j in range(max(0, i - reach), min(length, i + reach + 1)):
-                if j != i:
-                    ctx[n_ctx] = sent[j]
-                    ctx_pos[n_ctx] = j
-                    n_ctx += 1
+            if word_context:
+                state = _next(state)
+                reach = window - int((state >> np.uint64(16)) % np.uint64(window))
+                for j in range(max(0, i - reach), min(length, i + reach + 1)):
+                    if j != i:
+                        ctx[n_ctx] = sent[j]
+                        ctx_pos[n_ctx] = j
+                        n_ctx += 1
+            if doc >= 0:
+                ctx[n_ctx] = doc
+                n_ctx += 1
             if n_ctx == 0:
+                i += group
                 continue
-            centre = sent[i]
-            outs[0] = centre
-            n_out = 1
+            for g in range(group):
+                outs[g] = sent[i + g]
+            n_out = group
             for _ in range(negative):
                 state = _next(state)
                 cand = np.int64((state >> np.uint64(16)) % vocab_size)
                 state = _next(state)
                 target = cand if _uniform(state) < alias_prob[cand] else np.int64(alias_idx[cand])
-                if target != centre:
+                clash = False
+                for g in range(group):
+                    if target == outs[g]:
+                        clash = True
+                if not clash:
                     outs[n_out] = target
                     n_out += 1
             if cbow:
                 loss += _cbow_step(
                     src, idx, weight, pending, cache_lines, n_ctx, outs, n_out, w_out,
-                    hidden, err[0], sig, logsig, alpha,
+                    hidden, err[0], sig, logsig, alpha, frozen_rows, learn_out,
                 )  # fmt: skip
                 terms += n_out
             else:
                 loss += _skipgram_step(
                     src, idx, pending, cache_lines, n_ctx, outs, n_out, w_out, grads, err,
-                    sig, logsig, alpha,
+                    sig, logsig, alpha, frozen_rows, learn_out, group,
                 )  # fmt: skip
                 terms += n_ctx * n_out
+            i += group
         if cache_lines:
             for p in range(length):
                 _update_input_rows(w_in, sub_offsets, sub_rows, sent[p], pending[p])
@@ -377,4 +463,11 @@ def chunk_seed(seed: int, epoch: int, chunk: int) -> np.uint64:
     return np.uint64(z ^ (z >> 31))
 
 
-__all__ = ["MAX_EXP", "build_alias", "chunk_seed", "sigmoid_tables", "train_chunk"]
+__all__ = [
+    "MAX_EXP",
+    "build_alias",
+    "chunk_seed",
+    "sigmoid_tables",
+    "train_chunk",
+    "train_lines",
+]

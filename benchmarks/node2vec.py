@@ -1,0 +1,180 @@
+"""embedlab's Node2Vec against PecanPy (walks) + gensim (skip-gram), side by side in one run.
+
+    python benchmarks/node2vec.py                      # DeepWalk and node2vec (q=0.5)
+    python benchmarks/node2vec.py --configs 1,0.5 --walks 5 --length 40 --json
+
+Graph (built here, never committed): Debian bookworm main's package dependency graph,
+an undirected edge between each package and every package its Depends names (first
+alternative, version constraints dropped, names that are not packages skipped; from
+`apt-cache dumpavail`, as benchmarks/analysis_debian.py reads it). 10% of the edges are
+held out (outside a random spanning forest, seed 0) with as many random non-edges;
+both sides train on the same remaining edges, read from the same TSV file.
+
+PecanPy is the tool a user would pick (Liu and Krishnan 2021): its walks are compiled
+and parallel, then it trains gensim's Word2Vec (skip-gram, min_count 0, gensim's other
+defaults: negative 5, sample 1e-3) on them, as ``SparseOTF.embed`` does; for p = q = 1
+its DeepWalk mode (``FirstOrderUnweighted``). Timed: reading the edge list, walking,
+training; link-prediction AUC is the cosine of the two nodes' vectors (embedlab's
+``link_prediction_auc`` scores both).
+
+PecanPy 2.0.9 pins nptyping, whose 2.5 release uses aliases numpy 2 removed (np.bool8,
+...); they are put back below before importing PecanPy (it uses nptyping only for type
+hints). Installed with ``pip install --no-deps pecanpy numba-progress nptyping``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analysis_debian import packages
+
+_NUMPY_ALIASES = {
+    "bool8": "bool_", "object0": "object_", "int0": "intp", "uint0": "uintp", "void0": "void",
+    "str0": "str_", "bytes0": "bytes_", "float_": "float64", "complex_": "complex128",
+    "unicode_": "str_", "string_": "bytes_", "longfloat": "longdouble",
+    "singlecomplex": "complex64", "cfloat": "complex128", "longcomplex": "clongdouble",
+    "clongfloat": "clongdouble",
+}  # fmt: skip
+
+
+def pecanpy_module() -> Any:
+    for old, new in _NUMPY_ALIASES.items():
+        if not hasattr(np, old):
+            setattr(np, old, getattr(np, new))
+    from pecanpy import pecanpy
+
+    return pecanpy
+
+
+def depends_edges() -> list[tuple[str, str]]:
+    rows = packages()
+    names = {r["name"] for r in rows}
+    edges = set()
+    for r in rows:
+        for dep in r["depends"]:
+            if dep in names and dep != r["name"]:
+                a, b = sorted((r["name"], dep))
+                edges.add((a, b))
+    return sorted(edges)
+
+
+def run_embedlab(path: Path, s: dict[str, Any], threads: int) -> dict[str, Any]:
+    from embedlab.train import Node2Vec, read_edge_list
+
+    start = time.perf_counter()
+    graph = read_edge_list(path)
+    read_s = time.perf_counter() - start
+    model = Node2Vec(
+        dim=s["dim"], walk_length=s["length"], walks_per_node=s["walks"], window=s["window"],
+        p=s["p"], q=s["q"], threads=threads, seed=1,
+    )  # fmt: skip
+    wv = model.train(graph)
+    total = time.perf_counter() - start
+    assert model.stats is not None
+    return {"read_s": read_s, "walk_cpu_s": model.stats.walk_seconds,
+            "walk_and_train_s": model.stats.seconds, "total_s": total, "vectors": wv}  # fmt: skip
+
+
+def run_pecanpy(path: Path, s: dict[str, Any], threads: int) -> dict[str, Any]:
+    from gensim.models import Word2Vec
+
+    from embedlab.vectors import WordVectors
+
+    pp = pecanpy_module()
+    mode = pp.FirstOrderUnweighted if (s["p"], s["q"]) == (1.0, 1.0) else pp.SparseOTF
+    start = time.perf_counter()
+    g = mode(p=s["p"], q=s["q"], workers=threads, random_state=1)
+    g.read_edg(str(path), weighted=False, directed=False, delimiter="\t")
+    read_s = time.perf_counter() - start
+    walks = g.simulate_walks(num_walks=s["walks"], walk_length=s["length"])
+    walk_s = time.perf_counter() - start - read_s
+    w2v = Word2Vec(walks, vector_size=s["dim"], window=s["window"], sg=1, min_count=0,
+                   workers=threads, epochs=1, seed=1)  # fmt: skip
+    total = time.perf_counter() - start
+    keys = list(g.nodes)
+    wv = WordVectors(keys, w2v.wv[keys])
+    return {"read_s": read_s, "walk_s": walk_s, "train_s": total - read_s - walk_s,
+            "walk_and_train_s": total - read_s, "total_s": total, "vectors": wv}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--configs", default="1,1;1,0.5", help="p,q pairs separated by ;")
+    parser.add_argument("--walks", type=int, default=10)
+    parser.add_argument("--length", type=int, default=80)
+    parser.add_argument("--dim", type=int, default=128)
+    parser.add_argument("--window", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    import numba
+
+    from embedlab.eval.link_prediction import link_prediction_auc, split_edges
+    from embedlab.train import Graph
+
+    numba.set_num_threads(args.threads)  # PecanPy's walks run on numba's threads
+    graph = Graph.from_edges(depends_edges())
+    split = split_edges(graph, test_fraction=0.1, seed=0)
+    tmp = Path(tempfile.mkdtemp(prefix="embedlab-n2v-bench-"))
+    edge_file = tmp / "train.tsv"
+    src, dst, _ = split.train.edge_pairs()
+    keys = split.train.keys
+    edge_file.write_text("".join(f"{keys[a]}\t{keys[b]}\n" for a, b in zip(src, dst, strict=True)))
+    report: dict[str, Any] = {
+        "nodes": graph.nodes, "edges": graph.edges, "held_out": len(split.positives),
+        "settings": {k: getattr(args, k) for k in ("walks", "length", "dim", "window", "threads")},
+        "load_average_before": os.getloadavg(),
+    }  # fmt: skip
+    for config in args.configs.split(";"):
+        p, q = (float(x) for x in config.split(","))
+        s = {"p": p, "q": q, "walks": args.walks, "length": args.length, "dim": args.dim,
+             "window": args.window}  # fmt: skip
+        row: dict[str, Any] = {}
+        for name, fn in (("embedlab", run_embedlab), ("pecanpy", run_pecanpy)):
+            result = fn(edge_file, s, args.threads)
+            wv = result.pop("vectors")
+            result["auc"] = link_prediction_auc(wv, split.positives, split.negatives)
+            row[name] = {k: round(v, 4) for k, v in result.items()}
+            print(f"p={p} q={q} {name}: {row[name]}", file=sys.stderr)
+        row["speedup_walk_and_train"] = round(
+            row["pecanpy"]["walk_and_train_s"] / row["embedlab"]["walk_and_train_s"], 2
+        )
+        row["speedup_total"] = round(row["pecanpy"]["total_s"] / row["embedlab"]["total_s"], 2)
+        row["auc_difference"] = round(row["embedlab"]["auc"] - row["pecanpy"]["auc"], 4)
+        report[f"p={p},q={q}"] = row
+    report["load_average_after"] = os.getloadavg()
+    edge_file.unlink()
+    tmp.rmdir()
+    if args.json:
+        print(json.dumps(report))
+        return
+    print(f"graph: {report['nodes']:,} nodes, {report['edges']:,} edges, "
+          f"{report['held_out']:,} held out; {report['settings']}")  # fmt: skip
+    for name, row in report.items():
+        if not name.startswith("p="):
+            continue
+        e, pp = row["embedlab"], row["pecanpy"]
+        print(f"{name:12} embedlab walk+train {e['walk_and_train_s']:7.1f} s"
+              f" (total {e['total_s']:.1f})  AUC {e['auc']:.4f}")  # fmt: skip
+        print(f"{'':12} pecanpy  walk+train {pp['walk_and_train_s']:7.1f} s (walks "
+              f"{pp['walk_s']:.1f}, gensim {pp['train_s']:.1f}; total {pp['total_s']:.1f})"
+              f"  AUC {pp['auc']:.4f}")  # fmt: skip
+        print(f"{'':12} speed-up x{row['speedup_walk_and_train']} (total x{row['speedup_total']}),"
+              f" AUC difference {row['auc_difference']:+.4f}")  # fmt: skip
+    print(
+        f"load average before {report['load_average_before']}, after {report['load_average_after']}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Node2Vec / DeepWalk: walk statistics against the (p, q) formula, training, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cli_helpers import run_cli
+from embedlab.errors import CorpusError, FormatError, MissingFileError, UnknownKeyError
+from embedlab.eval.link_prediction import link_prediction_auc, roc_auc, split_edges
+from embedlab.train import Graph, Node2Vec, read_edge_list
+from embedlab.vectors import WordVectors
+
+# t - v, and v's other neighbours: x1 (also t's neighbour), x2 and x3 (not), with weights.
+PQ_EDGES = [
+    ("t", "v", 1.0),
+    ("t", "x1", 1.0),
+    ("v", "x1", 2.0),
+    ("v", "x2", 1.0),
+    ("v", "x3", 3.0),
+]
+
+
+def _second_steps(graph: Graph, walks: np.ndarray, t: int, v: int) -> dict[int, int]:
+    """How often a walk that went t -> v took each next node."""
+    counts: dict[int, int] = {}
+    for a, b, c in zip(walks[:-2], walks[1:-1], walks[2:], strict=True):
+        if a == t and b == v and c >= 0:
+            counts[int(c)] = counts.get(int(c), 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize(("p", "q"), [(0.5, 2.0), (4.0, 0.25), (1.0, 1.0)])
+def test_transition_frequencies_follow_the_pq_formula(p: float, q: float) -> None:
+    graph = Graph.from_edges(PQ_EDGES)
+    ids = {k: i for i, k in enumerate(graph.keys)}
+    t, v = ids["t"], ids["v"]
+    model = Node2Vec(walk_length=3, p=p, q=q, seed=3)
+    walks = model.walks(graph, start_nodes=np.full(150_000, t))
+    seen = _second_steps(graph, walks, t, v)
+    # Unnormalised probability alpha(t, x) * w(v, x): 1/p back to t, 1 to t's neighbour.
+    expected = {"t": 1.0 / p, "x1": 2.0 * 1.0, "x2": 1.0 / q, "x3": 3.0 / q}
+    total_expected = sum(expected.values())
+    total_seen = sum(seen.values())
+    assert total_seen > 20_000  # t -> v is taken about a third of the time
+    for key, weight in expected.items():
+        share = seen.get(ids[key], 0) / total_seen
+        assert share == pytest.approx(weight / total_expected, abs=0.01), key
+    # The first step from t is first order, by weight: v 1, x1 1.
+    first = walks[1::4]
+    assert (first == v).mean() == pytest.approx(0.5, abs=0.01)
+
+
+def test_walks_stop_at_a_dead_end_of_a_directed_graph() -> None:
+    graph = Graph.from_edges([("a", "b"), ("b", "c")], directed=True)
+    walks = Node2Vec(walk_length=5).walks(graph)
+    assert walks.tolist() == [0, 1, 2, -1, 1, 2, -1, 2, -1]
+
+
+def _two_communities(n: int = 30, seed: int = 0) -> Graph:
+    rng = np.random.default_rng(seed)
+    edges = []
+    for a in range(2 * n):
+        for b in range(a + 1, 2 * n):
+            same = (a < n) == (b < n)
+            if rng.random() < (0.3 if same else 0.01):
+                edges.append((f"n{a}", f"n{b}"))
+    return Graph.from_edges(edges)
+
+
+def test_training_separates_communities_and_predicts_held_out_links() -> None:
+    graph = _two_communities()
+    split = split_edges(graph, test_fraction=0.15, seed=1)
+    assert split.train.nodes == graph.nodes
+    assert split.train.edges == graph.edges - len(split.positives)
+    params = dict(dim=16, walk_length=20, walks_per_node=20, window=5, sample=0.0, seed=2)
+    model = Node2Vec(**params, threads=1)
+    wv = model.train(split.train)
+    assert len(wv) == graph.nodes and wv.dim == 16
+    assert model.stats is not None and model.stats.steps > 0.9 * graph.nodes * 20 * 20
+    same = [
+        (int(k[1:]) < 30) == (int(key[1:]) < 30)
+        for key in wv.keys
+        for k, _ in wv.most_similar(key, k=5)
+    ]
+    assert np.mean(same) > 0.9
+    assert link_prediction_auc(wv, split.positives, split.negatives) > 0.7
+    again = Node2Vec(**params, threads=1)
+    assert np.array_equal(again.train(split.train).vectors, wv.vectors)  # one thread: fixed
+
+
+def test_roc_auc_matches_pair_counting() -> None:
+    rng = np.random.default_rng(0)
+    pos, neg = rng.integers(0, 5, 40).astype(float), rng.integers(0, 5, 30).astype(float)
+    pairs = [(a > b) + 0.5 * (a == b) for a in pos for b in neg]
+    assert roc_auc(pos, neg) == pytest.approx(np.mean(pairs))
+
+
+def test_edge_list_adjustments_and_errors(tmp_path: Path) -> None:
+    good = tmp_path / "edges.tsv"
+    good.write_text("# comment\na\tb\t2.5\nb\tc\na\ta\nb\ta\t1\n\nc d 1e-3\n")
+    with pytest.warns(UserWarning, match="1 self-loop"):
+        graph = read_edge_list(good)
+    assert graph.keys == ["a", "b", "c", "d"]
+    assert (graph.self_loops_dropped, graph.duplicates_merged, graph.edges) == (1, 1, 3)
+    assert graph.weighted
+    a_row = slice(graph.indptr[0], graph.indptr[1])
+    assert graph.weights[a_row].tolist() == [2.5]  # the largest of a-b's weights
+    for text, message, line in [
+        ("a\tb\tx\n", "must be a number", 1),
+        ("a b\nb c -1\n", "finite positive", 2),
+        ("a b\nb c nan\n", "finite positive", 2),
+        ("a\n", "2 or 3 fields", 1),
+        ("a b 1 2\n", "2 or 3 fields", 1),
+    ]:
+        bad = tmp_path / "bad.tsv"
+        bad.write_text(text)
+        with pytest.raises(FormatError, match=message) as info:
+            read_edge_list(bad)
+        assert info.value.line == line and str(bad) in str(info.value)
+    empty = tmp_path / "empty.tsv"
+    empty.write_text("# nothing\n")
+    with pytest.raises(FormatError, match="no edges"):
+        read_edge_list(empty)
+    with pytest.raises(MissingFileError):
+        read_edge_list(tmp_path / "missing.tsv")
+    with pytest.warns(UserWarning), pytest.raises(CorpusError, match="at least one edge"):
+        Node2Vec().train(Graph.from_edges([("a", "a")]))
+
+
+def test_unknown_node_in_evaluation_is_a_typed_error() -> None:
+    wv = WordVectors(["a", "b"], np.eye(2, dtype=np.float32))
+    with pytest.raises(UnknownKeyError, match="zzz"):
+        link_prediction_auc(wv, [("a", "zzz")], [("a", "b")])
+
+
+def test_cli_trains_from_an_edge_list(tmp_path: Path) -> None:
+    edges = tmp_path / "edges.tsv"
+    graph = _two_communities(15)
+    src, dst, _ = graph.edge_pairs()
+    edges.write_text(
+        "".join(f"{graph.keys[a]}\t{graph.keys[b]}\n" for a, b in zip(src, dst, strict=True))
+    )
+    out = tmp_path / "model"
+    result = run_cli(
+        "train", "node2vec", edges, "-o", out, "--dim", "8", "--walk-length", "10",
+        "--threads", "1", "--holdout", "0.1", "--json",
+    )  # fmt: skip
+    doc = result.json()
+    assert doc["nodes"] == graph.nodes and 0.0 <= doc["link_prediction_auc"] <= 1.0
+    assert len(WordVectors.load(out)) == graph.nodes
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("a b\nb c heavy\n")
+    failed = run_cli("train", "node2vec", bad, "-o", tmp_path / "m2")
+    assert failed.code != 0 and "line 2" in failed.stderr and "Traceback" not in failed.stderr
