@@ -318,3 +318,32 @@ def test_word_vectors_repr_html() -> None:
     assert "WordVectors: 12 keys, dim 50" in page
     assert "<td>w0</td><td>12</td><td>[1, 1, 1, 1, …] (50)</td>" in page
     assert "2 more rows" in page
+
+
+@pytest.mark.parametrize(
+    ("module", "blocked", "extra"),
+    [
+        ("embedlab.integrations.langchain", "langchain_core", "langchain"),
+        ("embedlab.integrations.llamaindex", "llama_index", "llamaindex"),
+    ],
+)
+def test_integrations_without_their_framework_name_the_extra(
+    module: str, blocked: str, extra: str
+) -> None:
+    code = f"""
+import sys
+
+class Absent:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == {blocked!r}:
+            raise ModuleNotFoundError("No module named " + name)
+
+sys.meta_path.insert(0, Absent())
+import embedlab.integrations
+try:
+    import {module}
+except embedlab.MissingDependencyError as exc:
+    print(exc)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert f"pip install 'embedlab[{extra}]'" in done.stdout, done.stderr

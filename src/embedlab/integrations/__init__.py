@@ -24,10 +24,12 @@ def require(module: str, extra: str) -> None:
     Example:
         >>> require("json", "langchain")  # present: nothing happens
     """
-    import importlib.util
+    import importlib
 
-    if importlib.util.find_spec(module) is None:
+    try:
+        importlib.import_module(module)
+    except ImportError:
         raise MissingDependencyError(
             f"embedlab.integrations.{extra} needs {module.split('.')[0]}: "
             f"pip install 'embedlab[{extra}]'"
-        )
+        ) from None

@@ -36,7 +36,7 @@ import numpy as np
 
 from embedlab.integrations import require
 
-require("llama_index", "llamaindex")
+require("llama_index.core", "llamaindex")
 
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding  # noqa: E402
 from llama_index.core.bridge.pydantic import PrivateAttr  # noqa: E402
