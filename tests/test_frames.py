@@ -70,6 +70,10 @@ def test_query_result_columns_follow_the_result(db: Database) -> None:
     assert table.schema.field("vector").type == pa.list_(pa.float32(), 3)
     polars = result.to_polars()
     assert polars["id"].to_list() == list(result.ids)
+    copy = db.create_collection("copy", dim=3, index="flat")
+    copy.add(polars)  # a result's distances are not metadata of the rows
+    same_order = col.get(list(result.ids), include=("metadata", "documents", "vectors"))
+    assert _everything(copy) == same_order.to_dict()
     # without include, only what was asked for
     assert col.get(include=[]).to_arrow().column_names == ["id"]
 

@@ -11,8 +11,9 @@ One table layout, both ways, the same as a JSONL or Parquet row file:
 
 Going in (``Collection.add(df)``), ``vector`` or ``embedding`` holds the vectors, ``id`` the
 ids (row numbers from 0 as strings when there is no ``id`` column), ``document`` the
-documents; a ``metadata`` column of objects (or JSON text) is the metadata, and otherwise
-every other column is: a null or NaN value means the row lacks that key.
+documents; a ``distance`` column (a query result's) is left out; a ``metadata`` column of
+objects (or JSON text) is the metadata, and otherwise every other column is: a null or NaN
+value means the row lacks that key.
 
 pandas and polars are optional (``pip install 'embedlab[frames]'``); pyarrow is needed for
 either direction of the table forms (``embedlab[parquet]`` or ``frames``).
@@ -223,7 +224,7 @@ def frame_batch(
     ids = _ids(table, n)
     matrix = _matrix(table.column(vector_name), n, vector_name)
     docs = _documents(table) if "document" in names else None
-    rest = [name for name in names if name not in ("id", "document", vector_name)]
+    rest = [name for name in names if name not in ("id", "document", "distance", vector_name)]
     metas = _metadata_rows(table, rest, n) if rest else None
     return ids, matrix, metas, docs
 
