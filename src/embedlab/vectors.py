@@ -140,6 +140,11 @@ class WordVectors:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self)} keys, dim={self.dim})"
 
+    def _repr_html_(self) -> str:
+        from embedlab._html import word_vectors_html
+
+        return word_vectors_html(self)
+
     def get_index(self, key: str) -> int:
         """Row number of key; raises UnknownKeyError (a KeyError) naming it."""
         try:

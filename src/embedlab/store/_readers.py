@@ -53,6 +53,19 @@ __all__ = [
 PARQUET_PIP = "pip install 'embedlab[parquet]'"
 
 
+def _json_loads() -> Callable[[str], Any]:
+    """orjson's loads when installed (several times faster; its errors are
+    json.JSONDecodeError too), else the standard library's."""
+    try:
+        from orjson import loads
+    except ImportError:  # pragma: no cover - orjson is optional
+        return json.loads
+    return loads
+
+
+_loads = _json_loads()
+
+
 @dataclass(frozen=True)
 class RowBatch:
     """Rows ready for ``Collection.add``: ids, a float32 matrix, metadata and documents."""
@@ -238,7 +251,10 @@ def parquet_rows(
     dim: int | None = None,
     batch_size: int = 1000,
 ) -> RowStream:
-    """Rows of a Parquet file (needs pyarrow); the vector column holds lists of numbers."""
+    """Rows of a Parquet file (needs pyarrow); the vector column holds lists of numbers.
+
+    Record batches are read by column (see ``_arrow_rows``); batches may be shorter than
+    ``batch_size`` where the file's row groups end."""
     batch_size = check_int("batch_size", batch_size, minimum=1)
     file = _existing(path)
     try:
@@ -256,15 +272,10 @@ def parquet_rows(
             f"has no {fields.vector!r} column; its columns are {', '.join(names)}", path=str(file)
         )
 
-    def records() -> Iterator[_Row]:
-        parser = _RowParser(fields, dim)
-        index = 0
-        for chunk in table.iter_batches(batch_size=batch_size):
-            for record in chunk.to_pylist():
-                yield parser.row(record, index, f"{file}, row {index}")
-                index += 1
+    from embedlab.store._arrow_rows import parquet_batches
 
-    return RowStream(int(table.metadata.num_rows), _batched(records(), batch_size))
+    batches = parquet_batches(table, file, fields, dim, batch_size)
+    return RowStream(int(table.metadata.num_rows), batches)
 
 
 @dataclass(frozen=True)
@@ -413,7 +424,7 @@ def _count_lines(path: Path, *, blank: bool) -> int:
 
 def _json(line: str, path: Path, number: int) -> Any:
     try:
-        return json.loads(line)
+        return _loads(line)
     except json.JSONDecodeError as exc:
         raise FormatError(
             f"not valid JSON: {exc.msg} (column {exc.colno})", path=str(path), line=number

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack, overload
 import numpy as np
 import numpy.typing as npt
 
+from embedlab import _html
 from embedlab._validation import check_float, check_int
 from embedlab.errors import (
     CollectionNotFoundError,
@@ -24,7 +25,7 @@ from embedlab.errors import (
     StoreIOError,
     UnknownKeyError,
 )
-from embedlab.store import _maintenance
+from embedlab.store import _frames, _maintenance
 from embedlab.store._calibrate import due as calibration_due
 from embedlab.store._indexer import CHUNK, MAX_BACKLOG
 from embedlab.store._inputs import (
@@ -162,8 +163,8 @@ class Collection:
     # -- writing ----------------------------------------------------------------------
     def add(
         self,
-        ids: Sequence[str],
-        vectors: npt.ArrayLike,
+        ids: Sequence[str] | Any,
+        vectors: npt.ArrayLike | None = None,
         metadata: Sequence[Mapping[str, Any] | None] | None = None,
         documents: Sequence[str | None] | None = None,
         *,
@@ -171,7 +172,9 @@ class Collection:
     ) -> None:
         """Add new rows; any id already stored is an error (use :meth:`upsert` to replace).
 
-        The batch is one transaction: all rows are stored, or none.
+        The batch is one transaction: all rows are stored, or none. ``ids`` may instead be a
+        pandas / polars DataFrame or an Arrow table with ``id``, ``vector`` (or
+        ``embedding``), ``document`` and metadata columns (see :mod:`embedlab.store._frames`).
         """
         batch = self._batch(ids, vectors, metadata, documents, model)
         with self._writing() as state:
@@ -186,8 +189,8 @@ class Collection:
 
     def upsert(
         self,
-        ids: Sequence[str],
-        vectors: npt.ArrayLike,
+        ids: Sequence[str] | Any,
+        vectors: npt.ArrayLike | None = None,
         metadata: Sequence[Mapping[str, Any] | None] | None = None,
         documents: Sequence[str | None] | None = None,
         *,
@@ -423,6 +426,21 @@ class Collection:
             positions, scores = positions[keep][:k], scores[keep][:k]
             return self._rows(state, positions, wanted, QueryResult, distances=scores)
 
+    def to_arrow(self) -> Any:
+        """Every live row as a ``pyarrow.Table`` (see :meth:`GetResult.to_arrow`)."""
+        return _frames.to_arrow(self)
+
+    def to_pandas(self) -> Any:
+        """Every live row as a ``pandas.DataFrame`` (``pip install 'embedlab[frames]'``)."""
+        return _frames.to_pandas(self)
+
+    def to_polars(self) -> Any:
+        """Every live row as a ``polars.DataFrame`` (``pip install 'embedlab[frames]'``)."""
+        return _frames.to_polars(self)
+
+    def _repr_html_(self) -> str:
+        return _html.collection_html(self)
+
     # -- maintenance ------------------------------------------------------------------
     def compact(self) -> int:
         """Drop deleted rows for good, rebuild the index without them and give the disk
@@ -548,12 +566,16 @@ class Collection:
 
     def _batch(
         self,
-        ids: Sequence[str],
-        vectors: npt.ArrayLike,
+        ids: Sequence[str] | Any,
+        vectors: npt.ArrayLike | None,
         metadata: Sequence[Mapping[str, Any] | None] | None,
         documents: Sequence[str | None] | None,
         model: str | None,
     ) -> Batch:
+        if vectors is None or _frames.is_frame(ids):  # add(df): the rows are its columns
+            ids, vectors, metadata, documents = _frames.frame_batch(
+                ids, vectors, metadata, documents
+            )
         keys = check_ids(ids)
         self._check_model(model, "vectors")
         stored = check_vectors(self.spec, vectors, len(keys))

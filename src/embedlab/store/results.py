@@ -9,6 +9,8 @@ from typing import Any, NamedTuple, Self
 import numpy as np
 import numpy.typing as npt
 
+from embedlab import _html
+from embedlab.store import _frames
 from embedlab.store._calibrate import Calibration
 from embedlab.store.metadata import Metadata
 
@@ -71,6 +73,21 @@ class GetResult:
 
     def _distance(self, i: int) -> float | None:
         return None
+
+    def to_arrow(self) -> Any:
+        """A ``pyarrow.Table``: id, distance, document, vector, one column per metadata key."""
+        return _frames.to_arrow(self)
+
+    def to_pandas(self) -> Any:
+        """A ``pandas.DataFrame`` (``pip install 'embedlab[frames]'``), as :meth:`to_arrow`."""
+        return _frames.to_pandas(self)
+
+    def to_polars(self) -> Any:
+        """A ``polars.DataFrame`` (``pip install 'embedlab[frames]'``), as :meth:`to_arrow`."""
+        return _frames.to_polars(self)
+
+    def _repr_html_(self) -> str:
+        return _html.result_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (lists, not arrays)."""
