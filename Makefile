@@ -11,6 +11,7 @@ $(BIN)/embedlab: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,transformers,onnx]'
+	$(BIN)/python -m pip install --quiet --no-deps 'timm>=1.0.31,<1.1'  # no torchvision: encoders/_timm.py
 	touch $@
 
 demo: $(BIN)/embedlab

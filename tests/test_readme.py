@@ -122,6 +122,7 @@ def make_inputs(folder: Path) -> None:
     (folder / "lines.txt").write_text("the river floods\nbread rises\n")
     _bias_and_eval_inputs(folder)
     _analysis_inputs(folder)
+    _image_inputs(folder)
     (folder / "questions.jsonl").write_text(
         json.dumps({"query": "when does the river flood?"})
         + "\n"
@@ -326,3 +327,17 @@ def test_readme_cli_tour_runs_as_written(tmp_path: Path) -> None:
         assert "Traceback" not in proc.stderr, (line, proc.stderr)
         ran += 1
     assert ran == len(lines) - len(NOT_RUN)
+
+
+def _image_inputs(folder: Path) -> None:
+    """photos/ (two of scikit-image's photographs, one damaged file) and query.jpg."""
+    skimage_data = pytest.importorskip("skimage.data")
+    from PIL import Image
+
+    source = Path(skimage_data.__file__).parent
+    (folder / "photos").mkdir()
+    for name in ("chelsea.png", "coffee.png"):
+        (folder / "photos" / name).write_bytes((source / name).read_bytes())
+    (folder / "photos" / "broken.jpg").write_bytes(b"not a jpeg")
+    cat = Image.open(source / "chelsea.png").convert("RGB")
+    cat.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(folder / "query.jpg", quality=80)

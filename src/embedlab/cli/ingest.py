@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import typer
@@ -25,6 +25,7 @@ from embedlab.errors import InvalidParameterError, MissingDependencyError
 
 if TYPE_CHECKING:
     from embedlab.encoders import Encoder
+    from embedlab.encoders.image import ImageEncoding
     from embedlab.ingest import IngestReport
 
 DbOption = typer.Option(Path("embedlab.db"), "--db", envvar="EMBEDLAB_DB", help="Its folder.")
@@ -50,27 +51,44 @@ def index(
     chunk_tokens: int = typer.Option(128, "--chunk-tokens", help="Tokens per chunk, at most."),
     overlap: int = typer.Option(16, "--overlap", help="Tokens a chunk repeats from the last."),
     batch_size: int = typer.Option(64, "--batch-size", help="Chunks embedded at a time."),
+    images: bool = typer.Option(
+        False, "--images", help="Index image files (implied by an image-only --model)."
+    ),
     db: Path = DbOption,
     json_output: bool = JsonOption,
 ) -> None:
     """Read .txt, .md, .html and .pdf files, chunk, embed and store them (incrementally).
 
     Unchanged files are skipped by content hash, changed ones re-chunked, and files gone
-    from the given folders removed. Ctrl-C stops after the batch in progress.
+    from the given folders removed. Ctrl-C stops after the batch in progress. With an
+    image encoder (--model efficientnet-lite0, or clip:PATH with --images), folders are
+    walked for jpg, png, webp, … images instead: one row per image; unreadable, damaged
+    or too large images are reported and skipped.
     """
     from embedlab.encoders import load
-    from embedlab.ingest import index_paths
+    from embedlab.encoders.image import is_image_encoder
+    from embedlab.ingest import index_images, index_paths
 
-    report = index_paths(
-        [str(p) for p in paths],
-        db,
-        collection,
-        load(model),
-        chunk_tokens=chunk_tokens,
-        overlap=overlap,
-        batch_size=batch_size,
-        progress=not json_output,
-    )
+    encoder = load(model)
+    if images or (is_image_encoder(encoder) and not getattr(encoder, "reads_texts", True)):
+        report = index_images(
+            [str(p) for p in paths],
+            db,
+            collection,
+            cast("ImageEncoding", encoder),
+            batch_size=batch_size,
+        )
+    else:
+        report = index_paths(
+            [str(p) for p in paths],
+            db,
+            collection,
+            encoder,
+            chunk_tokens=chunk_tokens,
+            overlap=overlap,
+            batch_size=batch_size,
+            progress=not json_output,
+        )
     if json_output:
         emit_json({"database": str(db), **report.to_dict()})
     else:

@@ -42,6 +42,9 @@ def search_command(
     chunks: bool = typer.Option(
         False, "--chunks", help="Rank chunks, not the documents they come from."
     ),
+    image: Path | None = typer.Option(
+        None, "--image", help="Search an image collection by this example image."
+    ),
     db: Path = DbOption,
     json_output: bool = JsonOption,
 ) -> None:
@@ -53,6 +56,9 @@ def search_command(
     from embedlab.search import AUTO, SearchMode, search
 
     parsed = SearchMode.parse(mode, name="mode")
+    if image is not None:
+        _search_image(image, query, queries, collection, k, where, db, json_output)
+        return
     if chunks and group_by is not None:
         raise InvalidParameterError("give --chunks (rank chunks) or --group-by KEY, not both")
     grouping = None if chunks else (group_by or AUTO)
@@ -85,6 +91,36 @@ def search_command(
         return
     for text, hits in answers:
         console.print(_table(text, hits, parsed.value))
+
+
+def _search_image(
+    image: Path,
+    query: str | None,
+    queries: Path | None,
+    collection: str,
+    k: int,
+    where: str | None,
+    db: Path,
+    json_output: bool,
+) -> None:
+    """`search --image PATH`: the nearest images to an example image."""
+    from embedlab.image_search import search_image
+
+    if query is not None or queries is not None:
+        raise InvalidParameterError("give --image PATH or a text query, not both")
+    flt = _json_object(where, "--where")
+    with _open(db) as database:
+        hits = search_image(database.get_collection(collection), image, k=k, where=flt)
+    if json_output:
+        emit_json({"image": str(image), "results": [_hit_dict(h) for h in hits]})
+        return
+    table = Table(title=f"images like {image}", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("image")
+    for rank, hit in enumerate(hits, 1):
+        table.add_row(str(rank), f"{hit.score:.4f}", str(hit.metadata.get("path", hit.id)))
+    console.print(table)
 
 
 def _queries(query: str | None, path: Path | None) -> list[str]:

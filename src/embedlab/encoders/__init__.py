@@ -5,7 +5,9 @@ A spec is one of:
 - a registered name: ``minilm`` (all-MiniLM-L6-v2, packaged for offline use);
 - ``static:PATH``: pooled word vectors from a vectors file (see ``encoders.static``);
 - ``openai:MODEL[@URL]`` or ``remote:MODEL[@URL]``: an OpenAI-compatible endpoint;
-- a path to a local sentence-transformers or Hugging Face model folder.
+- a path to a local sentence-transformers or Hugging Face model folder;
+- ``efficientnet-lite0``: ImageNet image features (``encoders.image``; images, not texts);
+- ``clip:PATH``: a local Hugging Face CLIP folder, texts and images in one space.
 
 Modules add names with :func:`register` (exact names) or :func:`register_prefix`.
 Heavy modules are imported only when a spec needs them, so a missing optional extra
@@ -70,13 +72,28 @@ def _custom_remote(spec: str, **options: Any) -> Encoder:
     return encoder
 
 
-NAMES: dict[str, Factory] = {"minilm": _minilm}
+def _image(**options: Any) -> Encoder:
+    from embedlab.encoders.image import ImageEncoder
+
+    encoder: Encoder = ImageEncoder(**options)  # its encode refuses texts; encode_images
+    return encoder
+
+
+def _clip(path: str, **options: Any) -> Encoder:
+    from embedlab.encoders.clip import ClipEncoder
+
+    encoder: Encoder = ClipEncoder(path, **options)
+    return encoder
+
+
+NAMES: dict[str, Factory] = {"minilm": _minilm, "efficientnet-lite0": _image}
 """Registered encoder names → factory(**options)."""
 
 PREFIXES: dict[str, Factory] = {
     "static:": _static,
     "openai:": _remote,
     "remote:": _custom_remote,
+    "clip:": _clip,
 }
 """Spec prefixes → factory(rest_of_spec, **options)."""
 

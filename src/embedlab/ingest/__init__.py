@@ -3,6 +3,7 @@
 - :func:`index_paths`: walk files, folders and globs, read them (``readers``), split them
   into overlapping chunks on paragraph and sentence boundaries (``chunking``), embed the
   chunks and store them with their offsets; re-runs are incremental (content hashes).
+- :func:`index_images`: the same for image files, one row per image (an image encoder).
 - :func:`read_document` and :func:`chunk_text`, the two steps on their own.
 
 Example:
@@ -15,6 +16,7 @@ Example:
 from __future__ import annotations
 
 from embedlab.ingest.chunking import Chunk, TokenCounter, chunk_text, count_words, token_counter
+from embedlab.ingest.images import index_images
 from embedlab.ingest.pipeline import FailedFile, IngestReport, index_paths
 from embedlab.ingest.readers import SUPPORTED_SUFFIXES, Document, read_document
 
@@ -27,6 +29,7 @@ __all__ = [
     "TokenCounter",
     "chunk_text",
     "count_words",
+    "index_images",
     "index_paths",
     "read_document",
     "token_counter",
