@@ -33,6 +33,7 @@ __all__ = [
     "EncodeStats",
     "Encoder",
     "Pooling",
+    "SentenceTransformer",
     "TransformerEncoder",
     "available",
     "check_texts",
@@ -40,6 +41,9 @@ __all__ = [
     "register",
     "register_prefix",
 ]
+
+SentenceTransformer = TransformerEncoder
+"""sentence-transformers' class name: ``SentenceTransformer("all-MiniLM-L6-v2")`` works."""
 
 Factory = Callable[..., Encoder]
 """Builds an encoder from keyword options (names) or from the text after a prefix."""
@@ -70,7 +74,12 @@ def _custom_remote(spec: str, **options: Any) -> Encoder:
     return encoder
 
 
-NAMES: dict[str, Factory] = {"minilm": _minilm}
+NAMES: dict[str, Factory] = {
+    "minilm": _minilm,
+    # sentence-transformers' names for the same packaged model (Chroma's default too)
+    "all-MiniLM-L6-v2": _minilm,
+    "sentence-transformers/all-MiniLM-L6-v2": _minilm,
+}
 """Registered encoder names → factory(**options)."""
 
 PREFIXES: dict[str, Factory] = {
