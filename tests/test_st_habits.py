@@ -83,7 +83,7 @@ def test_prompt_name_reads_the_models_prompts() -> None:
     np.testing.assert_allclose(
         enc.encode(["x"], prompt_name="query"), enc.encode(["x"], prompt="query: "), atol=1e-6
     )
-    with pytest.raises(InvalidParameterError, match="prompt_name.*'query'"):
+    with pytest.raises(InvalidParameterError, match=r"prompt_name.*'query'"):
         enc.encode(["x"], prompt_name="passage")
 
 
