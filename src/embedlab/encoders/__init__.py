@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from embedlab._validation import StrEnumOption
-from embedlab.encoders._loading import locate
+from embedlab.encoders._loading import HUB_NAMES, locate
 from embedlab.encoders.base import Encoder, EncodeStats, check_texts
 from embedlab.encoders.cache import CachedEncoder, CacheStats
 from embedlab.encoders.transformer import Pooling, TransformerEncoder
@@ -74,12 +74,7 @@ def _custom_remote(spec: str, **options: Any) -> Encoder:
     return encoder
 
 
-NAMES: dict[str, Factory] = {
-    "minilm": _minilm,
-    # sentence-transformers' names for the same packaged model (Chroma's default too)
-    "all-MiniLM-L6-v2": _minilm,
-    "sentence-transformers/all-MiniLM-L6-v2": _minilm,
-}
+NAMES: dict[str, Factory] = {"minilm": _minilm}
 """Registered encoder names → factory(**options)."""
 
 PREFIXES: dict[str, Factory] = {
@@ -187,6 +182,7 @@ class Backend(StrEnumOption):
 def _build(spec: str | os.PathLike[str], options: dict[str, Any]) -> Encoder:
     """Dispatch a spec to a registered name, a prefix or a model folder."""
     if isinstance(spec, str):
+        spec = HUB_NAMES.get(spec, spec)  # "all-MiniLM-L6-v2" is the packaged minilm
         if spec in NAMES:
             return _call(lambda _, **o: NAMES[spec](**o), spec, options)
         for prefix, factory in PREFIXES.items():
