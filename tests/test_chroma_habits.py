@@ -132,19 +132,20 @@ def test_pending_collection_rules(tmp_path: Path) -> None:
     db.close()
 
 
-@pytest.mark.slow
 def test_texts_go_through_the_collection_encoder(tmp_path: Path) -> None:
-    pytest.importorskip("sentence_transformers")
+    """Documents and query texts are embedded by the collection's model (a static one here;
+    tests/migration/chroma_quickstart.py runs the default, all-MiniLM-L6-v2)."""
+    keys = ["pineapple", "hawaii", "oranges", "spain", "fruit"]
+    wv = embedlab.WordVectors(keys, np.eye(5, dtype=np.float32) + 0.1)
+    wv.save_word2vec_format(tmp_path / "w.vec")
+    db = embedlab.Database(tmp_path / "db")
+    col = db.create_collection("texts", dim=5, model=f"static:{tmp_path / 'w.vec'}")
+    col.add(ids=["p", "o"], documents=["pineapple hawaii", "oranges spain"])
+    res = col.query(query_texts="hawaii", n_results=1)
+    assert res["ids"] == [["p"]]
     from embedlab.encoders import load
 
-    db = embedlab.Database(tmp_path / "db")
-    col = db.create_collection("texts")
-    col.add(ids=["p", "o"], documents=["a pineapple from hawaii", "oranges from spain"])
-    assert col.model == "minilm" and col.dim == 384
-    res = col.query(query_texts="hawaii fruit", n_results=1)
-    assert res["ids"] == [["p"]]
-    expected = load("minilm").encode(["oranges from spain"])[0]
-    np.testing.assert_allclose(
-        col.get(ids="o", include=["embeddings"])["embeddings"][0], expected, atol=1e-6
-    )
+    expected = load(col.model).encode(["oranges spain"])[0]
+    got = col.get(ids="o", include=["embeddings"])["embeddings"][0]
+    np.testing.assert_allclose(got, expected, atol=1e-6)
     db.close()
