@@ -105,7 +105,7 @@ def write_args(
 
     Example:
         >>> write_args(None, "a", None, None, None, {"embeddings": [[1.0, 0.0]]})
-        ('a', [[1.0, 0.0]], None, None)
+        (['a'], [[1.0, 0.0]], None, None)
     """
     unknown = set(options) - {"embeddings", "metadatas", "uris", "images"}
     if unknown:
