@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import socket
@@ -109,7 +110,8 @@ def test_batches_and_order(server: Server) -> None:
     out = enc.encode(texts)
     assert out.dtype == np.float32 and out.shape == (10, DIM)
     np.testing.assert_allclose(out, np.array([fake_vector(t) for t in texts], np.float32))
-    assert [len(r["input"]) for r in server.requests] == [4, 4, 2]  # type: ignore[arg-type]
+    sizes = [len(r["input"]) for r in server.requests]  # type: ignore[arg-type]
+    assert sizes[0] == 4 and sorted(sizes[1:]) == [2, 4]  # the first learns dim; then at once
     assert all(r["model"] == "fake-model" for r in server.requests)
     assert enc.dim == DIM and len(server.requests) == 3  # learned, no extra request
     enc.encode(texts, batch_size=5)
@@ -252,8 +254,8 @@ def test_blank_texts_get_the_zero_vector_without_a_request(server: Server) -> No
 
 def test_bad_arguments_are_refused_before_sending(server: Server) -> None:
     enc = encoder(server.url)
-    with pytest.raises(InvalidParameterError, match="not a single str"):
-        enc.encode("abc")
+    with pytest.raises(InvalidParameterError, match="list of str"):
+        enc.encode(b"abc")  # type: ignore[arg-type]
     with pytest.raises(InvalidParameterError, match="item 1 is int"):
         enc.encode(["a", 3])  # type: ignore[list-item]
     with pytest.raises(InvalidParameterError, match="base_url"):
@@ -261,3 +263,76 @@ def test_bad_arguments_are_refused_before_sending(server: Server) -> None:
     with pytest.raises(InvalidParameterError, match="max_retries"):
         RemoteEncoder(server.url, "m", max_retries=-1)
     assert server.requests == []
+
+
+def test_base64_dimensions_usage_and_one_text(server: Server) -> None:
+    def shortened(texts: list[str]) -> Reply:
+        body = server.requests[-1]
+        size = int(body["dimensions"])  # type: ignore[call-overload]
+        data = []
+        for i, text in enumerate(texts):
+            row = np.asarray(fake_vector(text)[:size], dtype="<f4")
+            encoded = (
+                base64.b64encode(row.tobytes()).decode()
+                if body["encoding_format"] == "base64"
+                else row.tolist()
+            )
+            data.append({"object": "embedding", "index": i, "embedding": encoded})
+        usage = {"prompt_tokens": 3 * len(texts), "total_tokens": 3 * len(texts)}
+        return 200, {}, json.dumps({"data": data, "usage": usage}).encode()
+
+    server.script = [shortened, shortened]
+    enc = encoder(server.url, dimensions=4)
+    assert enc.dim == 4 and enc.name.endswith("#4")  # known from dimensions: no probe
+    one = enc.encode("hello")
+    assert one.shape == (4,)
+    np.testing.assert_array_equal(one, np.asarray(fake_vector("hello")[:4], np.float32))
+    assert server.requests[-1]["encoding_format"] == "base64"
+    assert server.requests[-1]["dimensions"] == 4
+    floats = encoder(server.url, dimensions=4, encoding_format="float")
+    np.testing.assert_array_equal(floats.encode(["a", "b"]), enc_rows(["a", "b"], 4))
+    assert enc.usage == {"prompt_tokens": 3, "total_tokens": 3}
+    assert floats.usage["total_tokens"] == 6
+    with pytest.raises(InvalidParameterError, match="encoding_format"):
+        encoder(server.url, encoding_format="bytes")
+
+
+def enc_rows(texts: list[str], size: int) -> np.ndarray:
+    return np.array([fake_vector(t)[:size] for t in texts], dtype=np.float32)
+
+
+def test_batches_go_concurrently_over_pooled_connections(server: Server) -> None:
+    import time as clock
+
+    inflight: list[int] = [0, 0]  # now, most
+
+    def slow(texts: list[str]) -> Reply:
+        inflight[0] += 1
+        inflight[1] = max(inflight[1], inflight[0])
+        clock.sleep(0.2)
+        inflight[0] -= 1
+        data = [{"index": i, "embedding": fake_vector(t)} for i, t in enumerate(texts)]
+        return 200, {}, json.dumps({"data": data}).encode()
+
+    server.script = [slow] * 8
+    enc = encoder(server.url, batch_size=1, dim=DIM, max_concurrency=4)
+    texts = [f"t{i}" for i in range(8)]
+    started = clock.perf_counter()
+    out = enc.encode(texts)
+    took = clock.perf_counter() - started
+    np.testing.assert_allclose(out, enc_rows(texts, DIM))
+    assert inflight[1] >= 2 and took < 8 * 0.2  # overlapped, in input order
+    connection = {h.get("Connection", "keep-alive").lower() for h in server.headers}
+    assert connection == {"keep-alive"}  # the pooled client keeps connections open
+    enc.close()
+
+
+def test_backoff_is_jittered(server: Server) -> None:
+    server.script = [(503, {}, b"busy")] * 3
+    enc = encoder(server.url, backoff=0.05, max_retries=3)
+    started = time.perf_counter()
+    enc.encode(["a"])
+    waited = time.perf_counter() - started
+    assert 0.05 * 7 * 0.5 <= waited < 0.05 * 7 * 1.5 + 1.0  # 0.05 * (1 + 2 + 4) x [0.5, 1.5)
+    factors = {enc._jitter.random() for _ in range(5)}
+    assert len(factors) == 5

@@ -234,8 +234,9 @@ def test_missing_extra_names_the_pip_line(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_bad_texts(enc: TransformerEncoder) -> None:
-    with pytest.raises(InvalidParameterError, match="single str"):
-        enc.encode("one text")  # type: ignore[arg-type]
+    assert enc.encode("one text").shape == (enc.dim,)  # one str: one vector, as in s-t
+    with pytest.raises(InvalidParameterError, match="list of str"):
+        enc.encode(b"bytes")  # type: ignore[arg-type]
     with pytest.raises(InvalidParameterError, match="item 1 is int"):
         enc.encode(["ok", 3])  # type: ignore[list-item]
     with pytest.raises(InvalidParameterError, match="batch_size"):

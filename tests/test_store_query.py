@@ -184,7 +184,7 @@ def test_add_of_existing_ids_names_them_and_adds_nothing(col: Collection) -> Non
 @pytest.mark.parametrize(
     ("ids", "fragments"),
     [
-        ("abc", ["ids must be a list of str", "got str"]),
+        ("abc", ["got 1 ids but 3 vectors"]),  # one str is one id, as in Chroma
         ([1], ["ids[0] must be a non-empty str", "got 1"]),
         (["ok", ""], ["ids[1] must be a non-empty str", "got ''"]),
     ],

@@ -265,8 +265,11 @@ def test_missing_corpus_raises(tmp_path: Path, kind: str) -> None:
 def test_corpus_rejects_non_strings() -> None:
     with pytest.raises(InvalidParameterError):
         Corpus(42)  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match="list of str"):
+        list(Corpus([42]))  # type: ignore[list-item]
     with pytest.raises(InvalidParameterError, match="strings"):
-        list(Corpus([["already", "tokenized"]]))  # type: ignore[list-item]
+        list(Corpus([42]).blocks())  # type: ignore[list-item]
+    assert list(Corpus([["Already", "tokenized"]])) == [["Already", "tokenized"]]
 
 
 # -- scan_corpus -----------------------------------------------------------------------------

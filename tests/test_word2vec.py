@@ -204,7 +204,7 @@ def test_keys_are_ordered_by_count(planted_corpus: PlantedCorpus) -> None:
         {"min_count": 0},
         {"threads": -1},
         {"seed": -1},
-        {"sg": 1},
+        {"sg": 2},
         {"dim": 2.5},
         {"min_alpha": 0.5},
         {"dimensions": 10},

@@ -10,7 +10,8 @@ and also from the builtin a Python user would catch for it::
     │   ├── DuplicateIdError                ids repeated in a batch, or already stored on add
     │   ├── TrainingDivergedError           training whose loss or weights stopped being finite
     │   ├── ModelMismatchError              vectors or a query from another embedding model
-    │   └── MissingWordsError               word sets with too few words in the vocabulary
+    │   ├── MissingWordsError               word sets with too few words in the vocabulary
+    │   └── UnsupportedOptionError          another library's option embedlab does not have
     ├── DimensionMismatchError(ValueError)  vectors whose dimensions disagree
     ├── CorpusError(ValueError)             an empty corpus, or no word reaching min_count
     ├── FormatError(ValueError)             a malformed file (names the file and the line)
@@ -59,6 +60,7 @@ __all__ = [
     "StoreVersionError",
     "TrainingDivergedError",
     "UnknownKeyError",
+    "UnsupportedOptionError",
     "shorten",
 ]
 
@@ -225,3 +227,8 @@ class RemoteEncoderError(EmbedlabError, RuntimeError):
 
 class IndexRebuiltWarning(UserWarning):
     """A derived ANN index file was missing, stale or corrupt and was rebuilt from SQLite."""
+
+
+class UnsupportedOptionError(InvalidParameterError):
+    """An option another library has (gensim, Chroma, sentence-transformers) that embedlab
+    does not; the message names it and what to do instead."""

@@ -169,9 +169,11 @@ class FastTextVectors(WordVectors):
         vector: np.ndarray = (total / np.float32(len(rows))).astype(np.float32)
         return vector
 
-    def get_vector(self, key: str) -> np.ndarray:
-        """The vector of any word, composed from n-grams when it is not in the vocabulary."""
-        return self[key]
+    def get_vector(self, key: str, norm: bool = False) -> np.ndarray:
+        """The vector of any word, composed from n-grams when it is not in the vocabulary
+        (at unit length with ``norm=True``, as gensim)."""
+        vector = self[key]
+        return normalize(vector) if norm else vector
 
     def similarity(self, w1: str, w2: str) -> float:
         """Cosine similarity of two words, either of which may be out of the vocabulary."""

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from embedlab._gensim_habits import GensimHabits, resolve_topn
 from embedlab._validation import StrEnumOption, check_int
 from embedlab.errors import DimensionMismatchError, InvalidParameterError, UnknownKeyError
 from embedlab.metrics import Metric, normalize, pairwise, top_k
@@ -48,7 +49,7 @@ class AnalogyMethod(StrEnumOption):
     MUL = "mul"
 
 
-class WordVectors:
+class WordVectors(GensimHabits):
     """Word keys mapped to rows of one float32 matrix.
 
     Example:
@@ -165,9 +166,10 @@ class WordVectors:
         positive: Terms = (),
         negative: Terms = (),
         *,
-        k: int = 10,
+        k: int | None = None,
         metric: str | Metric = "cosine",
         restrict_vocab: int | None = None,
+        topn: int | None = None,
     ) -> list[Neighbor]:
         """The k keys nearest to the sum of ``positive`` minus the sum of ``negative``.
 
@@ -176,7 +178,8 @@ class WordVectors:
         normalised again; ``dot``, ``euclidean`` and ``manhattan`` combine the raw vectors.
         Similarities come highest first, distances smallest first. Keys given as terms are
         left out of the results. ``restrict_vocab=N`` searches only the first N rows (the
-        most frequent keys, for a trained model).
+        most frequent keys, for a trained model). ``topn`` is gensim's name for ``k``
+        (default 10).
 
         Example:
             >>> wv = WordVectors(["a", "b", "c"], [[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
@@ -185,7 +188,7 @@ class WordVectors:
             >>> wv.most_similar([np.array([0.0, 2.0])], k=1, metric="euclidean")
             [Neighbor(key='c', score=1.0)]
         """
-        k = check_int("k", k, minimum=1)
+        k = check_int("k", resolve_topn(k, topn), minimum=1)
         kind = _vector_metric(metric)
         limit = self._limit(restrict_vocab)
         cos = kind is Metric.COSINE
@@ -287,15 +290,19 @@ class WordVectors:
         save_folder(self, path)
 
     @classmethod
-    def load(cls, path: PathLike) -> WordVectors:
+    def load(cls, path: PathLike, mmap: str | None = None) -> WordVectors:
         """Load a model folder written by :meth:`save` (``embedlab.io.load_folder``).
+
+        ``mmap="r"`` (gensim's form) maps the vectors read-only instead of reading them.
 
         Example:
             >>> wv = WordVectors.load("model")  # doctest: +SKIP
         """
         from embedlab.io import load_folder
 
-        return load_folder(path)
+        if mmap not in (None, "r"):
+            raise InvalidParameterError(f"The 'mmap' parameter must be None or 'r'. Got {mmap!r}.")
+        return load_folder(path, mmap=mmap == "r")
 
     def save_word2vec_format(self, path: PathLike, *, binary: bool = False) -> None:
         """Write the word2vec text (or, with ``binary=True``, binary) format.

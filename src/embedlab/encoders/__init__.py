@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from embedlab._validation import StrEnumOption
-from embedlab.encoders._loading import locate
+from embedlab.encoders._loading import HUB_NAMES, locate
 from embedlab.encoders.base import Encoder, EncodeStats, check_texts
 from embedlab.encoders.cache import CachedEncoder, CacheStats
 from embedlab.encoders.transformer import Pooling, TransformerEncoder
@@ -35,6 +35,7 @@ __all__ = [
     "EncodeStats",
     "Encoder",
     "Pooling",
+    "SentenceTransformer",
     "TransformerEncoder",
     "available",
     "check_texts",
@@ -42,6 +43,9 @@ __all__ = [
     "register",
     "register_prefix",
 ]
+
+SentenceTransformer = TransformerEncoder
+"""sentence-transformers' class name: ``SentenceTransformer("all-MiniLM-L6-v2")`` works."""
 
 Factory = Callable[..., Encoder]
 """Builds an encoder from keyword options (names) or from the text after a prefix."""
@@ -195,6 +199,7 @@ class Backend(StrEnumOption):
 def _build(spec: str | os.PathLike[str], options: dict[str, Any]) -> Encoder:
     """Dispatch a spec to a registered name, a prefix or a model folder."""
     if isinstance(spec, str):
+        spec = HUB_NAMES.get(spec, spec)  # "all-MiniLM-L6-v2" is the packaged minilm
         if spec in NAMES:
             return _call(lambda _, **o: NAMES[spec](**o), spec, options)
         for prefix, factory in PREFIXES.items():

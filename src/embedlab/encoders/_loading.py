@@ -23,6 +23,13 @@ PACKAGED_MODELS: dict[str, tuple[str, str]] = {
 }
 """Registered transformer names → (Python package carrying the model, folder inside it)."""
 
+HUB_NAMES = {
+    "all-MiniLM-L6-v2": "minilm",
+    "sentence-transformers/all-MiniLM-L6-v2": "minilm",
+}
+"""Hugging Face hub ids of packaged models (so sentence-transformers code names them as it
+always has; nothing is downloaded) → the registered name."""
+
 _WEIGHT_FILES = (
     "model.safetensors",
     "model.safetensors.index.json",
@@ -68,6 +75,8 @@ def locate(model: str | os.PathLike[str]) -> ModelFolder:
         >>> locate("minilm").kind  # doctest: +SKIP
         'sentence-transformers'
     """
+    if isinstance(model, str):
+        model = HUB_NAMES.get(model, model)
     if isinstance(model, str) and model in PACKAGED_MODELS:
         package, inside = PACKAGED_MODELS[model]
         try:

@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from embedlab._validation import check_int
+from embedlab.encoders._st_forms import SentenceHabits, read_form, shape_output
 from embedlab.encoders.base import EncodeStats, check_texts
 from embedlab.errors import InvalidParameterError
 from embedlab.metrics import normalize as unit_rows
@@ -64,7 +65,7 @@ def pool_windows(
     return out
 
 
-class WindowPlanning:
+class WindowPlanning(SentenceHabits):
     """How both transformer backends turn texts into model inputs (the same for each):
     prompts, then token windows.
 
@@ -83,6 +84,7 @@ class WindowPlanning:
     query_prompt: str | None
     passage_prompt: str | None
     last_stats: EncodeStats
+    _saved_prompts: dict[str, str]
 
     @property
     def dim(self) -> int:  # pragma: no cover - each backend defines it
@@ -96,27 +98,40 @@ class WindowPlanning:
 
     def encode(
         self,
-        texts: Sequence[str],
+        texts: Sequence[str] | str,
         *,
         batch_size: int = 32,
         normalize: bool = False,
         show_progress: bool = False,
         prompt: str | None = None,
-    ) -> npt.NDArray[np.float32]:
-        """Return one float32 row per text, in input order.
+        **st_options: Any,
+    ) -> Any:
+        """Return one float32 row per text, in input order (one vector for one str).
 
         ``prompt`` is put before every text (``None``: the folder's default prompt, if
         any). Texts longer than the model's window are split into windows whose vectors
         are averaged, unless the encoder was built with ``truncate=True``;
-        ``last_stats`` says what the call did.
+        ``last_stats`` says what the call did. sentence-transformers' keywords
+        (``normalize_embeddings``, ``show_progress_bar``, ``prompt_name``,
+        ``convert_to_tensor``, ``truncate_dim``, ...) work too: see ``encoders._st_forms``.
         """
-        items = check_texts(texts)
+        form = read_form(
+            texts,
+            normalize=normalize,
+            show_progress=show_progress,
+            prompt=prompt,
+            prompts=self._saved_prompts,
+            options=st_options,
+        )
+        items = check_texts(form.texts)
         batch_size = check_int("batch_size", batch_size)
-        prompt = self._check_prompt(prompt)
+        prompt = self._check_prompt(form.prompt)
         start = time.perf_counter()
         sequences, owners, truncated, split = self._plan(items, prompt)
-        rows = self._embed(sequences, batch_size, show_progress, prompt) if sequences else None
-        return self._pooled(rows, owners, len(items), normalize, truncated, split, start)
+        show = form.show_progress
+        rows = self._embed(sequences, batch_size, show, prompt) if sequences else None
+        out = self._pooled(rows, owners, len(items), form.normalize, truncated, split, start)
+        return shape_output(form, out, self.dim)
 
     def _pooled(
         self,
@@ -163,14 +178,19 @@ class WindowPlanning:
             else saved.get("document", saved.get("passage"))
         )
         self._default_prompt = saved.get(default_name) if default_name else None
+        self._saved_prompts = dict(saved)
 
     def encode_queries(self, texts: Sequence[str], **options: Any) -> npt.NDArray[np.float32]:
         """``encode`` with the query prompt (E5: ``"query: "``), if one is set."""
-        return self.encode(texts, prompt=self.query_prompt or "", **options)
+        out: npt.NDArray[np.float32] = self.encode(texts, prompt=self.query_prompt or "", **options)
+        return out
 
     def encode_passages(self, texts: Sequence[str], **options: Any) -> npt.NDArray[np.float32]:
         """``encode`` with the passage prompt (E5: ``"passage: "``), if one is set."""
-        return self.encode(texts, prompt=self.passage_prompt or "", **options)
+        out: npt.NDArray[np.float32] = self.encode(
+            texts, prompt=self.passage_prompt or "", **options
+        )
+        return out
 
     def _special_frame(self) -> tuple[list[int], list[int]]:
         """The special token ids the tokenizer puts before and after a text."""

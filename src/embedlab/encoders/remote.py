@@ -1,8 +1,11 @@
 """RemoteEncoder: any OpenAI-compatible ``POST {base_url}/embeddings`` endpoint.
 
-Only the standard library is used (``urllib.request``). Texts go out in batches of
-``batch_size``; each request is retried with exponential backoff (``backoff * 2**n``
-seconds, or the server's ``Retry-After`` when it sends one) on HTTP 408, 429 and 5xx, on
+Requests go through one pooled ``httpx2`` client (kept-alive connections; the client the
+``openai`` package uses, from the ``server`` extra), or ``urllib.request`` when httpx2 is
+not installed. Texts go out in batches of ``batch_size``, up to ``max_concurrency``
+batches at once; each request is retried with jittered exponential backoff (``backoff *
+2**n`` seconds times a random factor in [0.5, 1.5), so that clients refused together do
+not retry together; or the server's ``Retry-After`` when it sends one) on HTTP 408, 429 and 5xx, on
 a connection that fails or times out, and on a response body that is not the expected
 JSON. Other HTTP 4xx answers (a bad key, an unknown model) fail at once. The API key is
 read from an environment variable and sent as ``Authorization: Bearer ...``; it never
@@ -15,20 +18,27 @@ Errors::
     InvalidParameterError(ValueError)                 a bad argument (checked before sending)
 
 Empty or blank texts are not sent (the OpenAI API rejects them): they get the zero
-vector, as with the static encoder.
+vector, as with the static encoder. Answers are asked for as base64 (little-endian float32,
+a third of the JSON float size; ``encoding_format="float"`` asks for lists, and either form
+is read), ``dimensions=N`` asks a model that can shorten its vectors (text-embedding-3) for
+N of them, and :attr:`RemoteEncoder.usage` adds up the tokens the server reports.
 """
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import http.client
 import json
 import math
 import os
+import random
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,6 +103,9 @@ class RemoteEncoder:
         backoff: float = 0.5,
         dim: int | None = None,
         name: str | None = None,
+        dimensions: int | None = None,
+        encoding_format: str = "base64",
+        max_concurrency: int = 4,
     ) -> None:
         _check_url(base_url)
         if not isinstance(model, str) or not model:
@@ -112,10 +125,31 @@ class RemoteEncoder:
         self.timeout = check_float("timeout", timeout, inclusive_min=False)
         self.max_retries = check_int("max_retries", max_retries, minimum=0)
         self.backoff = check_float("backoff", backoff)
-        self._dim = _KNOWN_DIMS.get(model) if dim is None else check_int("dim", dim)
-        self.name: str = name if name is not None else f"remote:{model}@{self.base_url}"
+        self.dimensions = None if dimensions is None else check_int("dimensions", dimensions)
+        if encoding_format not in ("base64", "float"):
+            raise InvalidParameterError(
+                f"The 'encoding_format' parameter must be 'base64' or 'float'. "
+                f"Got {encoding_format!r}."
+            )
+        self.encoding_format = encoding_format
+        self.max_concurrency = check_int("max_concurrency", max_concurrency)
+        known = self.dimensions or _KNOWN_DIMS.get(model)
+        self._dim = known if dim is None else check_int("dim", dim)
+        if self.dimensions is not None and self._dim != self.dimensions:
+            raise InvalidParameterError(
+                f"dim={dim} and dimensions={dimensions} disagree; give one of them"
+            )
+        default_name = f"remote:{model}@{self.base_url}"
+        if self.dimensions is not None:
+            default_name += f"#{self.dimensions}"  # shortened vectors are another model
+        self.name: str = name if name is not None else default_name
         self.requests_sent = 0
         """How many HTTP requests this encoder has made (retries included)."""
+        self.usage = {"prompt_tokens": 0, "total_tokens": 0}
+        """Tokens the server reported (OpenAI's ``usage``), summed over every answer."""
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._jitter = random.Random()
 
     @classmethod
     def from_spec(cls, spec: str, *, require_url: bool = False, **options: Any) -> RemoteEncoder:
@@ -155,6 +189,7 @@ class RemoteEncoder:
                 "OPENAI_BASE_URL; for OpenAI itself use openai:MODEL"
             )
         valid = {"api_key_env", "batch_size", "timeout", "max_retries", "backoff", "dim", "name"}
+        valid |= {"dimensions", "encoding_format", "max_concurrency"}
         unknown = sorted(set(options) - valid)
         if unknown:
             raise InvalidParameterError(
@@ -175,9 +210,15 @@ class RemoteEncoder:
     def __repr__(self) -> str:
         return f"RemoteEncoder({self.base_url!r}, {self.model!r}, dim={self._dim})"
 
+    def close(self) -> None:
+        """Close the pooled HTTP connections (a later request opens new ones)."""
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
     def encode(
         self,
-        texts: Sequence[str],
+        texts: Sequence[str] | str,
         *,
         batch_size: int | None = None,
         normalize: bool = False,
@@ -195,7 +236,8 @@ class RemoteEncoder:
             >>> enc.encode(["hello"], normalize=True).dtype  # doctest: +SKIP
             dtype('float32')
         """
-        items = check_texts(texts)
+        single = isinstance(texts, str)
+        items = check_texts([texts] if single else texts)
         step = self.batch_size if batch_size is None else check_int("batch_size", batch_size)
         if prompt is not None:
             if not isinstance(prompt, str):
@@ -204,14 +246,40 @@ class RemoteEncoder:
                 )
             items = [prompt + text for text in items]
         sent = [i for i, text in enumerate(items) if text.strip()]
-        parts = [
-            self._request([items[i] for i in sent[a:b]])
-            for a, b in _spans(len(sent), step, show_progress)
-        ]
+        spans = [(a, min(a + step, len(sent))) for a in range(0, len(sent), step)]
+        workers = min(self.max_concurrency, len(spans))
+        if workers > 1 and self._dim is None:  # learn the width once, then fan out
+            first = self._request([items[i] for i in sent[spans[0][0] : spans[0][1]]])
+            parts = [first, *self._batches(items, sent, spans[1:], workers, show_progress)]
+        else:
+            parts = self._batches(items, sent, spans, workers, show_progress)
         out = np.zeros((len(items), self.dim), dtype=np.float32)
         if parts:
             out[sent] = np.concatenate(parts, axis=0)
-        return unit_rows(out) if normalize and len(out) else out
+        if normalize and len(out):
+            out = unit_rows(out)
+        return out[0] if single else out
+
+    def _batches(
+        self,
+        items: list[str],
+        sent: list[int],
+        spans: list[tuple[int, int]],
+        workers: int,
+        show_progress: bool,
+    ) -> list[np.ndarray]:
+        """The answers to each span of the texts to send, in order, up to workers at once."""
+        batches = [[items[i] for i in sent[a:b]] for a, b in spans]
+        if workers <= 1:
+            return [self._request(batch) for batch in _shown(batches, show_progress)]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="embedlab-remote") as pool:
+            futures = [pool.submit(self._request, batch) for batch in batches]
+            try:
+                return [future.result() for future in _shown(futures, show_progress)]
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
 
     # -- one batch, with retries --------------------------------------------------------
     def _request(self, batch: list[str]) -> np.ndarray:
@@ -223,11 +291,16 @@ class RemoteEncoder:
                 "is not set; export it (or name another with api_key_env=...)",
                 attempts=0,
             )
-        body = json.dumps({"model": self.model, "input": batch}).encode("utf-8")
+        request: dict[str, Any] = {"model": self.model, "input": batch}
+        request["encoding_format"] = self.encoding_format
+        if self.dimensions is not None:
+            request["dimensions"] = self.dimensions
+        body = json.dumps(request).encode("utf-8")
         attempts = 0
         while True:
             attempts += 1
-            self.requests_sent += 1
+            with self._lock:
+                self.requests_sent += 1
             try:
                 return self._parse(self._post(body), len(batch))
             except _Retryable as failure:
@@ -237,7 +310,7 @@ class RemoteEncoder:
                         status=failure.status,
                         attempts=attempts,
                     ) from None
-                delay = self.backoff * 2 ** (attempts - 1)
+                delay = self.backoff * 2 ** (attempts - 1) * (0.5 + self._jitter.random())
                 if failure.wait is not None:
                     delay = max(delay, failure.wait)
                 time.sleep(delay)
@@ -251,6 +324,9 @@ class RemoteEncoder:
         key = os.environ.get(self.api_key_env) if self.api_key_env else None
         if key:
             headers["Authorization"] = f"Bearer {key}"
+        client = self._pooled()
+        if client is not None:
+            return self._post_pooled(client, body, headers)
         request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
@@ -274,6 +350,53 @@ class RemoteEncoder:
                 raise _Retryable(f"no answer within {self.timeout:g} s") from None
             raise _Retryable(f"cannot connect ({reason})") from None
 
+    def _count_usage(self, usage: object) -> None:
+        """Add a response's ``usage`` token counts to :attr:`usage`."""
+        if not isinstance(usage, Mapping):
+            return
+        with self._lock:
+            for key in ("prompt_tokens", "total_tokens"):
+                value = usage.get(key)
+                if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                    self.usage[key] += value
+
+    def _pooled(self) -> Any:
+        """The shared httpx2 client (made once), or None without httpx2."""
+        if self._client is None:
+            try:
+                import httpx2
+            except ImportError:
+                return None
+            with self._lock:
+                if self._client is None:
+                    limits = httpx2.Limits(max_connections=max(self.max_concurrency, 1))
+                    self._client = httpx2.Client(timeout=self.timeout, limits=limits)
+        return self._client
+
+    def _post_pooled(self, client: Any, body: bytes, headers: dict[str, str]) -> bytes:
+        """_post over the pooled client: the same retry and refusal rules."""
+        import httpx2
+
+        try:
+            response = client.post(self.url, content=body, headers=headers)
+        except httpx2.TimeoutException:
+            raise _Retryable(f"no answer within {self.timeout:g} s") from None
+        except (httpx2.TransportError, OSError) as error:
+            raise _Retryable(f"cannot connect ({error})") from None
+        status = response.status_code
+        if 200 <= status < 300:
+            data: bytes = response.content
+            return data
+        detail = _detail_text(response.content)
+        if status in _RETRY_STATUS or 500 <= status < 600:
+            wait = _retry_after(response.headers.get("Retry-After"))
+            raise _Retryable(f"HTTP {status}{detail}", status=status, wait=wait)
+        raise RemoteEncoderError(
+            f"POST {self.url} was refused with HTTP {status}{detail}"
+            + (_hint(status, self.api_key_env)),
+            status=status,
+        )
+
     def _parse(self, raw: bytes, n: int) -> np.ndarray:
         """The embeddings of a response body, in input order; _Retryable when malformed."""
         try:
@@ -288,7 +411,11 @@ class RemoteEncoder:
             raise _Retryable(f"sent {n} texts but the answer holds {len(data)} embeddings")
         rows: list[Any] = [None] * n
         for position, item in enumerate(data):
-            if not isinstance(item, dict) or not isinstance(item.get("embedding"), list):
+            if isinstance(item, dict) and isinstance(item.get("embedding"), str):
+                item = dict(item, embedding=_from_base64(item["embedding"], position))
+            if not isinstance(item, dict) or not isinstance(
+                item.get("embedding"), list | np.ndarray
+            ):
                 raise _Retryable(f"data[{position}] has no 'embedding' list")
             index = item.get("index", position)
             if not isinstance(index, int) or not 0 <= index < n or rows[index] is not None:
@@ -304,6 +431,7 @@ class RemoteEncoder:
         if not np.all(np.isfinite(matrix)):
             raise _Retryable("an embedding holds NaN or infinity")
         dim = matrix.shape[1]
+        self._count_usage(payload.get("usage"))
         if self._dim is None:
             self._dim = dim
         elif dim != self._dim:
@@ -314,16 +442,44 @@ class RemoteEncoder:
         return matrix
 
 
-def _spans(n: int, step: int, show: bool) -> Iterator[tuple[int, int]]:
-    """(start, stop) of each batch, drawn as a rich progress bar when show is set."""
-    spans = [(s, min(s + step, n)) for s in range(0, n, step)]
+def _shown(items: list[Any], show: bool) -> Iterator[Any]:
+    """items, drawn as a rich progress bar (advancing as each is consumed) when show is set."""
     if not show:
-        return iter(spans)
+        return iter(items)
     from rich.progress import track
 
     from embedlab._progress import stderr_console
 
-    return iter(track(spans, description="encoding (remote)", console=stderr_console()))
+    return iter(track(items, description="encoding (remote)", console=stderr_console()))
+
+
+def _from_base64(text: str, position: int) -> np.ndarray:
+    """A base64 embedding (little-endian float32 bytes) as a float32 row."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except ValueError:
+        raise _Retryable(f"data[{position}] holds an embedding string that is not base64") from None
+    if len(raw) % 4:
+        raise _Retryable(f"data[{position}]: {len(raw)} base64 bytes are not float32 values")
+    return np.frombuffer(raw, dtype="<f4").astype(np.float32)
+
+
+def _detail_text(raw: bytes) -> str:
+    """': message' from an error body ({"error": {"message": ...}} or text), shortened."""
+    text = raw.decode("utf-8", "replace").strip()
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError:
+        payload = None
+    if isinstance(payload, Mapping):
+        inner = payload.get("error", payload)
+        message = inner.get("message") if isinstance(inner, Mapping) else inner
+        if isinstance(message, str):
+            text = message
+    text = " ".join(text.split())
+    if len(text) > _MESSAGE_CHARS:
+        text = text[:_MESSAGE_CHARS] + "…"
+    return f": {text}" if text else ""
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -346,25 +502,12 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _error_detail(error: urllib.error.HTTPError) -> str:
-    """': message' from an error body ({"error": {"message": ...}} or text), shortened."""
+    """': message' from an HTTPError's body, shortened."""
     try:
         raw = error.read()
     except OSError:
         return ""
-    text = raw.decode("utf-8", "replace").strip()
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError:
-        payload = None
-    if isinstance(payload, Mapping):
-        inner = payload.get("error", payload)
-        message = inner.get("message") if isinstance(inner, Mapping) else inner
-        if isinstance(message, str):
-            text = message
-    text = " ".join(text.split())
-    if len(text) > _MESSAGE_CHARS:
-        text = text[:_MESSAGE_CHARS] + "…"
-    return f": {text}" if text else ""
+    return _detail_text(raw)
 
 
 def _hint(status: int, api_key_env: str | None) -> str:

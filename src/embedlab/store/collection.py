@@ -27,6 +27,13 @@ from embedlab.errors import (
 )
 from embedlab.store import _frames, _maintenance
 from embedlab.store._calibrate import due as calibration_due
+from embedlab.store._chroma_forms import (
+    QueryResults,
+    modify_args,
+    query_args,
+    split_document_keys,
+    write_args,
+)
 from embedlab.store._indexer import CHUNK, MAX_BACKLOG
 from embedlab.store._inputs import (
     MAX_K,
@@ -163,19 +170,26 @@ class Collection:
     # -- writing ----------------------------------------------------------------------
     def add(
         self,
-        ids: Sequence[str] | Any,
+        ids: Sequence[str] | str | Any,
         vectors: npt.ArrayLike | None = None,
         metadata: Sequence[Mapping[str, Any] | None] | None = None,
         documents: Sequence[str | None] | None = None,
         *,
         model: str | None = None,
+        **chroma: Any,
     ) -> None:
         """Add new rows; any id already stored is an error (use :meth:`upsert` to replace).
 
         The batch is one transaction: all rows are stored, or none. ``ids`` may instead be a
         pandas / polars DataFrame or an Arrow table with ``id``, ``vector`` (or
         ``embedding``), ``document`` and metadata columns (see :mod:`embedlab.store._frames`).
+        Chroma's form works too: ``add(ids, embeddings=..., metadatas=..., documents=...)``,
+        and documents without vectors are embedded by the collection's encoder
+        (``store._chroma_forms``).
         """
+        ids, vectors, metadata, documents = write_args(
+            self.model, ids, vectors, metadata, documents, chroma, collection=self
+        )
         batch = self._batch(ids, vectors, metadata, documents, model)
         with self._writing() as state:
             existing = [key for key in batch.ids if key in state.id_pos]
@@ -189,14 +203,20 @@ class Collection:
 
     def upsert(
         self,
-        ids: Sequence[str] | Any,
+        ids: Sequence[str] | str | Any,
         vectors: npt.ArrayLike | None = None,
         metadata: Sequence[Mapping[str, Any] | None] | None = None,
         documents: Sequence[str | None] | None = None,
         *,
         model: str | None = None,
+        **chroma: Any,
     ) -> None:
-        """Add rows, replacing (vector, metadata and document) those whose id exists."""
+        """Add rows, replacing (vector, metadata and document) those whose id exists.
+
+        Takes Chroma's form as :meth:`add` does."""
+        ids, vectors, metadata, documents = write_args(
+            self.model, ids, vectors, metadata, documents, chroma, collection=self
+        )
         batch = self._batch(ids, vectors, metadata, documents, model)
         with self._writing() as state:
             replaced = [state.id_pos[key] for key in batch.ids if key in state.id_pos]
@@ -269,7 +289,8 @@ class Collection:
                 "delete() needs ids, where or where_document; to remove everything use "
                 "Database.delete_collection()"
             )
-        keys = None if ids is None else check_ids(ids)
+        keys = None if ids is None else check_ids([ids] if isinstance(ids, str) else ids)
+        where, where_document = split_document_keys(where, where_document)
         parsed = parse_where(where)
         parsed_doc = parse_where_document(where_document)
         with self._writing() as state:
@@ -297,7 +318,8 @@ class Collection:
     ) -> GetResult:
         """Rows by id (in the order asked; unknown ids are skipped) or by filter (in
         insertion order), paged with ``limit`` and ``offset``."""
-        keys = None if ids is None else check_ids(ids)
+        keys = None if ids is None else check_ids([ids] if isinstance(ids, str) else ids)
+        where, where_document = split_document_keys(where, where_document)
         parsed = parse_where(where)
         parsed_doc = parse_where_document(where_document)
         wanted = check_include(include)
@@ -327,8 +349,8 @@ class Collection:
 
     def query(
         self,
-        queries: npt.ArrayLike,
-        k: int = 10,
+        queries: npt.ArrayLike | None = None,
+        k: int | None = None,
         *,
         where: Mapping[str, Any] | None = None,
         where_document: Mapping[str, Any] | None = None,
@@ -337,6 +359,7 @@ class Collection:
         search_params: Mapping[str, int] | None = None,
         exact_threshold: int = DEFAULT_EXACT_THRESHOLD,
         model: str | None = None,
+        **chroma: Any,
     ) -> QueryResult | list[QueryResult]:
         """The k nearest rows to each query vector, nearest first.
 
@@ -345,7 +368,20 @@ class Collection:
         matches within that distance (range search); ``search_params`` overrides the
         index's per-query parameters (``ef_search``, ``nprobe``, ``refine``); filters that
         leave ``exact_threshold`` or fewer candidates are answered by an exact scan.
+        Chroma's form (``query_embeddings=`` or ``query_texts=``, ``n_results=``) answers
+        a :class:`~embedlab.store._chroma_forms.QueryResults`, which also reads as
+        Chroma's dict of lists (``results["ids"][0]``).
         """
+        chroma_form = False
+        if chroma or queries is None:
+            opts: dict[str, Any] = {"where": where, "where_document": where_document}
+            opts["include"] = include
+            opts |= chroma
+            queries, k, chroma_form = query_args(self, queries, k, opts)
+            where, where_document = opts["where"], opts["where_document"]
+        else:
+            k = 10 if k is None else k
+            where, where_document = split_document_keys(where, where_document)
         self._check_model(model, "a query")
         stored, single = check_queries(self.spec, queries)
         if type(k) is not int or not 1 <= k <= MAX_K:
@@ -383,7 +419,25 @@ class Collection:
                 self._rows(state, positions, wanted, QueryResult, distances=distances)
                 for distances, positions in hits
             ]
+        if chroma_form:
+            return QueryResults(results)
         return results[0] if single else results
+
+    def peek(self, limit: int = 10) -> GetResult:
+        """The first ``limit`` rows with metadata, documents and vectors (Chroma's ``peek``).
+
+        Example:
+            >>> col.peek(3).ids  # doctest: +SKIP
+            ('a', 'b', 'c')
+        """
+        return self.get(limit=limit, include=("metadata", "documents", "vectors"))
+
+    def modify(
+        self, name: str | None = None, metadata: Mapping[str, Any] | None = None, **options: Any
+    ) -> None:
+        """Chroma's ``modify``: renaming and collection metadata are not supported (a typed
+        error names which); a call that changes nothing returns."""
+        modify_args(self, name, metadata, options)
 
     def keyword_query(
         self,

@@ -113,7 +113,7 @@ class Database:
         self,
         name: str,
         *,
-        dim: int,
+        dim: int | None = None,
         metric: str = "cosine",
         index: str = "hnsw",
         index_params: Mapping[str, float] | None = None,
@@ -128,7 +128,13 @@ class Database:
         breadth (``ef_search`` / ``nprobe``) is calibrated to on the collection's own rows,
         again each time it grows by half; setting ``ef_search`` / ``nprobe`` without ``recall``
         fixes the breadth instead. ``info().calibration`` shows what was measured.
+        Without ``dim`` (Chroma's form) the first add fixes it (``store/_pending.py``).
         """
+        if dim is None:
+            from embedlab.store._pending import PendingCollection
+
+            settings = {"metric": metric, "index": index, "index_params": index_params}
+            return PendingCollection.create(self, name, **settings, model=model)
         name = check_name(name)
         dim = check_int("dim", dim, minimum=1, maximum=_MAX_DIM)
         parsed_metric = Metric.parse(metric, name="metric")
@@ -211,7 +217,7 @@ class Database:
         self,
         name: str,
         *,
-        dim: int,
+        dim: int | None = None,
         metric: str = "cosine",
         index: str = "hnsw",
         index_params: Mapping[str, float] | None = None,
@@ -232,13 +238,15 @@ class Database:
                 )
             kind = _index_kind(index)
             wanted: dict[str, Any] = {
-                "dim": check_int("dim", dim, minimum=1, maximum=_MAX_DIM),
+                "dim": collection.dim
+                if dim is None
+                else check_int("dim", dim, minimum=1, maximum=_MAX_DIM),
                 "metric": Metric.parse(metric, name="metric").value,
                 "index": kind,
-                "model": model,
+                "model": collection.model if dim is None and model is None else model,
             }
             if index_params is not None and kind == collection.index:
-                wanted["index_params"] = check_index_params(kind, index_params, dim)
+                wanted["index_params"] = check_index_params(kind, index_params, wanted["dim"])
             for setting, value in wanted.items():
                 have = getattr(collection, setting)
                 if have != value:

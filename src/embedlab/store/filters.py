@@ -211,6 +211,10 @@ def _parse_dict(where: object, path: str, depth: int) -> Where:
             )
         elif not key:
             raise InvalidFilterError(f"{here}: field names must be non-empty strings")
+        elif key[0] == "#":  # Chroma's "#document": matched nothing before; now named
+            from embedlab.store._chroma_forms import check_filter_key
+
+            check_filter_key(key, here)
         else:
             parts.append(_parse_field(key, value, here))
     return _all_of(parts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple, Self, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -59,7 +59,17 @@ class GetResult:
         for i, key in enumerate(self.ids):
             yield self._match(i, key)
 
-    def __getitem__(self, i: int) -> Match:
+    @overload
+    def __getitem__(self, i: int) -> Match: ...
+    @overload
+    def __getitem__(self, i: str) -> Any: ...
+    def __getitem__(self, i: int | str) -> Any:
+        """Row i as a :class:`Match`; a str key reads the result as Chroma's dict
+        (``res["metadatas"]``, ``res["embeddings"]``)."""
+        if isinstance(i, str):
+            from embedlab.store._chroma_forms import chroma_dict
+
+            return chroma_dict(self, nested=False)[i]
         return self._match(i, self.ids[i])
 
     def _match(self, i: int, key: str) -> Match:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import gzip
+import itertools
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -30,8 +31,11 @@ class Corpus:
     """A re-iterable, streaming view of a text corpus, one sentence or paragraph a line.
 
     ``source`` is a path to a text file (``.gz`` is decompressed), a directory (every
-    non-hidden file under it, sorted), a glob pattern, or an iterable of strings (each
-    string one line). Iterating yields token lists, like gensim's ``LineSentence``.
+    non-hidden file under it, sorted), a glob pattern, an iterable of strings (each
+    string one line), or, as gensim takes it, an iterable of token lists (each list one
+    sentence, taken as it is: no lowercasing or re-tokenising, so ``C++`` and ``New_York``
+    stay single tokens; tokens must not contain spaces). Iterating yields token lists, like
+    gensim's ``LineSentence``.
     ``encoding`` names the files' text encoding (``"latin-1"``, ``"cp1252"``, ...; the
     default is UTF-8).
 
@@ -93,8 +97,8 @@ class Corpus:
         for item in self._iterable or ():
             if not isinstance(item, str):
                 raise InvalidParameterError(
-                    "A corpus iterable must yield strings (one line each). "
-                    f"Got {type(item).__name__}."
+                    "A corpus iterable must yield strings (one line each) or lists of "
+                    f"tokens (one sentence each). Got {type(item).__name__}."
                 )
             pending.append(item)
             size += len(item) + 1
@@ -104,6 +108,39 @@ class Corpus:
         if pending:
             yield "\n".join(pending) + "\n", size
 
+    def token_blocks(self) -> Iterator[tuple[bytes, int]]:
+        """Yield ``(token_bytes, bytes_read)`` for training: tokens separated by spaces and
+        each line ended by the byte 0x01 (see :func:`~embedlab.text.tokenize.block_to_token_bytes`).
+
+        Text is tokenized; token lists are taken as they are.
+        """
+        from embedlab.text.tokenize import block_to_token_bytes
+
+        if self._files is not None:
+            for text, nbytes in self.blocks():
+                yield block_to_token_bytes(text), nbytes
+            return
+        items = iter(self._iterable or ())
+        first = next(items, None)
+        if first is None:
+            return
+        if isinstance(first, str):
+            rest = Corpus(itertools.chain([first], items))
+            for text, nbytes in rest.blocks():
+                yield block_to_token_bytes(text), nbytes
+            return
+        pending: list[bytes] = []
+        size = 0
+        for number, item in enumerate(itertools.chain([first], items)):
+            line = _token_line(item, number)
+            pending.append(line)
+            size += len(line)
+            if size >= _BLOCK_BYTES:
+                yield b"".join(pending), size
+                pending, size = [], 0
+        if pending:
+            yield b"".join(pending), size
+
     def lines(self) -> Iterator[str]:
         """Yield the corpus line by line (without the newline)."""
         for text, _ in self.blocks():
@@ -112,6 +149,14 @@ class Corpus:
     def __iter__(self) -> Iterator[list[str]]:
         from embedlab.text.tokenize import tokenize
 
+        if self._files is None:
+            for number, item in enumerate(self._iterable or ()):
+                if isinstance(item, str):
+                    yield tokenize(item)
+                else:
+                    _token_line(item, number)  # checks it
+                    yield list(item)
+            return
         for line in self.lines():
             yield tokenize(line)
 
@@ -141,6 +186,29 @@ class Corpus:
             text, replaced = _SURROGATE.subn("\ufffd", text)
             self.replaced_bytes += replaced
             return text
+
+
+def _token_line(item: object, number: int) -> bytes:
+    """One sentence given as a token list, as token bytes ending in 0x01."""
+    if isinstance(item, str) or not isinstance(item, list | tuple):
+        raise InvalidParameterError(
+            "A corpus of token lists must yield a list of str for every sentence; "
+            f"sentence {number} is {type(item).__name__} {item!r:.60}"
+        )
+    try:
+        line = " ".join(item)
+    except TypeError:
+        bad = next(t for t in item if not isinstance(t, str))
+        raise InvalidParameterError(
+            f"sentence {number} holds a {type(bad).__name__} ({bad!r:.40}); tokens must be str"
+        ) from None
+    if line.count(" ") != max(len(item) - 1, 0) or "\x01" in line or "\n" in line:
+        bad = next(t for t in item if " " in t or "\x01" in t or "\n" in t)
+        raise InvalidParameterError(
+            f"sentence {number} holds the token {bad!r:.60}, which contains a space or a "
+            "line break; a token list's tokens must not (join such words with '_')"
+        )
+    return line.encode("utf-8", "replace") + b"\x01"
 
 
 def _check_encoding(encoding: object) -> str:

@@ -18,7 +18,6 @@ import numpy as np
 
 from embedlab.text._intern import SENTENCE_END, Interner
 from embedlab.text.corpus import Corpus, CorpusSource
-from embedlab.text.tokenize import block_to_token_bytes
 
 __all__ = ["SENTENCE_END", "CorpusScan", "ScanProgress", "scan_corpus"]
 
@@ -95,8 +94,8 @@ def scan_corpus(
     words = lines = bytes_read = 0
     out = open(ids_path, "wb") if ids_path is not None else None  # noqa: SIM115
     try:
-        for text, nbytes in corpus.blocks():
-            ids, n_words = interner.feed(block_to_token_bytes(text))
+        for data, nbytes in corpus.token_blocks():
+            ids, n_words = interner.feed(data)
             if out is not None:
                 ids.tofile(out)
             words += n_words

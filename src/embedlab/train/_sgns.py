@@ -8,22 +8,24 @@ and its character n-gram rows) and in what they return; both are a few lines ove
 from __future__ import annotations
 
 import dataclasses
+import os
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import numpy as np
 
 from embedlab._progress import ProgressCallback
 from embedlab._validation import check_float, check_int
-from embedlab.errors import InvalidParameterError
+from embedlab.errors import InvalidParameterError, UnsupportedOptionError
 from embedlab.text.corpus import Corpus, CorpusSource
 from embedlab.text.encode import CorpusScan, scan_corpus
 from embedlab.text.vocabulary import Vocabulary
 from embedlab.train import _kernels
 from embedlab.train._base import ThreadsParam, Trainer, check_matrix_memory
+from embedlab.train._gensim_forms import translate
 from embedlab.train._runner import run_epochs
 from embedlab.vectors import WordVectors
 
@@ -110,10 +112,114 @@ class NegativeSamplingTrainer(Trainer[P, V]):
     cache_lines = False
     """Inputs from subword rows (sub_offsets/sub_rows), cached per line; else a row per word."""
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
+    def __init__(
+        self,
+        sentences: CorpusSource | Corpus | None = None,
+        *,
+        corpus_file: str | os.PathLike[str] | None = None,
+        **params: Any,
+    ) -> None:
+        super().__init__(**translate(params, kind=self.kind))
         self.output_vectors: np.ndarray | None = None
         self.stats: TrainingStats | None = None
+        self._wv: V | None = None
+        self._pending: CorpusSource | Corpus | None = None
+        if sentences is not None and corpus_file is not None:
+            raise InvalidParameterError("give sentences or corpus_file, not both")
+        source = sentences if sentences is not None else corpus_file
+        if source is not None:  # as gensim: a corpus given here trains at once
+            self.train(source)
+
+    # -- gensim's model surface ----------------------------------------------------------
+    @property
+    def wv(self) -> V:
+        """The trained vectors (gensim's ``model.wv``); an error before training."""
+        if self._wv is None:
+            raise InvalidParameterError(
+                f"this {type(self).__name__} has not been trained yet; call train(corpus) "
+                "or pass sentences= to the constructor"
+            )
+        return self._wv
+
+    @property
+    def epochs(self) -> int:
+        """Passes over the corpus (gensim reads ``model.epochs``)."""
+        return self.params.epochs
+
+    @property
+    def corpus_count(self) -> int:
+        """Lines (sentences) in the corpus, known once it has been scanned."""
+        return self.stats.lines if self.stats else 0
+
+    def build_vocab(self, corpus_iterable: CorpusSource | Corpus, **options: Any) -> None:
+        """Remember the corpus for :meth:`train` (gensim's two-step form); the vocabulary
+        is built by ``train`` in the same single pass as the id stream."""
+        if options.get("update"):
+            raise UnsupportedOptionError(
+                "build_vocab(update=True) grows a trained vocabulary in gensim; "
+                "train a new model on the whole corpus instead"
+            )
+        self._pending = corpus_iterable
+
+    def train(
+        self,
+        corpus: CorpusSource | Corpus | None = None,
+        *,
+        progress: bool = False,
+        callback: ProgressCallback | None = None,
+        total_examples: int | None = None,
+        total_words: int | None = None,
+        epochs: int | None = None,
+        **gensim_options: Any,
+    ) -> V:
+        """Train on the corpus (a path, an iterable of strings, or of token lists).
+
+        gensim's ``train(corpus, total_examples=..., epochs=...)`` form works: the counts
+        are not needed (one scan finds them) and ``epochs`` replaces the set number.
+        Training an already trained model again (gensim's online training) is refused.
+        """
+        if corpus is None:
+            corpus, self._pending = self._pending, None
+        if corpus is None:
+            raise InvalidParameterError("train() needs a corpus (or build_vocab(corpus) first)")
+        unknown = set(gensim_options) - {
+            "start_alpha",
+            "end_alpha",
+            "word_count",
+            "queue_factor",
+            "report_delay",
+            "compute_loss",
+        }
+        if unknown or gensim_options.get("callbacks"):
+            name = sorted(unknown or {"callbacks"})[0]
+            raise UnsupportedOptionError(f"train(): the option {name!r} is not supported")
+        if self._wv is not None:
+            raise UnsupportedOptionError(
+                "this model is trained already; continuing training on more text (gensim's "
+                "online training) is not supported: train a new model on the whole corpus"
+            )
+        if epochs is not None and epochs != self.params.epochs:
+            self.params = dataclasses.replace(self.params, epochs=epochs)
+        for name, value in (("start_alpha", "alpha"), ("end_alpha", "min_alpha")):
+            if gensim_options.get(name) is not None:
+                self.params = dataclasses.replace(self.params, **{value: gensim_options[name]})
+        return super().train(corpus, progress=progress, callback=callback)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Save the trained vectors and the settings as a model folder (no pickle)."""
+        self.wv.save(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Self:
+        """A trainer holding the vectors of a folder written by :meth:`save`."""
+        from embedlab.io import load_folder
+
+        vectors = load_folder(path)
+        stored = dict(vectors.config.get("params", {}))
+        names = {f.name for f in dataclasses.fields(cls.params_class)}
+        model = cls(**{k: v for k, v in stored.items() if k in names})
+        model._wv = vectors  # type: ignore[assignment]  # the folder's own kind
+        return model
 
     def _train(self, corpus: CorpusSource | Corpus, callback: ProgressCallback | None) -> V:
         p = self.params
@@ -143,7 +249,8 @@ class NegativeSamplingTrainer(Trainer[P, V]):
         self.vocab = vocab
         self.output_vectors = w_out
         self.stats = self._stats(scan, vocab, result.losses, result.trained_words, seconds)
-        return self._vectors(vocab, w_in)
+        self._wv = self._vectors(vocab, w_in)
+        return self._wv
 
     def _input_layout(
         self, vocab: Vocabulary, rng: np.random.Generator

@@ -218,15 +218,17 @@ class DocVectors(WordVectors):
             raise
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> DocVectors:
-        """Load a folder written by :meth:`save`.
+    def load(cls, path: str | os.PathLike[str], mmap: str | None = None) -> DocVectors:
+        """Load a folder written by :meth:`save` (``mmap="r"`` maps the document vectors).
 
         Example:
             >>> dv = DocVectors.load("doc-model")  # doctest: +SKIP
         """
         from embedlab.io import load_folder
 
-        docs = load_folder(path)
+        if mmap not in (None, "r"):
+            raise InvalidParameterError(f"The 'mmap' parameter must be None or 'r'. Got {mmap!r}.")
+        docs = load_folder(path, mmap=mmap == "r")
         saved = docs.config.get("doc2vec")
         if not isinstance(saved, dict):
             raise FormatError(
