@@ -30,6 +30,15 @@ DbOption = typer.Option(Path("embedlab.db"), "--db", envvar="EMBEDLAB_DB", help=
 ModelOption = typer.Option(
     "minilm", "--model", help="An encoder: minilm, static:PATH, openai:MODEL, a model folder."
 )
+RayAddressOption = typer.Option(
+    None,
+    "--address",
+    envvar="RAY_ADDRESS",
+    help="A Ray cluster to join (auto, HOST:6379, ray://HOST:10001); implies --ray.",
+)
+RayWorkersOption = typer.Option(
+    None, "--workers", help="Ray actors holding the model (default: one per CPU); implies --ray."
+)
 PARQUET_PIP = "pip install 'embedlab[parquet]'"
 
 
@@ -50,12 +59,17 @@ def index(
     overlap: int = typer.Option(16, "--overlap", help="Tokens a chunk repeats from the last."),
     batch_size: int = typer.Option(64, "--batch-size", help="Chunks embedded at a time."),
     db: Path = DbOption,
+    ray: bool = typer.Option(False, "--ray", help="Read, chunk and embed on a Ray cluster."),
+    address: str | None = RayAddressOption,
+    workers: int | None = RayWorkersOption,
     json_output: bool = JsonOption,
 ) -> None:
     """Read .txt, .md, .html and .pdf files, chunk, embed and store them (incrementally).
 
     Unchanged files are skipped by content hash, changed ones re-chunked, and files gone
-    from the given folders removed. Ctrl-C stops after the batch in progress.
+    from the given folders removed. Ctrl-C stops after the batch in progress. With --ray
+    the reading, chunking and embedding run on Ray workers (a local cluster, or the one at
+    --address) and this process writes.
     """
     from embedlab.encoders import load
     from embedlab.ingest import index_paths
@@ -69,6 +83,9 @@ def index(
         overlap=overlap,
         batch_size=batch_size,
         progress=not json_output,
+        executor="ray" if ray or address is not None or workers is not None else "local",
+        ray_address=address,
+        workers=workers,
     )
     if json_output:
         emit_json({"database": str(db), **report.to_dict()})
