@@ -204,3 +204,34 @@ def test_cli_index_ray_joins_a_running_cluster(tmp_path: Path, cluster: str, spe
     wrong = [*command[:-3], "--address", "127.0.0.1:1", "--json"]
     done = subprocess.run(wrong, env=cli_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode != 0 and "cannot start or join the Ray cluster" in done.stderr
+
+
+def test_embed_dataset_through_ray_data_to_parquet_and_to_a_collection(
+    tmp_path: Path, cluster: str, spec: str
+) -> None:
+    import pyarrow.dataset as pads
+
+    from embedlab.ingest.ray_data import embed_dataset
+
+    texts = [paragraph(1, seed=i) for i in range(40)]
+    source = tmp_path / "rows.jsonl"
+    source.write_text(
+        "".join(json.dumps({"id": f"r{i}", "text": t}) + "\n" for i, t in enumerate(texts)),
+        encoding="utf-8",
+    )
+    expected = load(spec).encode(texts, normalize=True)
+    report = embed_dataset(source, spec, output=tmp_path / "out", batch_size=8)
+    table = pads.dataset(tmp_path / "out", format="parquet").to_table()
+    assert report.rows == table.num_rows == 40
+    got = dict(zip(table.column("id").to_pylist(), table.column("vector").to_pylist(), strict=True))
+    np.testing.assert_allclose([got[f"r{i}"] for i in range(40)], expected, atol=1e-5)
+    into = embed_dataset(
+        source, spec, db=tmp_path / "db", collection="rows", id_column="id", batch_size=8
+    )
+    assert into.rows == 40
+    with Database(tmp_path / "db") as db:
+        col = db.get_collection("rows")
+        stored = col.get(ids=["r3", "r17"], include=["vectors", "documents"])
+        assert col.count() == 40 and col.model == load(spec).name
+    assert list(stored.documents or ()) == [texts[3], texts[17]]
+    np.testing.assert_allclose(stored.vectors, expected[[3, 17]], atol=1e-5)
