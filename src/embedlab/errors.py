@@ -37,6 +37,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "MAX_MESSAGE",
+    "ClusterError",
     "CollectionExistsError",
     "CollectionNotFoundError",
     "CorpusError",
@@ -223,6 +224,10 @@ class RemoteEncoderError(EmbedlabError, RuntimeError):
         super().__init__(message)
         self.status = status
         self.attempts = attempts
+
+
+class ClusterError(EmbedlabError, ConnectionError):
+    """A Ray cluster could not be reached or started, or lost a task beyond its retries."""
 
 
 class IndexRebuiltWarning(UserWarning):

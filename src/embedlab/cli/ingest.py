@@ -32,6 +32,15 @@ DbOption = typer.Option(Path("embedlab.db"), "--db", envvar="EMBEDLAB_DB", help=
 ModelOption = typer.Option(
     "minilm", "--model", help="An encoder: minilm, static:PATH, openai:MODEL, a model folder."
 )
+RayAddressOption = typer.Option(
+    None,
+    "--address",
+    envvar="RAY_ADDRESS",
+    help="A Ray cluster to join (auto, HOST:6379, ray://HOST:10001); implies --ray.",
+)
+RayWorkersOption = typer.Option(
+    None, "--workers", help="Ray actors holding the model (default: one per CPU); implies --ray."
+)
 PARQUET_PIP = "pip install 'embedlab[parquet]'"
 
 
@@ -55,6 +64,9 @@ def index(
         False, "--images", help="Index image files (implied by an image-only --model)."
     ),
     db: Path = DbOption,
+    ray: bool = typer.Option(False, "--ray", help="Read, chunk and embed on a Ray cluster."),
+    address: str | None = RayAddressOption,
+    workers: int | None = RayWorkersOption,
     json_output: bool = JsonOption,
 ) -> None:
     """Read .txt, .md, .html and .pdf files, chunk, embed and store them (incrementally).
@@ -63,7 +75,9 @@ def index(
     from the given folders removed. Ctrl-C stops after the batch in progress. With an
     image encoder (--model efficientnet-lite0, or clip:PATH with --images), folders are
     walked for jpg, png, webp, … images instead: one row per image; unreadable, damaged
-    or too large images are reported and skipped.
+    or too large images are reported and skipped. With --ray
+    the reading, chunking and embedding run on Ray workers (a local cluster, or the one at
+    --address) and this process writes.
     """
     from embedlab.encoders import load
     from embedlab.encoders.image import is_image_encoder
@@ -88,6 +102,9 @@ def index(
             overlap=overlap,
             batch_size=batch_size,
             progress=not json_output,
+            executor="ray" if ray or address is not None or workers is not None else "local",
+            ray_address=address,
+            workers=workers,
         )
     if json_output:
         emit_json({"database": str(db), **report.to_dict()})
@@ -108,13 +125,38 @@ def embed(
     batch_size: int = typer.Option(32, "--batch-size", help="Texts per model pass."),
     normalize: bool = typer.Option(False, "--normalize", help="Scale vectors to length 1."),
     prompt: str | None = typer.Option(None, "--prompt", help="Put before every text."),
+    ray: bool = typer.Option(False, "--ray", help="--input is a .jsonl/.parquet dataset: Ray."),
+    address: str | None = RayAddressOption,
+    workers: int | None = RayWorkersOption,
+    text_column: str = typer.Option("text", "--text-column", help="With --ray: the text."),
+    id_column: str | None = typer.Option(None, "--id-column", help="With --ray: row ids."),
+    collection: str | None = typer.Option(None, "--collection", "-c", help="With --ray."),
+    db: Path = DbOption,
     json_output: bool = JsonOption,
 ) -> None:
     """Embed texts; print the vectors (a JSON array a line) or write them with -o.
 
     With --json, one document reports count, dim, seconds (encoding only) and
-    texts_per_second, and holds the vectors when there is no -o.
+    texts_per_second, and holds the vectors when there is no -o. With --ray, --input is a
+    .jsonl or .parquet file (or folder) read by Ray Data and encoded on Ray workers; -o
+    names a folder for Parquet files, or --collection (and --db) a collection to fill.
     """
+    if ray or address is not None or workers is not None:
+        _embed_on_ray(
+            input_file,
+            model,
+            output,
+            collection,
+            db,
+            text_column,
+            id_column,
+            batch_size,
+            normalize,
+            workers,
+            address,
+            json_output,
+        )
+        return
     items = _texts(texts, input_file)
     if output is not None and output.suffix.lower() not in (".npy", ".parquet"):
         raise InvalidParameterError(f"-o must end in .npy or .parquet; got {str(output)!r}")
@@ -152,6 +194,48 @@ def embed(
 
 
 # -- helpers --------------------------------------------------------------------------------
+def _embed_on_ray(
+    source: Path | None,
+    model: str,
+    output: Path | None,
+    collection: str | None,
+    db: Path,
+    text_column: str,
+    id_column: str | None,
+    batch_size: int,
+    normalize: bool,
+    workers: int | None,
+    address: str | None,
+    json_output: bool,
+) -> None:
+    """`embed --ray`: a dataset through Ray Data into Parquet files or a collection."""
+    from embedlab.ingest.ray_data import embed_dataset
+
+    if source is None:
+        raise InvalidParameterError("--ray embeds a dataset: give --input FILE.jsonl|.parquet")
+    report = embed_dataset(
+        source,
+        model,
+        output=output,
+        db=db if collection is not None else None,
+        collection=collection,
+        text_column=text_column,
+        id_column=id_column,
+        batch_size=batch_size,
+        normalize=normalize,
+        workers=workers,
+        address=address,
+    )
+    if json_output:
+        emit_json(report.to_dict())
+        return
+    console.print(
+        f"embedded {report.rows:,} rows with [bold]{report.model}[/] on Ray in "
+        f"{report.seconds:.1f} s ({report.rows_per_second:,.1f} rows/s) -> {report.output}",
+        highlight=False,
+    )
+
+
 def _show_report(report: IngestReport, db: Path) -> None:
     """A short table of what the run did, then the files that failed and why."""
     table = Table.grid(padding=(0, 2))

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
     from embedlab.encoders import Encoder
+    from embedlab.ingest.distributed import RayOptions
     from embedlab.store import Collection, Database
 
 __all__ = ["FailedFile", "IngestReport", "index_paths"]
@@ -92,6 +93,9 @@ class IngestReport:
     chunk_tokens: int
     overlap: int
     interrupted: bool = False
+    executor: str = "local"
+    retries: int = 0
+    """Work units sent again because their Ray worker died (``executor="ray"``)."""
 
     @property
     def files_failed(self) -> int:
@@ -121,6 +125,9 @@ def index_paths(
     overlap: int = 16,
     batch_size: int = 64,
     progress: bool = True,
+    executor: str = "local",
+    ray_address: str | None = None,
+    workers: int | None = None,
 ) -> IngestReport:
     """Index files, folders (walked for .txt, .md, .html, .htm, .pdf) and globs.
 
@@ -135,17 +142,26 @@ def index_paths(
     batch in progress (a second Ctrl-C stops at once), and the report says
     ``interrupted``. Unreadable files are reported in ``failed`` and the run goes on.
 
+    ``executor="ray"`` reads, chunks and encodes on a Ray cluster (``workers`` actors, one
+    per CPU by default, each holding the model) while this process writes, with the same
+    results (see :mod:`embedlab.ingest.distributed`); ``ray_address`` is the cluster's
+    address (``"auto"``, ``"HOST:6379"``) and ``None`` starts a local one unless this
+    process already called ``ray.init``.
+
     Example:
         >>> report = index_paths(["docs/"], "my.db", "docs", "minilm")  # doctest: +SKIP
         >>> report.files_indexed, report.chunks_added  # doctest: +SKIP
         (42, 310)
     """
     from embedlab.encoders import load
-    from embedlab.store import Database
 
     chunk_tokens = check_int("chunk_tokens", chunk_tokens, minimum=1)
     overlap = check_int("overlap", overlap, minimum=0, maximum=chunk_tokens // 2)
     batch_size = check_int("batch_size", batch_size, minimum=1)
+    if executor not in ("local", "ray"):
+        raise InvalidParameterError(f"executor must be 'local' or 'ray'; got {executor!r}")
+    if workers is not None:
+        workers = check_int("workers", workers, minimum=1)
     if not isinstance(collection, str):
         raise InvalidParameterError(
             f"The 'collection' parameter must be a str. Got {type(collection).__name__}."
@@ -156,12 +172,41 @@ def index_paths(
     if window is not None and chunk_tokens > window - _SPECIAL_TOKENS:
         chunk_tokens = max(1, window - _SPECIAL_TOKENS)
         overlap = min(overlap, chunk_tokens // 2)
+    if executor == "local":
+        return _index(
+            files, scopes, db, collection, enc, chunk_tokens, overlap, batch_size, progress, None
+        )
+    from embedlab.ingest.distributed import RayOptions
+
+    ray = RayOptions(encoder, ray_address, workers)
+    with ray.cluster():  # joined before anything is written
+        return _index(
+            files, scopes, db, collection, enc, chunk_tokens, overlap, batch_size, progress, ray
+        )
+
+
+def _index(
+    files: list[Path],
+    scopes: list[_Scope],
+    db: Database | str | os.PathLike[str],
+    collection: str,
+    enc: Encoder,
+    chunk_tokens: int,
+    overlap: int,
+    batch_size: int,
+    progress: bool,
+    ray: RayOptions | None,
+) -> IngestReport:
+    from embedlab.store import Database
+
     if isinstance(db, str | os.PathLike):
         with Database(db) as database:
             return _Run(database, collection, enc, chunk_tokens, overlap, batch_size).go(
-                files, scopes, progress
+                files, scopes, progress, ray
             )
-    return _Run(db, collection, enc, chunk_tokens, overlap, batch_size).go(files, scopes, progress)
+    return _Run(db, collection, enc, chunk_tokens, overlap, batch_size).go(
+        files, scopes, progress, ray
+    )
 
 
 def _expand(
@@ -286,13 +331,20 @@ class _Run:
         self.encode_seconds = 0.0
         self.interrupted = False
 
-    def go(self, files: list[Path], scopes: list[_Scope], progress: bool) -> IngestReport:
+    def go(
+        self, files: list[Path], scopes: list[_Scope], progress: bool, ray: RayOptions | None
+    ) -> IngestReport:
         """Remove vanished files, then index the files (Ctrl-C stops between batches)."""
         with _interrupts() as stop, _progress(progress) as bar:
-            return self._go(files, scopes, stop, bar)
+            return self._go(files, scopes, stop, bar, ray)
 
     def _go(
-        self, files: list[Path], scopes: list[_Scope], stop: threading.Event, bar: _Bar
+        self,
+        files: list[Path],
+        scopes: list[_Scope],
+        stop: threading.Event,
+        bar: _Bar,
+        ray: RayOptions | None,
     ) -> IngestReport:
         began = time.perf_counter()
         known = _known_files(self.col)
@@ -302,14 +354,17 @@ class _Run:
                 self.chunks_removed += self.col.delete(where={"path": path})
                 self.removed += 1
         bar.start(len(files))
-        for file in files:
+        retries = 0
+        if ray is not None:
+            retries = ray.index(self, files, known, stop, bar)
+        for file in files if ray is None else ():
             if stop.is_set():
                 break
             self._file(file, known.get(str(file)))
             bar.file_done(self.queued)
             if self.queued >= self.batch_size * _POOL_BATCHES:
                 self._flush(stop, bar)
-        if not stop.is_set():
+        if not stop.is_set() and ray is None:
             self._flush(stop, bar)
         self.interrupted = stop.is_set()
         return IngestReport(
@@ -327,6 +382,8 @@ class _Run:
             chunk_tokens=self.chunk_tokens,
             overlap=self.overlap,
             interrupted=self.interrupted,
+            executor="local" if ray is None else "ray",
+            retries=retries,
         )
 
     @property
