@@ -228,7 +228,8 @@ def bilm(
             resume=resume,
         )
     except KeyboardInterrupt:
-        console.print(f"checkpoint saved in {folder}; add --resume to carry on", highlight=False)
+        if (folder / "checkpoint.json").is_file():
+            console.print(f"checkpoint in {folder}; add --resume to carry on", highlight=False)
         raise
     encoder.save(output)
     if checkpoint is None:

@@ -393,7 +393,10 @@ def _event(state: _State, p: BiLMParams, per_epoch: int, rate: float) -> EpochPr
 @contextmanager
 def _held_interrupts() -> Iterator[None]:
     """Hold a SIGINT that arrives inside the block; raise KeyboardInterrupt when it ends."""
-    if threading.current_thread() is not threading.main_thread():
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):  # another thread, or SIGINT ignored or handled by the caller: leave it as it is
         yield
         return
     caught: list[int] = []
