@@ -119,6 +119,8 @@ class BiLMStats:
     scan_seconds: float
     seconds: float
     tokens_per_second: float
+    cpu_seconds: float
+    """Process CPU time of the training steps (on a busy machine, wall time overstates)."""
     losses: tuple[float, ...]
     resumed_from_step: int
 
@@ -253,7 +255,7 @@ class BiLM:
                         raw[raw < 0] = len(tokens) - 1
                         yield step, torch.from_numpy(table[raw]), torch.from_numpy(targets[raw])
 
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 done = _loop(
                     net,
                     opt,
@@ -268,6 +270,7 @@ class BiLM:
                     log_q,
                 )
                 seconds = time.perf_counter() - started
+                cpu_seconds = time.process_time() - cpu_started
             finally:
                 torch.set_num_threads(previous)
         net.eval()
@@ -281,6 +284,7 @@ class BiLM:
             scan_seconds=scan.seconds,
             seconds=seconds,
             tokens_per_second=done / max(seconds, 1e-9),
+            cpu_seconds=cpu_seconds,
             losses=tuple(state.losses),
             resumed_from_step=state.resumed_from,
         )
