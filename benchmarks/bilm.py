@@ -122,7 +122,13 @@ def split_items(examples: list[Example]) -> dict[str, dict[str, dict[str, list[E
 
 def centroid_accuracy(groups: list[np.ndarray]) -> tuple[int, int]:
     """(correct, tried): leave-one-out nearest centroid over groups of unit row vectors."""
-    correct = tried = 0
+    hits = centroid_hits(groups)
+    return sum(hits), len(hits)
+
+
+def centroid_hits(groups: list[np.ndarray]) -> list[bool]:
+    """Per held-out row: did leave-one-out nearest centroid pick its own group?"""
+    hits: list[bool] = []
     sums = [g.sum(axis=0) for g in groups]
     for s, group in enumerate(groups):
         if len(group) < 2:
@@ -133,9 +139,8 @@ def centroid_accuracy(groups: list[np.ndarray]) -> tuple[int, int]:
                 c = total - row if t == s else total
                 norm = np.linalg.norm(c)
                 scores.append(float(row @ c) / norm if norm > 0 else -np.inf)
-            correct += int(np.argmax(scores) == s)
-            tried += 1
-    return correct, tried
+            hits.append(bool(np.argmax(scores) == s))
+    return hits
 
 
 def unit(v: np.ndarray) -> np.ndarray:
@@ -189,7 +194,7 @@ class Representations:
 
 def score(reps: Representations, lemmas: dict[str, dict[str, list[Example]]]) -> dict[str, Any]:
     """Accuracy of every representation over the lemmas, and chance."""
-    correct: dict[str, int] = defaultdict(int)
+    hits: dict[str, list[bool]] = defaultdict(list)
     tried = 0
     chance = 0.0
     for senses in lemmas.values():
@@ -199,14 +204,24 @@ def score(reps: Representations, lemmas: dict[str, dict[str, list[Example]]]) ->
         tried += n
         chance += n / len(groups)
         for name in vectors[0][0]:
-            c, _ = centroid_accuracy([np.stack([v[name] for v in g]) for g in vectors])
-            correct[name] += c
+            hits[name] += centroid_hits([np.stack([v[name] for v in g]) for g in vectors])
     return {
         "items": tried,
         "lemmas": len(lemmas),
         "chance": chance / max(tried, 1),
-        "accuracy": {name: c / max(tried, 1) for name, c in correct.items()},
+        "accuracy": {name: sum(h) / max(tried, 1) for name, h in hits.items()},
+        "hits": dict(hits),
     }
+
+
+def paired(a: list[bool], b: list[bool]) -> tuple[int, int, float]:
+    """McNemar's exact test: (a right b wrong, a wrong b right, two-sided p)."""
+    from scipy.stats import binomtest
+
+    only_a = sum(x and not y for x, y in zip(a, b, strict=True))
+    only_b = sum(y and not x for x, y in zip(a, b, strict=True))
+    n = only_a + only_b
+    return only_a, only_b, float(binomtest(only_a, n, 0.5).pvalue) if n else 1.0
 
 
 def bank_test(reps: Representations) -> dict[str, dict[str, float]]:
@@ -298,6 +313,14 @@ def main() -> None:
         f"\ntest: BiLM ({best_bilm}) {test[best_bilm]:.3f} vs Word2Vec ({best_w2v}) "
         f"{test[best_w2v]:.3f}: {test[best_bilm] - test[best_w2v]:+.3f}"
         + (f"; MiniLM {test['minilm token']:.3f}" if "minilm token" in test else "")
+    )
+    only_bilm, only_w2v, p = paired(
+        report["test"]["hits"][best_bilm], report["test"]["hits"][best_w2v]
+    )
+    report["paired_test"] = {"only_bilm": only_bilm, "only_word2vec": only_w2v, "p": p}
+    print(
+        f"paired on test (McNemar exact): BiLM right & Word2Vec wrong {only_bilm}, "
+        f"the reverse {only_w2v}, p = {p:.3f}"
     )
     stats = report["bilm_training"]
     if stats:
