@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -52,6 +52,9 @@ from embedlab.text.encode import scan_corpus
 from embedlab.text.tokenize import canonical_token
 from embedlab.text.vocabulary import Vocabulary
 from embedlab.train._base import ThreadsParam
+
+if TYPE_CHECKING:
+    from embedlab.encoders.bilm import BiLMEncoder
 
 __all__ = ["BiLM", "BiLMParams", "BiLMStats"]
 
@@ -169,7 +172,7 @@ class BiLM:
         checkpoint: str | os.PathLike[str] | None = None,
         checkpoint_every: float = 300.0,
         resume: bool = False,
-    ) -> Any:
+    ) -> BiLMEncoder:
         """Train on the corpus and return a :class:`~embedlab.encoders.bilm.BiLMEncoder`.
 
         ``callback`` gets the scan's events, then :class:`~embedlab._progress.EpochProgress`
@@ -194,7 +197,7 @@ class BiLM:
         folder: Path | None,
         every: float,
         resume: bool,
-    ) -> Any:
+    ) -> BiLMEncoder:
         from embedlab.encoders._bilm_net import BOUNDARY, BiLMNet, NetConfig, char_ids
         from embedlab.encoders.bilm import BiLMEncoder
 
