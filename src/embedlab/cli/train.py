@@ -221,3 +221,83 @@ def node2vec(
     if split is not None and auc is not None:
         line += f" · link prediction AUC {auc:.4f} on {len(split.positives):,} held-out edges"
     console.print(line)
+
+
+@train_app.command("bilm")
+@command
+def bilm(
+    corpus: str = CorpusArgument,
+    output: Path = OutputOption,
+    dim: int = typer.Option(128, "--dim", help="Token vector size (contextual: 2 x dim)."),
+    hidden: int = typer.Option(256, "--hidden", help="LSTM units per layer and direction."),
+    layers: int = typer.Option(2, "--layers", help="LSTM layers per direction."),
+    vocab_size: int = typer.Option(10_000, "--vocab-size", help="Words the LMs predict."),
+    min_count: int = typer.Option(3, "--min-count", help="Predict only words seen this often."),
+    window: int = typer.Option(32, "--window", help="Tokens per training sequence."),
+    batch_size: int = typer.Option(32, "--batch-size", help="Sequences per step."),
+    epochs: int = typer.Option(1, "--epochs", help="Passes over the corpus."),
+    lr: float = typer.Option(2e-3, "--lr", help="Adam's learning rate."),
+    threads: int = typer.Option(1, "--threads", help="torch threads (0: every core)."),
+    seed: int = SeedOption,
+    checkpoint: Path | None = typer.Option(
+        None, "--checkpoint", help="Checkpoint folder (default: OUTPUT.checkpoint)."
+    ),
+    checkpoint_every: float = typer.Option(
+        300.0, "--checkpoint-every", help="Seconds between checkpoints."
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Carry on from the checkpoint."),
+    encoding: str = EncodingOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Train an ELMo-style BiLM (char-CNN inputs, forward and backward LSTM LMs).
+
+    Ctrl-C writes a checkpoint; run the same command with --resume to carry on. The
+    model loads as encoders.load("bilm:OUTPUT").
+    """
+    import shutil
+
+    from embedlab.io import check_folder_path
+    from embedlab.train import BiLM
+
+    text = Corpus(corpus, encoding=encoding)
+    check_folder_path(output)  # before hours of training, not after
+    folder = checkpoint or output.with_name(output.name + ".checkpoint")
+    model = BiLM(
+        dim=dim,
+        hidden=hidden,
+        layers=layers,
+        vocab_size=vocab_size,
+        min_count=min_count,
+        window=window,
+        batch_size=batch_size,
+        epochs=epochs,
+        lr=lr,
+        threads=threads,
+        seed=seed,
+    )
+    try:
+        encoder = model.train(
+            text,
+            progress=not json_output,
+            checkpoint=folder,
+            checkpoint_every=checkpoint_every,
+            resume=resume,
+        )
+    except KeyboardInterrupt:
+        if (folder / "checkpoint.json").is_file():
+            console.print(f"checkpoint in {folder}; add --resume to carry on", highlight=False)
+        raise
+    encoder.save(output)
+    if checkpoint is None:
+        shutil.rmtree(folder, ignore_errors=True)
+    stats = model.stats
+    if stats is None:  # train() always sets it; keeps the type checker honest
+        raise RuntimeError("training finished without statistics")
+    if json_output:
+        emit_json({"model": str(output), "kind": "bilm", **stats.to_dict()})
+        return
+    console.print(
+        f"[green]saved[/] a BiLM ({encoder.dim} dims, {stats.vocab_size:,} output words) to "
+        f"[bold]{output}[/] · {stats.tokens_trained:,} tokens in {stats.seconds:.1f} s "
+        f"({stats.tokens_per_second:,.0f} tokens/s) · final loss {stats.losses[-1]:.4f}"
+    )

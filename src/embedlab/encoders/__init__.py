@@ -4,6 +4,7 @@ A spec is one of:
 
 - a registered name: ``minilm`` (all-MiniLM-L6-v2, packaged for offline use);
 - ``static:PATH``: pooled word vectors from a vectors file (see ``encoders.static``);
+- ``bilm:PATH``: contextual vectors from a BiLM trained by ``embedlab.train.BiLM``;
 - ``openai:MODEL[@URL]`` or ``remote:MODEL[@URL]``: an OpenAI-compatible endpoint;
 - a path to a local sentence-transformers or Hugging Face model folder;
 - ``efficientnet-lite0``: ImageNet image features (``encoders.image``; images, not texts);
@@ -90,6 +91,13 @@ def _clip(path: str, **options: Any) -> Encoder:
     return encoder
 
 
+def _bilm(path: str, **options: Any) -> Encoder:
+    from embedlab.encoders.bilm import BiLMEncoder
+
+    encoder: Encoder = BiLMEncoder.load(path, **options)
+    return encoder
+
+
 NAMES: dict[str, Factory] = {"minilm": _minilm, "efficientnet-lite0": _image}
 """Registered encoder names → factory(**options)."""
 
@@ -98,6 +106,7 @@ PREFIXES: dict[str, Factory] = {
     "openai:": _remote,
     "remote:": _custom_remote,
     "clip:": _clip,
+    "bilm:": _bilm,
 }
 """Spec prefixes → factory(rest_of_spec, **options)."""
 
