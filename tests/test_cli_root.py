@@ -55,5 +55,11 @@ def test_verbose_and_quiet_together_is_a_usage_error() -> None:
 
 
 def test_shell_completion_script() -> None:
-    done = run_cli("--show-completion", "bash")
-    assert done.code == 0 and "_EMBEDLAB_COMPLETE" in done.stdout
+    """The bash script, whatever shell (if any) runs the command (the README's line)."""
+    import subprocess
+
+    from cli_helpers import _script, cli_env
+
+    env = {**cli_env(), "_EMBEDLAB_COMPLETE": "source_bash"}
+    done = subprocess.run([_script()], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0 and "_EMBEDLAB_COMPLETE=complete_bash" in done.stdout
