@@ -596,17 +596,26 @@ class _Guarded:
         return self._inner.__enter__()
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        try:
+            suppressed = bool(self._inner.__exit__(kind, exc, tb))
+        except Exception as raised:  # a new error from the commit or the rollback
+            self._translate(raised)
+            raise
+        if exc is not None and not suppressed:
+            self._translate(exc)
+        return suppressed
+
+    def _translate(self, exc: BaseException) -> None:
+        """Raise the typed error for a server error that names a caller's mistake."""
         import psycopg
 
-        try:
-            return bool(self._inner.__exit__(kind, exc, tb))
-        except psycopg.errors.UndefinedTable:
+        if isinstance(exc, psycopg.errors.UndefinedTable):
             raise CollectionNotFoundError(
                 self._collection.name, self._collection._db.names()
             ) from None
-        except psycopg.DataError as error:
+        if isinstance(exc, psycopg.DataError):
             raise InvalidParameterError(
-                f"PostgreSQL refused a value of this write: {str(error).splitlines()[0]}"
+                f"PostgreSQL refused a value of this write: {str(exc).splitlines()[0]}"
             ) from None
 
 
