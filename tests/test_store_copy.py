@@ -75,7 +75,7 @@ def test_copy_into_a_collection_of_another_model_is_refused(tmp_path: Path) -> N
     with Database(tmp_path / "a") as a, Database(tmp_path / "b") as b:
         a.create_collection("c", dim=2, index="flat", model="m1").add(["x"], [[1, 0]])
         b.create_collection("c", dim=2, index="flat", model="m2")
-        with pytest.raises(InvalidParameterError, match="model='m2'.*model='m1'"):
+        with pytest.raises(InvalidParameterError, match=r"model='m2'.*model='m1'"):
             copy_collections(a, b)
         assert len(b.get_collection("c")) == 0
 
