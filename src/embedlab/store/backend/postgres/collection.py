@@ -8,8 +8,9 @@ they were last written, as in the embedded store.
 The query planner (the rules the embedded planner follows, with pgvector's means):
 
 - No filter: the HNSW (or IVFFlat) index answers, with ``hnsw.ef_search`` (at least k, at
-  most pgvector's 1,000) set for this query only (``set_config(..., true)`` is ``SET
-  LOCAL``); fewer than k results sends the query to the exact path.
+  most pgvector's 1,000) set on the database's connection before the query (a session
+  ``SET``, sent only when the value changes, so a query costs one round trip); fewer than
+  k results sends the query to the exact path.
 - A filter: pgvector 0.6 (the version pgserver ships) filters *after* the graph search,
   so a narrow filter leaves too few of the ``ef_search`` candidates. The planner estimates
   the filter's selectivity on a page sample (``TABLESAMPLE SYSTEM``, about 2,000 rows) or
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -111,6 +112,7 @@ class PostgresCollection:
         )
         self._spec = Spec.from_row(self._row)
         self.table = items_table(self._spec.id)
+        self._index_known: bool | None = None
 
     @property
     def spec(self) -> Spec:
@@ -305,28 +307,28 @@ class PostgresCollection:
         filtered = not where.is_all() or not where_document.is_all()
         columns = self._columns(include)
         out: list[QueryResult] = []
-        with self._tx() as cur:
-            if cur.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {self.table})").fetchone()[0]:
-                raise InvalidParameterError(
-                    f"collection {self.name!r} is empty; add vectors before querying it"
-                )
+        with self._read() as cur:
             ef = self._plan(cur, k, condition, params, filtered, overrides, exact_threshold)
-            if ef is None:
-                self._exact_only(cur)
             for query in queries:
                 text = self._vector_text(query)
                 rows = self._nearest(cur, columns, condition, params, text, k)
                 if ef is not None and len(rows) < k:
-                    # the index's candidates ran out under the filter: answer exactly
-                    cur.execute("SAVEPOINT exact")
+                    # the index's candidates ran out (under a filter): answer exactly
                     self._exact_only(cur)
                     rows = self._nearest(cur, columns, condition, params, text, k)
-                    cur.execute("ROLLBACK TO SAVEPOINT exact")
+                    ef = None
+                if not rows and self._empty(cur):
+                    raise InvalidParameterError(
+                        f"collection {self.name!r} is empty; add vectors before querying it"
+                    )
                 result = self._result(rows, include, QueryResult, distances=True)
                 if max_distance is not None:
                     result = _within(result, max_distance)
                 out.append(result)
         return out
+
+    def _empty(self, cur: Any) -> bool:
+        return bool(cur.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {self.table})").fetchone()[0])
 
     def keyword_query(
         self,
@@ -368,6 +370,7 @@ class PostgresCollection:
                 )
             else:
                 cur.execute(f"REINDEX TABLE {self.table}")
+        self._index_known = None
 
     def verify(self) -> VerifyReport:
         with self._tx() as cur:
@@ -398,8 +401,14 @@ class PostgresCollection:
 
     # -- internals --------------------------------------------------------------------
     def _tx(self) -> Any:
+        """A write (or consistent read) transaction, with server errors typed."""
         self._db.check_open()
-        return _Guarded(self)
+        return _Guarded(self, self._db.transaction)
+
+    def _read(self) -> Any:
+        """A cursor outside a transaction, with server errors typed."""
+        self._db.check_open()
+        return _Guarded(self, self._db.reading)
 
     def _next_seq(self, cur: Any) -> int:
         """Take the next sequence number (this locks the collection's row until commit)."""
@@ -485,6 +494,13 @@ class PostgresCollection:
         )
         return list(cur.execute(sql, [text, *params, text, k]).fetchall())
 
+    def _indexed(self, cur: Any) -> bool:
+        """Whether the vector index exists (looked up once per collection object, and again
+        after rebuild_index)."""
+        if self._index_known is None:
+            self._index_known = self._has_index(cur)
+        return self._index_known
+
     def _has_index(self, cur: Any) -> bool:
         row = cur.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{self.table}_ann",)).fetchone()
         return bool(row[0])
@@ -500,21 +516,26 @@ class PostgresCollection:
         exact_threshold: int,
     ) -> int | None:
         """The breadth for an index search (set for this transaction), or None: exact."""
-        if self._spec.metric not in _OPS or not self._has_index(cur):
+        if self._spec.metric not in _OPS or not self._indexed(cur):
+            self._exact_only(cur)
             return None
         if self._spec.kind == "ivf":
             probes = int((overrides or {}).get("nprobe", self._spec.params.get("nprobe", 16)))
-            cur.execute("SELECT set_config('ivfflat.probes', %s, true)", (str(probes),))
+            self._db.setting(cur, "ivfflat.probes", probes)
         base = int((overrides or {}).get("ef_search", self._spec.params.get("ef_search", 64)))
         breadth = max(base, k)
         if filtered:
             share = self._selectivity(cur, condition, params, exact_threshold)
             if share is None:
+                self._exact_only(cur)
                 return None
             breadth = max(breadth, math.ceil(FILTER_WIDENING * k / share))
         if breadth > MAX_EF_SEARCH:
+            self._exact_only(cur)
             return None
-        cur.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(breadth),))
+        self._db.setting(cur, "hnsw.ef_search", breadth)
+        self._db.setting(cur, "enable_indexscan", True)
+        self._db.setting(cur, "enable_bitmapscan", True)
         return breadth
 
     def _selectivity(
@@ -545,12 +566,11 @@ class PostgresCollection:
             return None
         return share
 
-    @staticmethod
-    def _exact_only(cur: Any) -> None:
-        """Switch index scans off for the rest of the transaction: a sequential scan that
-        filters, then sorts by true distance, is exact."""
-        cur.execute("SELECT set_config('enable_indexscan', 'off', true)")
-        cur.execute("SELECT set_config('enable_bitmapscan', 'off', true)")
+    def _exact_only(self, cur: Any) -> None:
+        """Switch index scans off (for this session, until the next indexed search): a
+        sequential scan that filters, then sorts by true distance, is exact."""
+        self._db.setting(cur, "enable_indexscan", False)
+        self._db.setting(cur, "enable_bitmapscan", False)
 
     def _result(
         self,
@@ -585,14 +605,16 @@ class PostgresCollection:
 
 
 class _Guarded:
-    """A transaction of the collection's database that names a dropped collection."""
+    """A transaction or cursor of the collection's database whose server errors that
+    name a caller's mistake come out typed (a dropped collection, a refused value)."""
 
-    def __init__(self, collection: PostgresCollection) -> None:
+    def __init__(self, collection: PostgresCollection, opener: Callable[[], Any]) -> None:
         self._collection = collection
+        self._opener = opener
         self._inner: Any = None
 
     def __enter__(self) -> Any:
-        self._inner = self._collection._db.transaction()
+        self._inner = self._opener()
         return self._inner.__enter__()
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:

@@ -70,6 +70,7 @@ class PostgresDatabase:
         self.url = url
         self.lock = threading.RLock()
         self.lock_timeout = lock_timeout
+        self._settings: dict[str, str] = {}  # session parameters the planner has set
         try:
             self.conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.ProgrammingError as exc:
@@ -136,6 +137,30 @@ class PostgresDatabase:
                 raise StoreIOError(
                     f"the PostgreSQL server at {_shown(self.url)!r} failed: {_first_line(exc)}"
                 ) from None
+
+    @contextmanager
+    def reading(self) -> Iterator[Any]:
+        """A cursor for reads outside a transaction (thread-locked): each statement sees
+        its own snapshot, and no BEGIN / COMMIT round trips are paid."""
+        import psycopg
+
+        with self.lock:
+            self.check_open()
+            try:
+                with self.conn.cursor() as cur:
+                    yield cur
+            except psycopg.OperationalError as exc:
+                raise StoreIOError(
+                    f"the PostgreSQL server at {_shown(self.url)!r} failed: {_first_line(exc)}"
+                ) from None
+
+    def setting(self, cur: Any, name: str, value: int | bool) -> None:
+        """Set one of the planner's session parameters, unless it already has that value
+        (outside a transaction; ``name`` comes from the code, ``value`` is an int or bool)."""
+        text = ("on" if value else "off") if isinstance(value, bool) else str(int(value))
+        if self._settings.get(name) != text:
+            cur.execute(f"SET {name} = {text}")
+            self._settings[name] = text
 
     def check_open(self) -> None:
         if not self._open:
