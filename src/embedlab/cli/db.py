@@ -423,7 +423,7 @@ def query(
 
 @db_app.command("copy")
 @command
-def copy(
+def copy_(
     source: str = typer.Argument(..., help="A database folder or postgresql:// URL."),
     destination: str = typer.Argument(..., help="A database folder or postgresql:// URL."),
     collection: list[str] | None = typer.Option(

@@ -472,27 +472,31 @@ class PostgresCollection:
         return ", ".join(columns)
 
     def _distance_sql(self) -> tuple[str, str]:
-        """(ordering expression, distance expression) of ``t.vector`` against ``%s``."""
+        """(ordering expression, distance expression) of ``t.vector`` against the query,
+        a named parameter ``%(q)s`` (sent once, used twice)."""
         dim = self._spec.dim
         metric = self._spec.metric
         if metric is Metric.HAMMING:
-            expr = f"bit_count(t.vector # %s::bit({dim}))::float8"
+            expr = f"bit_count(t.vector # %(q)s::bit({dim}))::float8"
             return expr, expr
         if metric is Metric.MANHATTAN:
-            expr = f"l1_distance(t.vector, %s::vector({dim}))"
+            expr = f"l1_distance(t.vector, %(q)s::vector({dim}))"
             return expr, expr
-        expr = f"(t.vector {_OPERATOR[metric]} %s::vector({dim}))"
+        expr = f"(t.vector {_OPERATOR[metric]} %(q)s::vector)"
         return expr, f"1 + {expr}" if metric is Metric.DOT else expr
 
     def _nearest(
         self, cur: Any, columns: str, condition: str, params: list[Any], text: str, k: int
     ) -> list[tuple[Any, ...]]:
         order, distance = self._distance_sql()
+        named = {f"p{i}": value for i, value in enumerate(params)}
+        pieces = condition.split("%s")  # the filter's positional placeholders, named
+        where = pieces[0] + "".join(f"%(p{i})s{rest}" for i, rest in enumerate(pieces[1:]))
         sql = (
             f"SELECT {columns}, {distance} AS distance FROM {self.table} t"
-            f" WHERE {condition} ORDER BY {order} LIMIT %s"
+            f" WHERE {where} ORDER BY {order} LIMIT %(k)s"
         )
-        return list(cur.execute(sql, [text, *params, text, k]).fetchall())
+        return list(cur.execute(sql, {**named, "q": text, "k": k}).fetchall())
 
     def _indexed(self, cur: Any) -> bool:
         """Whether the vector index exists (looked up once per collection object, and again
@@ -547,7 +551,9 @@ class PostgresCollection:
                 "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (self.table,)
             ).fetchone()[0]
         )
-        if estimate <= exact_threshold:  # small or never analysed: count exactly
+        if 0 <= estimate <= exact_threshold:  # few rows in all: the exact path, uncounted
+            return None
+        if estimate < 0:  # never analysed: count exactly
             matched, total = cur.execute(
                 f"SELECT count(*) FILTER (WHERE {condition}), count(*) FROM {self.table} t",
                 params,
