@@ -15,8 +15,8 @@ The query planner (the rules the embedded planner follows, with pgvector's means
   so a narrow filter leaves too few of the ``ef_search`` candidates. The planner estimates
   the filter's selectivity on a page sample (``TABLESAMPLE SYSTEM``, about 2,000 rows) or
   counts exactly on small tables; few matches (``exact_threshold`` or fewer, or under 5%)
-  are scanned exactly (index scans switched off for the query: a sequential scan that
-  filters and sorts by true distance); many go to the index with ``ef_search`` widened to
+  are scanned exactly (ordered by ``distance + 0``, which no index can serve: a scan that
+  filters and sorts by true distance, whatever plan a prepared statement cached); many go to the index with ``ef_search`` widened to
   ``4 k / selectivity``, and a result shorter than k falls back to the exact path.
 - Metrics without a pgvector index (manhattan via ``l1_distance``, hamming via
   ``bit_count(a # b)``) and the ``flat`` kind are always exact.
@@ -311,11 +311,10 @@ class PostgresCollection:
             ef = self._plan(cur, k, condition, params, filtered, overrides, exact_threshold)
             for query in queries:
                 text = self._vector_text(query)
-                rows = self._nearest(cur, columns, condition, params, text, k)
+                rows = self._nearest(cur, columns, condition, params, text, k, exact=ef is None)
                 if ef is not None and len(rows) < k:
                     # the index's candidates ran out (under a filter): answer exactly
-                    self._exact_only(cur)
-                    rows = self._nearest(cur, columns, condition, params, text, k)
+                    rows = self._nearest(cur, columns, condition, params, text, k, exact=True)
                     ef = None
                 if not rows and self._empty(cur):
                     raise InvalidParameterError(
@@ -486,9 +485,22 @@ class PostgresCollection:
         return expr, f"1 + {expr}" if metric is Metric.DOT else expr
 
     def _nearest(
-        self, cur: Any, columns: str, condition: str, params: list[Any], text: str, k: int
+        self,
+        cur: Any,
+        columns: str,
+        condition: str,
+        params: list[Any],
+        text: str,
+        k: int,
+        *,
+        exact: bool,
     ) -> list[tuple[Any, ...]]:
+        """The k nearest rows; ``exact`` orders by ``distance + 0``, which no index can
+        serve, so PostgreSQL scans and sorts by true distance (whatever plan a prepared
+        statement cached, and whatever the session's settings)."""
         order, distance = self._distance_sql()
+        if exact:
+            order = f"({order}) + 0"
         named = {f"p{i}": value for i, value in enumerate(params)}
         pieces = condition.split("%s")  # the filter's positional placeholders, named
         where = pieces[0] + "".join(f"%(p{i})s{rest}" for i, rest in enumerate(pieces[1:]))
@@ -521,7 +533,6 @@ class PostgresCollection:
     ) -> int | None:
         """The breadth for an index search (set for this transaction), or None: exact."""
         if self._spec.metric not in _OPS or not self._indexed(cur):
-            self._exact_only(cur)
             return None
         if self._spec.kind == "ivf":
             probes = int((overrides or {}).get("nprobe", self._spec.params.get("nprobe", 16)))
@@ -531,15 +542,11 @@ class PostgresCollection:
         if filtered:
             share = self._selectivity(cur, condition, params, exact_threshold)
             if share is None:
-                self._exact_only(cur)
                 return None
             breadth = max(breadth, math.ceil(FILTER_WIDENING * k / share))
         if breadth > MAX_EF_SEARCH:
-            self._exact_only(cur)
             return None
         self._db.setting(cur, "hnsw.ef_search", breadth)
-        self._db.setting(cur, "enable_indexscan", True)
-        self._db.setting(cur, "enable_bitmapscan", True)
         return breadth
 
     def _selectivity(
@@ -571,12 +578,6 @@ class PostgresCollection:
         if count <= exact_threshold or share < MIN_ANN_SELECTIVITY:
             return None
         return share
-
-    def _exact_only(self, cur: Any) -> None:
-        """Switch index scans off (for this session, until the next indexed search): a
-        sequential scan that filters, then sorts by true distance, is exact."""
-        self._db.setting(cur, "enable_indexscan", False)
-        self._db.setting(cur, "enable_bitmapscan", False)
 
     def _result(
         self,
