@@ -16,8 +16,9 @@ The query planner (the rules the embedded planner follows, with pgvector's means
   the filter's selectivity on a page sample (``TABLESAMPLE SYSTEM``, about 2,000 rows) or
   counts exactly on small tables; few matches (``exact_threshold`` or fewer, or under 5%)
   are scanned exactly (ordered by ``distance + 0``, which no index can serve: a scan that
-  filters and sorts by true distance, whatever plan a prepared statement cached); many go to the index with ``ef_search`` widened to
-  ``4 k / selectivity``, and a result shorter than k falls back to the exact path.
+  filters and sorts by true distance, whatever plan a prepared statement cached); many go
+  to the index with ``ef_search`` widened to ``4 k / selectivity``, and a result shorter
+  than k falls back to the exact path.
 - Metrics without a pgvector index (manhattan via ``l1_distance``, hamming via
   ``bit_count(a # b)``) and the ``flat`` kind are always exact.
 """
