@@ -43,7 +43,10 @@ def is_server_url(location: object) -> bool:
 
 
 class Database:
-    """An embedded vector database in a folder (created if missing).
+    """A vector database: a folder (created if missing), or a ``postgresql://`` URL of a
+    PostgreSQL server with pgvector (``pip install 'embedlab[postgres]'``; the same API,
+    shared by every process and machine that connects; ``lock_timeout`` bounds the wait
+    for another writer's locks there too).
 
     Any number of processes may open the same folder; one writes at a time (others wait
     up to ``lock_timeout`` seconds, then get :class:`~embedlab.errors.StoreLockedError`),
