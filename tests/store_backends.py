@@ -31,7 +31,7 @@ def pg_url() -> Iterator[str]:
             import pgserver
 
             folder = tempfile.mkdtemp(prefix="embedlab-pg-")  # short: a socket lives there
-            server = pgserver.get_server(folder, cleanup_mode="stop")
+            server = pgserver.get_server(folder, cleanup_mode="delete")
     except Exception as exc:
         message = f"pgserver could not start a PostgreSQL server: {type(exc).__name__}: {exc}"
         if os.environ.get("CI", "").lower() == "true":
