@@ -16,6 +16,9 @@ import pytest
 
 from embedlab.store import Collection, Database
 from store_api_helpers import DIM
+from store_backends import BACKENDS, open_backend, pg_url
+
+__all__ = ["pg_url"]  # the session's PostgreSQL server, for any test that asks for it
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -78,6 +81,13 @@ def tiny_corpus_path() -> Path:
 def db(tmp_path: Path) -> Iterator[Database]:
     """An empty database folder under tmp_path, closed afterwards."""
     with Database(tmp_path / "db") as database:
+        yield database
+
+
+@pytest.fixture(params=BACKENDS)
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An empty database of each backend: a folder, and a PostgreSQL server (pgserver)."""
+    with open_backend(request.param, request, tmp_path) as database:
         yield database
 
 

@@ -144,7 +144,7 @@ def hold(folder: str) -> None:
     from embedlab.store import Database
 
     db = Database(folder)
-    with db._write_lock.hold():
+    with db._backend.write_lock.hold():  # type: ignore[attr-defined]
         _emit({"holding": os.getpid()})
         sys.stdin.readline()
     db.close()

@@ -22,6 +22,14 @@ from embedlab.errors import (
 )
 from embedlab.store import Collection, Database
 from store_api_helpers import ALL, DIM, names, refused, snapshot
+from store_backends import embedded_only
+
+
+@pytest.fixture
+def db(any_db: Database) -> Database:
+    """These API tests run against both backends (embedded and PostgreSQL)."""
+    return any_db
+
 
 # ---------------------------------------------------------------------------------------------
 # Collections
@@ -249,6 +257,9 @@ def test_bad_index_params(
 
 
 def test_index_params_defaults_and_overrides(db: Database) -> None:
+    hnsw = db.create_collection("h", dim=8, index="hnsw", index_params={"ef_search": 10})
+    assert hnsw.index_params == {"M": 16, "ef_construction": 100, "ef_search": 10}
+    embedded_only(db, "product quantisation (pgvector has none)")
     pq = db.create_collection("pq", dim=32, index="ivf-pq", index_params={"nlist": 8})
     assert pq.index_params == {
         "nlist": 8,
@@ -258,8 +269,6 @@ def test_index_params_defaults_and_overrides(db: Database) -> None:
         "refine": 10,
         "recall": 0.98,  # the default target; setting nprobe fixes the breadth instead
     }
-    hnsw = db.create_collection("h", dim=8, index="hnsw", index_params={"ef_search": 10})
-    assert hnsw.index_params == {"M": 16, "ef_construction": 100, "ef_search": 10}
 
 
 def test_bad_per_query_search_params(db: Database) -> None:

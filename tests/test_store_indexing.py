@@ -45,7 +45,7 @@ def test_pending_rows_are_found_and_merged_with_the_index(tmp_path: Path) -> Non
     with Database(tmp_path / "db", background_indexing=False) as db:
         col = _hnsw(db)
         col.add(ids[:2000], vectors[:2000], [{"half": i % 2} for i in range(2000)])
-        col._state.indexer = _Paused()
+        col._impl.state.indexer = _Paused()  # type: ignore[attr-defined]
         col.add(ids[2000:], vectors[2000:], [{"half": i % 2} for i in range(2000, 3000)])
         assert col.pending == 1000
         for j in (0, 1999, 2000, 2999):  # rows on both sides of the indexed prefix

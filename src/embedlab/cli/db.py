@@ -421,6 +421,38 @@ def query(
     _show_rows(f"nearest in {name!r}", result, ranked=True)
 
 
+@db_app.command("copy")
+@command
+def copy_(
+    source: str = typer.Argument(..., help="A database folder or postgresql:// URL."),
+    destination: str = typer.Argument(..., help="A database folder or postgresql:// URL."),
+    collection: list[str] | None = typer.Option(
+        None, "--collection", help="Copy only this collection (repeatable)."
+    ),
+    index: str | None = typer.Option(None, "--index", help="Another index kind for new ones."),
+    batch_size: int = BatchSizeOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Copy collections with their ids, vectors, metadata, documents and model between
+    databases (embedded <-> PostgreSQL); run it again to resume an interrupted copy."""
+    from embedlab.store import Database
+    from embedlab.store.copy import copy_collections
+    from embedlab.store.database import is_server_url
+
+    if not is_server_url(source) and not (Path(source) / _SQLITE_FILE).is_file():
+        raise MissingFileError(f"no database at {source}")
+    with Database(source) as src, Database(destination) as dst:
+        reports = copy_collections(src, dst, collection, index=index, batch_size=batch_size)
+    if json_output:
+        emit_json({"collections": [dataclasses.asdict(r) for r in reports]})
+        return
+    for r in reports:
+        console.print(
+            f"[green]copied[/] {r.collection}: {r.written:,} rows written, "
+            f"{r.skipped:,} already there"
+        )
+
+
 # -- helpers --------------------------------------------------------------------------------
 @contextmanager
 def _open(path: Path, *, create: bool = False) -> Iterator[Database]:

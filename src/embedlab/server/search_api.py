@@ -13,6 +13,7 @@ replaces its chunks, as re-indexing a changed file does in the library.
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -122,7 +123,9 @@ async def ingest_files(
         served, batcher = hub.model_for(col)
     except CollectionNotFoundError:
         served, batcher = hub.model(model)
-    folder = hub.db.path / "uploads" / hashlib.sha256(name.encode()).hexdigest()[:16]
+    # Uploads sit in the database folder (a PostgreSQL database has none: the temp folder).
+    base = hub.db.path if hub.db.path is not None else Path(tempfile.gettempdir()) / "embedlab"
+    folder = base / "uploads" / hashlib.sha256(name.encode()).hexdigest()[:16]
     limit = hub.limits.max_upload_bytes
     saved: list[Path] = []
     total = 0

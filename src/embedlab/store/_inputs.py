@@ -32,7 +32,7 @@ __all__ = [
     "check_ids",
     "check_include",
     "check_k",
-    "check_keyword_query",
+    "check_keyword_terms",
     "check_metadata_list",
     "check_metadata_patches",
     "check_name",
@@ -264,17 +264,19 @@ def check_k(k: object) -> int:
     return check_int("k", k, minimum=1, maximum=MAX_K)
 
 
-def check_keyword_query(text: object) -> str:
-    """An FTS5 query for the words of ``text``, any of them matching (OR).
+def check_keyword_terms(text: object) -> list[str]:
+    """The words of a keyword query (letters and digits only, so that no backend's query
+    syntax is ever interpreted); any of them may match.
 
-    Only letters and digits count, so FTS5's own syntax is never interpreted.
+    >>> check_keyword_terms("river-bank's loans")
+    ['river', 'bank', 's', 'loans']
     """
     if not isinstance(text, str):
         raise InvalidParameterError(f"a keyword query must be a str; got {type(text).__name__}")
-    terms = _WORD.findall(text)
+    terms: list[str] = _WORD.findall(text)
     if not terms:
         raise InvalidParameterError(f"a keyword query needs at least one word; got {text!r}")
-    return " OR ".join(f'"{term}"' for term in terms)
+    return terms
 
 
 def check_metadata_patches(

@@ -1,19 +1,22 @@
-"""The database's write lock: one writer at a time across processes (``fcntl.flock``).
+"""The database's write lock: one writer at a time across processes (``filelock``).
 
-The lock is a file in the database folder holding the writer's pid. It is re-entrant
-within a process (a counter), and taking it waits up to a timeout, then raises
-:class:`~embedlab.errors.StoreLockedError` naming the holder.
+The lock is the file ``write.lock`` in the database folder, taken with the operating
+system's own file lock through ``filelock`` (``fcntl.flock`` on POSIX, ``msvcrt`` on
+Windows), so it is released when its holder exits, however it exits. The holder writes its
+pid to ``write.pid`` next to it (a separate file, since Windows does not let others read a
+locked file). The lock is re-entrant within a process (a counter), and taking it waits up
+to a timeout, then raises :class:`~embedlab.errors.StoreLockedError` naming the holder.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from embedlab.errors import StoreLockedError
 
@@ -27,8 +30,9 @@ class WriteLock:
 
     def __init__(self, path: Path, *, timeout: float) -> None:
         self.path = path
+        self.pid_path = path.with_name("write.pid")
         self.timeout = timeout
-        self._fd: int | None = None
+        self._file = FileLock(path, thread_local=False, is_singleton=False, preserve_lock_file=True)
         self._depth = 0
         self._thread_lock = threading.RLock()
 
@@ -44,7 +48,7 @@ class WriteLock:
             finally:
                 self._depth -= 1
                 if self._depth == 0:
-                    self._release()
+                    self._file.release()
 
     @property
     def held(self) -> bool:
@@ -52,35 +56,22 @@ class WriteLock:
         return self._depth > 0
 
     def _acquire(self, timeout: float) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = _read_pid(fd)
-                    os.close(fd)
-                    who = f"process {holder}" if holder else "another process"
-                    raise StoreLockedError(
-                        f"the database {self.path.parent} is being written by {who}; "
-                        f"waited {timeout:g} s for its write lock"
-                    ) from None
-                time.sleep(_POLL_SECONDS)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self._fd = fd
-
-    def _release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        try:
+            self._file.acquire(timeout=timeout, poll_interval=_POLL_SECONDS)
+        except Timeout:
+            holder = _read_pid(self.pid_path)
+            who = f"process {holder}" if holder else "another process"
+            raise StoreLockedError(
+                f"the database {self.path.parent} is being written by {who}; "
+                f"waited {timeout:g} s for its write lock"
+            ) from None
+        # The pid only makes the message better; a read-only folder never writes.
+        with suppress(OSError):
+            self.pid_path.write_text(str(os.getpid()))
 
 
-def _read_pid(fd: int) -> str:
+def _read_pid(path: Path) -> str:
     try:
-        return os.pread(fd, 32, 0).decode(errors="replace").strip()
+        return path.read_text(errors="replace").strip()[:32]
     except OSError:
         return ""

@@ -3,30 +3,28 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from embedlab.errors import EmbedlabError, StoreIOError
 from embedlab.store._indexfile import UnusableIndexFile, read_index_file
 from embedlab.store._state import CollectionState, build_state, decode_vectors
+from embedlab.store._storage import Storage
 from embedlab.store.metadata import check_metadata
 from embedlab.store.results import VerifyReport
-
-if TYPE_CHECKING:
-    from embedlab.store.database import Database
 
 __all__ = ["rebuild", "verify"]
 
 
-def rebuild(db: Database, state: CollectionState, *, purge: bool) -> tuple[int, CollectionState]:
+def rebuild(
+    storage: Storage, state: CollectionState, *, purge: bool
+) -> tuple[int, CollectionState]:
     """A new index from the live rows (after dropping tombstones when ``purge``), saved.
 
     Runs under the write lock. The new generation, the index file and the purge are one
     transaction as far as other processes can tell: they see the new generation only after
     the file stamped with it is in place.
     """
-    storage = db._storage
     spec = state.spec
     with storage.write():
         purged = storage.purge_tombstones(spec.id) if purge else 0
@@ -46,9 +44,8 @@ def rebuild(db: Database, state: CollectionState, *, purge: bool) -> tuple[int, 
     return purged, fresh
 
 
-def verify(db: Database, state: CollectionState) -> VerifyReport:
+def verify(storage: Storage, state: CollectionState) -> VerifyReport:
     """Check SQLite, every stored row, the index file and the in-memory view."""
-    storage = db._storage
     spec = state.spec
     problems = storage.integrity_problems()
     with storage.read():

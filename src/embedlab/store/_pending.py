@@ -21,7 +21,8 @@ from embedlab.store.collection import Collection
 from embedlab.store.results import GetResult
 
 if TYPE_CHECKING:
-    from embedlab.store._state import CollectionState, Spec
+    from embedlab.store._state import Spec
+    from embedlab.store.backend.base import CollectionBackend
     from embedlab.store.database import Database
 
 __all__ = ["PendingCollection"]
@@ -100,13 +101,19 @@ class PendingCollection(Collection):
             return super().get(ids, **options)
         return GetResult._make(ids=())
 
-    def _current(self) -> CollectionState:
+    @property
+    def _impl(self) -> CollectionBackend:
+        """The backend's collection, once the first add made it; before, a typed error."""
         if not self._ready:
             raise InvalidParameterError(
                 f"collection {self._pending_name!r} is empty and has no dimension yet; "
                 "add rows first"
             )
-        return super()._current()
+        return self._made
+
+    @_impl.setter
+    def _impl(self, made: CollectionBackend) -> None:
+        self._made = made
 
     # -- the first add creates it --------------------------------------------------------
     def add(self, ids: Any, vectors: Any = None, *args: Any, **options: Any) -> None:
@@ -143,7 +150,8 @@ class PendingCollection(Collection):
         if dim < 1:
             raise InvalidParameterError(f"cannot tell a dimension from vectors {given!r:.60}")
         real = self._db.get_or_create_collection(self._pending_name, dim=dim, **self._settings)
-        Collection.__init__(self, self._db, real._state)
-        self._db._collections[real.spec.id] = self
+        made = real._impl
+        Collection.__init__(self, self._db, made)
+        self._db._collections[id(made)] = (made, self)  # the database hands out this object
         self._ready = True
         return vectors, args, options

@@ -7,10 +7,8 @@ committed. See :class:`Collection` for the API.
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack, overload
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -18,15 +16,10 @@ import numpy.typing as npt
 from embedlab import _html
 from embedlab._validation import check_float, check_int
 from embedlab.errors import (
-    CollectionNotFoundError,
-    DuplicateIdError,
     InvalidParameterError,
     ModelMismatchError,
-    StoreIOError,
-    UnknownKeyError,
 )
-from embedlab.store import _frames, _maintenance
-from embedlab.store._calibrate import due as calibration_due
+from embedlab.store import _frames
 from embedlab.store._chroma_forms import (
     QueryResults,
     modify_args,
@@ -34,42 +27,32 @@ from embedlab.store._chroma_forms import (
     split_document_keys,
     write_args,
 )
-from embedlab.store._indexer import CHUNK, MAX_BACKLOG
 from embedlab.store._inputs import (
     MAX_K,
     Batch,
-    Include,
     check_documents,
     check_ids,
     check_include,
     check_k,
-    check_keyword_query,
+    check_keyword_terms,
     check_metadata_list,
     check_metadata_patches,
     check_queries,
     check_vectors,
-    show_values,
 )
-from embedlab.store._search import DEFAULT_EXACT_THRESHOLD, search
-from embedlab.store._state import (
-    CollectionState,
-    Spec,
-    encode_vectors,
-    prepare,
-    unpack_vectors,
-)
-from embedlab.store.filters import document_filter_sql, parse_where, parse_where_document
+from embedlab.store._search import DEFAULT_EXACT_THRESHOLD
+from embedlab.store._state import Spec
+from embedlab.store.filters import parse_where, parse_where_document
 from embedlab.store.index import INDEX_KINDS
-from embedlab.store.metadata import check_metadata, metadata_to_json
 from embedlab.store.results import CollectionInfo, GetResult, QueryResult, VerifyReport
 
 if TYPE_CHECKING:
+    from embedlab.store.backend.base import CollectionBackend
     from embedlab.store.database import Database
 
 __all__ = ["Collection"]
 
 _DEFAULT_INCLUDE = ("metadata", "documents")
-R = TypeVar("R", bound=GetResult)
 
 
 class QueryOptions(TypedDict, total=False):
@@ -100,15 +83,14 @@ class Collection:
         >>> db.close()
     """
 
-    def __init__(self, db: Database, state: CollectionState) -> None:
+    def __init__(self, db: Database, impl: CollectionBackend) -> None:
         self._db = db
-        self._state = state
-        self._use(state)
+        self._impl = impl
 
     # -- settings ---------------------------------------------------------------------
     @property
     def spec(self) -> Spec:
-        return self._state.spec
+        return self._impl.spec
 
     @property
     def name(self) -> str:
@@ -146,26 +128,15 @@ class Collection:
 
     def count(self) -> int:
         """Live rows (deleted ones excluded)."""
-        with self._db._lock:
-            return self._current().n_alive
+        self._db._check_open()
+        return self._impl.count()
 
     def info(self) -> CollectionInfo:
         """Settings and size, as :meth:`Database.list_collections` reports them, and the
         search breadth measured for the recall target (``calibration``; None until the
         collection has about 1,000 indexed rows, or without a target)."""
-        with self._reading() as state:
-            row = self._db._storage.collection_by_id(state.spec.id)
-            return CollectionInfo(
-                name=self.name,
-                dim=self.dim,
-                metric=self.metric,
-                index=self.index,
-                index_params=self.index_params,
-                model=self.model,
-                count=state.n_alive,
-                created=row.created if row else 0.0,
-                calibration=state.calibration,
-            )
+        self._db._check_open()
+        return self._impl.info()
 
     # -- writing ----------------------------------------------------------------------
     def add(
@@ -191,15 +162,8 @@ class Collection:
             self.model, ids, vectors, metadata, documents, chroma, collection=self
         )
         batch = self._batch(ids, vectors, metadata, documents, model)
-        with self._writing() as state:
-            existing = [key for key in batch.ids if key in state.id_pos]
-            if existing:
-                raise DuplicateIdError(
-                    f"collection {self.name!r} already has {len(existing)} of these ids: "
-                    f"{show_values(existing)}; upsert replaces them"
-                )
-            self._commit(state, batch, replaced=np.zeros(0, dtype=np.int64))
-        state.limit_backlog(MAX_BACKLOG, CHUNK)
+        self._db._check_open()
+        self._impl.add(batch)
 
     def upsert(
         self,
@@ -218,10 +182,8 @@ class Collection:
             self.model, ids, vectors, metadata, documents, chroma, collection=self
         )
         batch = self._batch(ids, vectors, metadata, documents, model)
-        with self._writing() as state:
-            replaced = [state.id_pos[key] for key in batch.ids if key in state.id_pos]
-            self._commit(state, batch, replaced=np.array(replaced, dtype=np.int64))
-        state.limit_backlog(MAX_BACKLOG, CHUNK)
+        self._db._check_open()
+        self._impl.upsert(batch)
 
     def update(
         self,
@@ -242,35 +204,8 @@ class Collection:
         patches = check_metadata_patches(metadata, len(keys))
         new_docs = None if documents is None else check_documents(documents, len(keys))
         new_vectors = None if vectors is None else check_vectors(self.spec, vectors, len(keys))
-        with self._writing() as state:
-            missing = [key for key in keys if key not in state.id_pos]
-            if missing:
-                raise UnknownKeyError(missing[0], what=f"id in collection {self.name!r}")
-            positions = np.array([state.id_pos[key] for key in keys], dtype=np.int64)
-            labels = state.labels[positions].tolist()
-            storage = self._db._storage
-            old_vectors = storage.fetch(labels, "vector") if new_vectors is None else {}
-            old_docs = storage.fetch(labels, "document") if new_docs is None else {}
-            merged = []
-            for i, pos in enumerate(positions.tolist()):
-                meta = state.metadata_at(pos)
-                if patches is not None:
-                    removed, changes = patches[i]
-                    meta = {k: v for k, v in meta.items() if k not in removed}
-                    meta.update(changes)
-                merged.append(check_metadata(meta))
-            if new_vectors is None:
-                blobs = [old_vectors[label] for label in labels]
-                stored = np.frombuffer(b"".join(blobs), dtype=self.spec.dtype)
-                new_vectors = stored.reshape(len(keys), self.spec.width)
-            batch = Batch(
-                keys,
-                new_vectors,
-                merged,
-                new_docs if new_docs is not None else [old_docs[label] for label in labels],
-            )
-            self._commit(state, batch, replaced=positions)
-        state.limit_backlog(MAX_BACKLOG, CHUNK)
+        self._db._check_open()
+        self._impl.update(keys, vectors=new_vectors, patches=patches, documents=new_docs)
 
     def delete(
         self,
@@ -293,17 +228,8 @@ class Collection:
         where, where_document = split_document_keys(where, where_document)
         parsed = parse_where(where)
         parsed_doc = parse_where_document(where_document)
-        with self._writing() as state:
-            selected = self._select(state, keys, parsed, parsed_doc)
-            if len(selected) == 0:
-                return 0
-            storage = self._db._storage
-            with storage.write():
-                seq = storage.next_seq(self.spec.id)
-                storage.tombstone(self.spec.id, seq, state.labels[selected].tolist())
-            with state.following(seq):
-                state.kill(selected)
-            return len(selected)
+        self._db._check_open()
+        return self._impl.delete(keys, parsed, parsed_doc)
 
     # -- reading ----------------------------------------------------------------------
     def get(
@@ -326,11 +252,8 @@ class Collection:
         if limit is not None:
             limit = check_int("limit", limit, minimum=0)
         offset = check_int("offset", offset, minimum=0)
-        with self._reading() as state:
-            selected = self._select(state, keys, parsed, parsed_doc)
-            end = None if limit is None else offset + limit
-            selected = selected[offset:end]
-            return self._rows(state, selected, wanted, GetResult)
+        self._db._check_open()
+        return self._impl.get(keys, parsed, parsed_doc, offset=offset, limit=limit, include=wanted)
 
     @overload
     def query(
@@ -398,27 +321,17 @@ class Collection:
             max_distance = check_float("max_distance", max_distance, minimum=-np.inf)
         if type(exact_threshold) is not int or exact_threshold < 0:
             exact_threshold = check_int("exact_threshold", exact_threshold, minimum=0)
-        with self._reading() as state:
-            if state.n_alive == 0:
-                raise InvalidParameterError(
-                    f"collection {self.name!r} is empty; add vectors before querying it"
-                )
-            allowed = None
-            if not parsed.is_all() or not parsed_doc.is_all():
-                allowed = self._mask(state, parsed, parsed_doc)
-            hits = search(
-                state,
-                prepare(self.spec, stored),
-                k,
-                allowed=allowed,
-                overrides=overrides,
-                exact_threshold=exact_threshold,
-                max_distance=max_distance,
-            )
-            results = [
-                self._rows(state, positions, wanted, QueryResult, distances=distances)
-                for distances, positions in hits
-            ]
+        self._db._check_open()
+        results = self._impl.query(
+            stored,
+            k,
+            parsed,
+            parsed_doc,
+            include=wanted,
+            overrides=overrides,
+            exact_threshold=exact_threshold,
+            max_distance=max_distance,
+        )
         if chroma_form:
             return QueryResults(results)
         return results[0] if single else results
@@ -462,23 +375,13 @@ class Collection:
             ('a',)
             >>> db.close()
         """
-        fts = check_keyword_query(text)
+        terms = check_keyword_terms(text)
         k = check_k(k)
         wanted = check_include(include)
         parsed = parse_where(where)
         parsed_doc = parse_where_document(where_document)
-        filtered = not parsed.is_all() or not parsed_doc.is_all()
-        with self._reading() as state:
-            labels, scores = self._db._storage.keyword_matches(
-                self.spec.id, fts, None if filtered else k
-            )
-            positions, found = state.lookup(labels)
-            scores = scores[found]
-            keep = state.alive[positions]
-            if filtered:
-                keep &= self._mask(state, parsed, parsed_doc)[positions]
-            positions, scores = positions[keep][:k], scores[keep][:k]
-            return self._rows(state, positions, wanted, QueryResult, distances=scores)
+        self._db._check_open()
+        return self._impl.keyword_query(terms, k, parsed, parsed_doc, include=wanted)
 
     def to_arrow(self) -> Any:
         """Every live row as a ``pyarrow.Table`` (see :meth:`GetResult.to_arrow`)."""
@@ -499,33 +402,24 @@ class Collection:
     def compact(self) -> int:
         """Drop deleted rows for good, rebuild the index without them and give the disk
         space back; return how many rows were dropped."""
-        with self._writing(autosave=False) as state:
-            purged, fresh = _maintenance.rebuild(self._db, state, purge=True)
-            self._use(fresh)
-            return purged
+        self._db._check_open()
+        return self._impl.compact()
 
     def rebuild_index(self) -> None:
         """Build the ANN index again from the stored rows and save it."""
-        with self._writing(autosave=False) as state:
-            _, fresh = _maintenance.rebuild(self._db, state, purge=False)
-            self._use(fresh)
+        self._db._check_open()
+        self._impl.rebuild_index()
 
     def verify(self) -> VerifyReport:
         """Check the stored rows, the index file and the in-memory index against each other."""
-        with self._db._lock, self._db._storage.guard():
-            return _maintenance.verify(self._db, self._current())
+        self._db._check_open()
+        return self._impl.verify()
 
     def save_index(self) -> None:
         """Finish indexing and write the index file now (it is also written on close and
         every few thousand changes)."""
-        with self._writing(autosave=False) as state:
-            state.index_pending()
-            try:
-                state.save()
-            except OSError as exc:
-                raise StoreIOError(
-                    f"could not write the index file {state.index_path}: {exc.strerror or exc}"
-                ) from None
+        self._db._check_open()
+        self._impl.save_index()
 
     def wait_for_index(self) -> None:
         """Block until every stored row is in the ANN index.
@@ -535,15 +429,13 @@ class Collection:
         It also measures the search breadth for the recall target if the index has grown
         enough since it was last measured (see ``info().calibration``).
         """
-        with self._db._lock:
-            state = self._current()
-        state.index_pending()
-        state.calibrate_if_due()
+        self._db._check_open()
+        self._impl.wait_for_index()
 
     @property
     def pending(self) -> int:
         """Rows written but not in the ANN index yet (the background indexer's backlog)."""
-        return self._state.pending
+        return self._impl.pending
 
     @property
     def sequence(self) -> int:
@@ -552,65 +444,10 @@ class Collection:
         It grows with every add, update or delete, so derived data (a cached projection,
         say) stamped with it is stale exactly when the number moved.
         """
-        with self._db._lock:
-            return self._current().applied_seq
+        self._db._check_open()
+        return self._impl.sequence()
 
     # -- internals --------------------------------------------------------------------
-    def _current(self) -> CollectionState:
-        """The view, caught up with what other connections committed (caller holds _lock)."""
-        self._db._check_open()
-        if self.spec.id in self._db._dropped:
-            names = [c.name for c in self._db._storage.collections()]
-            raise CollectionNotFoundError(self.name, names)
-        fresh = self._state.refresh(self._db._storage)
-        if fresh is not self._state:
-            self._use(fresh)
-        return fresh
-
-    def _use(self, state: CollectionState) -> None:
-        """Adopt a view: retire the one it replaces and hand it to the background indexer."""
-        if state is not self._state:
-            self._state.retired = True
-            self._state = state
-        state.indexer = self._db._indexer
-        if (state.pending or calibration_due(state)) and state.indexer is not None:
-            state.indexer.request(state)
-
-    @contextmanager
-    def _reading(self) -> Iterator[CollectionState]:
-        """Hold the thread lock and one read transaction, with the view caught up to it.
-
-        Everything read inside (the view, then documents and vectors by label) comes from
-        that one snapshot, so a compaction committed meanwhile elsewhere is not half seen.
-        """
-        with self._db._lock:
-            self._db._check_open()
-            with self._db._storage.read():
-                yield self._current()
-
-    @contextmanager
-    def _writing(self, *, autosave: bool = True) -> Iterator[CollectionState]:
-        """Hold the thread lock and the write lock, with the view caught up.
-
-        A failed autosave of the index file only warns: the write is committed, and the
-        file (derived data) is saved again later.
-        """
-        self._db._check_open(write=True)
-        with self._db._lock, self._db._write_lock.hold(), self._db._storage.guard():
-            self._db._check_open()
-            yield self._current()
-            if autosave and self._state.needs_save():
-                try:
-                    self._state.save()
-                except OSError as exc:
-                    self._state.save_failed()
-                    warnings.warn(
-                        f"collection {self.name!r}: the write is stored, but its index file "
-                        f"could not be saved ({exc}); it is saved again later",
-                        RuntimeWarning,
-                        stacklevel=3,
-                    )
-
     def _check_model(self, model: str | None, what: str) -> None:
         if model is not None and self.spec.model is not None and model != self.spec.model:
             raise ModelMismatchError(
@@ -636,82 +473,3 @@ class Collection:
         metas = check_metadata_list(metadata, len(keys))
         docs = check_documents(documents, len(keys))
         return Batch(keys, stored, metas, docs)
-
-    def _commit(
-        self, state: CollectionState, batch: Batch, *, replaced: npt.NDArray[np.int64]
-    ) -> None:
-        """One transaction: tombstone replaced rows, insert the batch; then update the view."""
-        if not batch.ids:
-            return
-        storage = self._db._storage
-        with storage.write():
-            seq = storage.next_seq(self.spec.id)
-            if len(replaced):
-                storage.tombstone(self.spec.id, seq, state.labels[replaced].tolist())
-            labels = storage.insert_items(
-                self.spec.id,
-                seq,
-                batch.ids,
-                encode_vectors(batch.vectors),
-                [metadata_to_json(m) if m else None for m in batch.metadata],
-                batch.documents,
-            )
-        with state.following(seq):
-            state.kill(replaced)
-            state.append(labels, batch.ids, prepare(self.spec, batch.vectors), batch.metadata)
-
-    def _mask(
-        self, state: CollectionState, where: Any, where_document: Any
-    ) -> npt.NDArray[np.bool_]:
-        """Positions that satisfy both filters (liveness not applied)."""
-        mask = np.ones(state.n, dtype=bool) if where.is_all() else state.columns.mask(where)
-        if not where_document.is_all():
-            sql, params = document_filter_sql(where_document)
-            labels = self._db._storage.labels_matching_document(self.spec.id, sql, params)
-            by_document = np.zeros(state.n, dtype=bool)
-            by_document[state.positions_of(labels)] = True
-            mask &= by_document
-        return mask
-
-    def _select(
-        self,
-        state: CollectionState,
-        keys: list[str] | None,
-        where: Any,
-        where_document: Any,
-    ) -> npt.NDArray[np.int64]:
-        """Live positions chosen by ids (in their order) and filters (in insertion order)."""
-        filtered = not where.is_all() or not where_document.is_all()
-        mask = self._mask(state, where, where_document) if filtered else None
-        if keys is not None:
-            found = [state.id_pos[key] for key in keys if key in state.id_pos]
-            positions = np.array(found, dtype=np.int64)
-            if mask is not None and len(positions):
-                positions = positions[mask[positions]]
-            return positions
-        live = state.alive if mask is None else state.alive & mask
-        return np.flatnonzero(live).astype(np.int64)
-
-    def _rows(
-        self,
-        state: CollectionState,
-        positions: npt.NDArray[np.int64],
-        wanted: frozenset[Include],
-        kind: type[R],
-        **extra: Any,
-    ) -> R:
-        """A result object for these positions with what ``include`` asks for."""
-        plist = positions.tolist()
-        fields: dict[str, Any] = {"ids": state.ids_of(plist)}
-        if Include.METADATA in wanted:
-            fields["metadata"] = state.metadata_of(plist)
-        if Include.DOCUMENTS in wanted or Include.VECTORS in wanted:
-            labels = state.labels[positions].tolist()
-            storage = self._db._storage
-            if Include.DOCUMENTS in wanted:
-                docs = storage.fetch(labels, "document") if labels else {}
-                fields["documents"] = tuple([docs.get(label) for label in labels])
-            if Include.VECTORS in wanted:
-                blobs = storage.fetch(labels, "vector") if labels else {}
-                fields["vectors"] = unpack_vectors(self.spec, [blobs[label] for label in labels])
-        return kind._make(**fields, **extra)

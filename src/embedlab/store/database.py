@@ -1,22 +1,14 @@
-"""The embedded vector database: a folder holding one SQLite file and one index file per
-collection.
+"""The vector database: named collections on a backend.
 
-Layout::
-
-    my.db/
-      embedlab.sqlite          collections, rows (vectors, metadata, documents), sequence numbers
-      embedlab.sqlite-wal      SQLite's write-ahead log
-      indexes/<id>.index       each collection's ANN index, stamped with the sequence it applied
-      write.lock               the one-writer-at-a-time lock (holds the writer's pid)
+``Database("./folder")`` is the embedded backend (SQLite + faiss in that folder, created if
+missing); ``Database("postgresql://user@host/dbname")`` keeps the collections on a
+PostgreSQL server with the pgvector extension. Both answer the same API (see
+:mod:`embedlab.store.backend.base` for the seam between this class and a backend).
 """
 
 from __future__ import annotations
 
-import atexit
-import os
 import threading
-import warnings
-import weakref
 from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
@@ -24,37 +16,37 @@ from types import TracebackType
 from typing import Any
 
 from embedlab._validation import check_float, check_int
-from embedlab.errors import (
-    CollectionExistsError,
-    CollectionNotFoundError,
-    EmbedlabError,
-    InvalidParameterError,
-    StoreIOError,
-    StoreLockedError,
-    StoreReadOnlyError,
-)
+from embedlab.errors import CollectionNotFoundError, InvalidParameterError
 from embedlab.metrics import Metric
 from embedlab.store._calibrate import check_index_params
-from embedlab.store._indexer import Indexer
 from embedlab.store._inputs import check_name
-from embedlab.store._lock import WriteLock
-from embedlab.store._state import build_state, load_state
-from embedlab.store._storage import Storage
+from embedlab.store.backend.base import CollectionBackend, DatabaseBackend
+from embedlab.store.backend.embedded import EmbeddedDatabase
 from embedlab.store.collection import Collection
 from embedlab.store.index import INDEX_KINDS
 from embedlab.store.results import CollectionInfo
 
-__all__ = ["Database"]
+__all__ = ["Database", "is_server_url"]
 
 _MAX_DIM = 65_536
-_CLOSE_LOCK_SECONDS = 2.0
-# Every database's indexer, stopped before the interpreter exits. Indexers, not databases:
-# a database dropped without close() is collected while its indexer thread still runs.
-_INDEXERS: weakref.WeakSet[Indexer] = weakref.WeakSet()
+_URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_server_url(location: object) -> bool:
+    """True for a PostgreSQL connection URL (``postgresql://...`` or ``postgres://...``).
+
+    Example:
+        >>> is_server_url("postgresql://me@db.example/vectors"), is_server_url("./my.db")
+        (True, False)
+    """
+    return isinstance(location, str) and location.lower().startswith(_URL_SCHEMES)
 
 
 class Database:
-    """An embedded vector database in a folder (created if missing).
+    """A vector database: a folder (created if missing), or a ``postgresql://`` URL of a
+    PostgreSQL server with pgvector (``pip install 'embedlab[postgres]'``; the same API,
+    shared by every process and machine that connects; ``lock_timeout`` bounds the wait
+    for another writer's locks there too).
 
     Any number of processes may open the same folder; one writes at a time (others wait
     up to ``lock_timeout`` seconds, then get :class:`~embedlab.errors.StoreLockedError`),
@@ -82,31 +74,24 @@ class Database:
             raise InvalidParameterError(
                 f"a database path must be a non-empty str or os.PathLike; got {path!r}"
             )
-        folder = Path(path)
-        if folder.exists() and not folder.is_dir():
-            raise InvalidParameterError(
-                f"a database is a folder; {str(folder)!r} exists and is not a folder"
-            )
         timeout = check_float("lock_timeout", lock_timeout, minimum=0.0)
-        _make_folder(folder)
-        indexes = folder / "indexes"
-        was_database = (folder / "write.lock").exists() or (
-            indexes.is_dir() and any(indexes.glob("*.index"))
-        )
-        self.path = folder
-        self._lock = threading.RLock()
-        self._write_lock = WriteLock(folder / "write.lock", timeout=timeout)
-        self._storage = Storage(folder, was_database=was_database)
-        self.read_only = self._storage.read_only
-        if not self.read_only:
-            _make_folder(indexes)
-            _remove_stale_temp_files(indexes)
+        self._backend: DatabaseBackend
+        if is_server_url(path):
+            from embedlab.store.backend.postgres import PostgresDatabase
+
+            self.path: Path | None = None
+            self.url: str | None = str(path)
+            self._backend = PostgresDatabase(self.url, lock_timeout=timeout)
+        else:
+            self.path = Path(path)
+            self.url = None
+            self._backend = EmbeddedDatabase(
+                self.path, lock_timeout=timeout, background_indexing=background_indexing
+            )
+        self.read_only = self._backend.read_only
+        self._collections: dict[int, tuple[CollectionBackend, Collection]] = {}
+        self._lock = threading.RLock()  # get-or-create is one step within a process
         self._open = True
-        self._collections: dict[int, Collection] = {}
-        self._dropped: set[int] = set()
-        self._indexer = Indexer() if background_indexing else None
-        if self._indexer is not None:
-            _INDEXERS.add(self._indexer)
 
     # -- collections ------------------------------------------------------------------
     def create_collection(
@@ -154,64 +139,25 @@ class Database:
         params = check_index_params(kind, index_params, dim)
         if model is not None and (not isinstance(model, str) or not model):
             raise InvalidParameterError(f"model must be a non-empty str or None; got {model!r}")
-        self._check_open(write=True)
-        with self._lock, self._write_lock.hold():
-            self._check_open()
-            with self._storage.write():
-                if self._storage.collection(name) is not None:
-                    raise CollectionExistsError(
-                        f"collection {name!r} already exists; use get_collection() or "
-                        "get_or_create_collection()"
-                    )
-                self._storage.insert_collection(
-                    name,
-                    dim=dim,
-                    metric=parsed_metric.value,
-                    index_kind=kind,
-                    index_params=params,
-                    model=model,
-                )
-                row = self._storage.collection(name)
-                if row is None:  # pragma: no cover - just inserted
-                    raise RuntimeError("collection insert failed")
-                state = build_state(self._storage, row, self._index_path(row.id))
-                try:
-                    state.save()
-                except OSError as exc:  # rolls the creation back
-                    raise StoreIOError(
-                        f"could not write the index file {state.index_path}: {exc.strerror or exc}"
-                    ) from None
-            collection = Collection(self, state)
-            self._collections[row.id] = collection
-            return collection
+        self._check_open()
+        impl = self._backend.create_collection(
+            name, dim=dim, metric=parsed_metric.value, kind=kind, params=params, model=model
+        )
+        return self._wrap(impl)
 
     def get_collection(self, name: str) -> Collection:
         """An existing collection (its index loaded, and rebuilt if its file is unusable)."""
-        with self._lock:
-            self._check_open()
-            with self._storage.read():
-                row = self._storage.collection(name) if isinstance(name, str) else None
-                if row is None:
-                    names = [c.name for c in self._storage.collections()]
-                    raise CollectionNotFoundError(str(name), names)
-                cached = self._collections.get(row.id)
-                if cached is not None:
-                    return cached
-                state = load_state(self._storage, row, self._index_path(row.id))
-            collection = Collection(self, state)
-            self._collections[row.id] = collection
-            if state.stale_file and not self.read_only:
-                self._save_now(collection)
-            return collection
+        self._check_open()
+        return self._wrap(self._backend.get_collection(name))
 
-    def _save_now(self, collection: Collection) -> None:
-        """Save a rebuilt or caught-up index file at once (so its warning comes once), if
-        the write lock is free; otherwise a later write or close saves it."""
-        try:
-            with self._write_lock.hold(timeout=0.0):
-                _save_quietly(collection)
-        except (StoreLockedError, OSError):
-            pass
+    def _wrap(self, impl: CollectionBackend) -> Collection:
+        """The one :class:`Collection` of a backend collection object."""
+        known = self._collections.get(id(impl))
+        if known is not None and known[0] is impl:
+            return known[1]
+        collection = Collection(self, impl)
+        self._collections[id(impl)] = (impl, collection)
+        return collection
 
     def get_or_create_collection(
         self,
@@ -258,59 +204,25 @@ class Database:
 
     def list_collections(self) -> list[CollectionInfo]:
         """Every collection's settings and live row count, by name."""
-        with self._lock:
-            self._check_open()
-            with self._storage.read():
-                return [
-                    CollectionInfo(
-                        name=row.name,
-                        dim=row.dim,
-                        metric=row.metric,
-                        index=row.index_kind,
-                        index_params=row.index_params,
-                        model=row.model,
-                        count=self._storage.count(row.id),
-                        created=row.created,
-                    )
-                    for row in self._storage.collections()
-                ]
+        self._check_open()
+        return self._backend.list_collections()
 
     def delete_collection(self, name: str) -> None:
-        """Remove a collection, its rows and its index file."""
-        self._check_open(write=True)
-        with self._lock, self._write_lock.hold():
-            self._check_open()
-            with self._storage.write():
-                row = self._storage.collection(name) if isinstance(name, str) else None
-                if row is None:
-                    names = [c.name for c in self._storage.collections()]
-                    raise CollectionNotFoundError(str(name), names)
-                self._storage.delete_collection(row.id)
-            self._dropped.add(row.id)
-            dropped = self._collections.pop(row.id, None)
-            if dropped is not None:
-                dropped._state.retired = True
-            self._index_path(row.id).unlink(missing_ok=True)
+        """Remove a collection, its rows and its index."""
+        self._check_open()
+        self._backend.delete_collection(name)
+        self._collections = {
+            key: pair for key, pair in self._collections.items() if pair[1].name != name
+        }
 
     # -- life -------------------------------------------------------------------------
     def close(self) -> None:
         """Save index files with unsaved changes (if the write lock is free) and close."""
-        with self._lock:
-            if not self._open:
-                return
-            if self._indexer is not None:
-                self._indexer.close()
-            dirty = [c for c in self._collections.values() if c._state.unsaved or c.pending]
-            if dirty and not self.read_only:
-                try:
-                    with self._write_lock.hold(timeout=_CLOSE_LOCK_SECONDS):
-                        for collection in dirty:
-                            _save_quietly(collection)
-                except StoreLockedError:
-                    pass  # another writer holds it; the next open replays from SQLite
-            self._collections.clear()
-            self._storage.close()
-            self._open = False
+        if not self._open:
+            return
+        self._backend.close()
+        self._collections.clear()
+        self._open = False
 
     def __enter__(self) -> Database:
         return self
@@ -324,19 +236,12 @@ class Database:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Database({str(self.path)!r})"
+        return f"Database({str(self.path) if self.url is None else _hide_password(self.url)!r})"
 
-    def _check_open(self, *, write: bool = False) -> None:
+    def _check_open(self) -> None:
         if not self._open:
-            raise InvalidParameterError(f"the database {str(self.path)!r} is closed")
-        if write and self.read_only:
-            raise StoreReadOnlyError(
-                f"the database {str(self.path)!r} was opened read-only (its folder cannot "
-                "be written); it cannot be changed"
-            )
-
-    def _index_path(self, collection_id: int) -> Path:
-        return self.path / "indexes" / f"{collection_id}.index"
+            where = str(self.path) if self.url is None else _hide_password(self.url)
+            raise InvalidParameterError(f"the database {where!r} is closed")
 
 
 def _index_kind(index: object) -> str:
@@ -346,65 +251,11 @@ def _index_kind(index: object) -> str:
     raise InvalidParameterError(f"The 'index' parameter must be one of {valid}. Got {index!r}.")
 
 
-def _make_folder(folder: Path) -> None:
-    """Create a folder (and its parents) or raise a typed error saying why it can't be."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise InvalidParameterError(
-            f"cannot create the database folder {str(folder)!r}: a part of its path is a file"
-        ) from None
-    except PermissionError as exc:
-        raise StoreReadOnlyError(
-            f"cannot create the database folder {str(folder)!r}: {exc.strerror}"
-        ) from None
-    except OSError as exc:
-        raise StoreIOError(
-            f"cannot create the database folder {str(folder)!r}: {exc.strerror}"
-        ) from None
-
-
-def _remove_stale_temp_files(indexes: Path) -> None:
-    """Delete ``.<name>.<pid>.tmp`` files left by index saves whose process is gone."""
-    for tmp in indexes.glob(".*.tmp"):
-        try:
-            pid = int(tmp.name.rsplit(".", 2)[-2])
-        except (ValueError, IndexError):
-            continue
-        if pid != os.getpid() and not _alive(pid):
-            tmp.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # it exists but is not ours
-        return True
-    return True
-
-
-@atexit.register
-def _stop_indexers() -> None:
-    """Stop the background indexer threads of databases left open at exit.
-
-    A daemon thread still inside faiss while the interpreter tears down aborts the process;
-    pending rows stay in SQLite and are indexed again on the next open.
-    """
-    for indexer in list(_INDEXERS):
-        indexer.close()
-
-
-def _save_quietly(collection: Collection) -> None:
-    """Catch up and save one collection's index file; a failure only warns (it is derived)."""
-    try:
-        state = collection._current()
-        state.index_pending()
-        state.save()
-    except (OSError, EmbedlabError) as exc:
-        warnings.warn(
-            f"could not save the index of collection {collection.name!r}: {exc}",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+def _hide_password(url: str) -> str:
+    """The URL with any password replaced by ``***`` (for messages and repr)."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}"
