@@ -414,22 +414,27 @@ def files_hash(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def cache_dir() -> Path:
+def default_cache_dir() -> Path:
     """``$EMBEDLAB_CACHE/static``, else ``~/.cache/embedlab/static``.
 
     Example:
-        >>> cache_dir().name
+        >>> default_cache_dir().name
         'static'
     """
-    from embedlab.encoders.onnx import default_cache_dir
+    from embedlab.encoders import onnx
 
-    return default_cache_dir().parent / "static"
+    return onnx.default_cache_dir().parent / "static"
+
+
+def cached_folder_name(name: str, base: Path) -> str:
+    """The cache folder's name for a named encoder: name, recipe, hash of the base's files."""
+    return f"{name}-r{RECIPE}-{files_hash(base)}"
 
 
 def load_named(
     name: str,
     *,
-    cache: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
     progress: Callable[[DistillProgress], None] | None = None,
 ) -> DistilledEncoder:
     """The named distilled encoder (``minilm-distilled``), distilled once and then cached.
@@ -446,8 +451,8 @@ def load_named(
             f"unknown distilled encoder {name!r}; available: {', '.join(map(repr, NAMED))}"
         )
     base = locate(NAMED[name])
-    root = Path(cache).expanduser() if cache is not None else cache_dir()
-    folder = root / f"{name}-r{RECIPE}-{files_hash(base.path)}"
+    root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    folder = root / cached_folder_name(name, base.path)
     label = f"static:{name}"
     if read_config(folder) is not None:
         return DistilledEncoder.load(folder, name=label)
