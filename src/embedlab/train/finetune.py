@@ -40,7 +40,12 @@ from typing import Any
 import numpy as np
 
 from embedlab._validation import check_float, check_int
-from embedlab.errors import FormatError, InvalidParameterError, MissingFileError
+from embedlab.errors import (
+    FormatError,
+    InvalidParameterError,
+    MissingDependencyError,
+    MissingFileError,
+)
 
 __all__ = [
     "FinetuneProgress",
@@ -52,6 +57,7 @@ __all__ = [
 ]
 
 PROVENANCE_FILE = "embedlab_finetune.json"
+PIP_LINE = "pip install 'embedlab[finetune]'"
 FIELDS = ("query", "positive", "negative")
 
 
@@ -356,7 +362,14 @@ def _train(
     should_stop: Callable[[], bool] | None,
 ) -> tuple[int, int, bool]:
     """Run sentence-transformers' trainer; (steps planned, steps done, whether stopped)."""
-    from datasets import Dataset  # type: ignore[import-untyped]
+    try:
+        import accelerate  # type: ignore[import-untyped]  # noqa: F401  # the trainer needs it
+        from datasets import Dataset  # type: ignore[import-untyped]
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"fine-tuning needs sentence-transformers' trainer ({exc.name} is missing); "
+            f"install it with: {PIP_LINE}"
+        ) from exc
     from sentence_transformers import (
         SentenceTransformerTrainer,
         SentenceTransformerTrainingArguments,
