@@ -277,6 +277,7 @@ def distill(
         >>> enc.dim, len(enc.tokens)  # doctest: +SKIP
         (256, 29525)
     """
+    from embedlab import __version__
     from embedlab.encoders._loading import import_torch, load_model, locate
 
     if pca_dims is not None:
@@ -339,6 +340,7 @@ def distill(
         "token_remove_pattern": token_remove_pattern,
         "unk_token": unk,
         "seconds": round(time.perf_counter() - began, 3),
+        "library_version": __version__,
     }
     label = name or f"static:{folder.name}-distilled"
     return DistilledEncoder(vectors.astype(np.float32), tokens, backend, name=label, config=config)

@@ -235,6 +235,7 @@ def finetune(
         >>> load("my-model").encode(["a query"]).shape  # doctest: +SKIP
         (1, 384)
     """
+    from embedlab import __version__
     from embedlab.encoders._loading import import_torch, load_model, locate
     from embedlab.encoders.distilled import files_hash
     from embedlab.io._files import check_output_path
@@ -298,6 +299,7 @@ def finetune(
         "seconds": round(time.perf_counter() - began, 1),
         "cpu_seconds": round(time.process_time() - cpu_began, 1),
         "torch_threads": int(torch.get_num_threads()),
+        "library_version": __version__,
     }
     _save(st_model, target, provenance)
     return FinetuneReport(
@@ -342,7 +344,7 @@ def _pairs(value: object, name: str) -> tuple[list[Pair], dict[str, Any] | None]
         path = Path(value).expanduser()
         pairs = read_pairs(path)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        return pairs, {"file": str(path.resolve()), "sha256": digest, "lines": len(pairs)}
+        return pairs, {"file": str(path.resolve()), "sha256": digest, "pairs": len(pairs)}
     if not isinstance(value, Sequence) or not all(isinstance(p, Pair) for p in value):
         raise InvalidParameterError(
             f"The {name!r} parameter must be a JSONL file path or a list of Pair. "
