@@ -172,9 +172,12 @@ class DistilledEncoder:
         keep = rows >= 0
         owner = np.repeat(np.arange(len(items)), lengths)[keep]
         counts = np.bincount(owner, minlength=len(items)).astype(np.float32)
-        sums = np.zeros((len(items), self.dim), dtype=np.float32)
-        if len(owner):
-            _segment_sum(sums, owner, self.vectors[rows[keep]])
+        # (texts x tokens) counts times the vectors: no (all tokens x dim) intermediate
+        from scipy.sparse import csr_matrix
+
+        ones = np.ones(len(owner), dtype=np.float32)
+        bag = csr_matrix((ones, (owner, rows[keep])), shape=(len(items), len(self.vectors)))
+        sums = np.asarray(bag @ self.vectors, dtype=np.float32)
         nonzero = counts > 0
         out[nonzero] = sums[nonzero] / counts[nonzero, None]
         return unit_rows(out) if normalize else out
@@ -235,12 +238,6 @@ def read_config(folder: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return config if isinstance(config, dict) and config.get("kind") == KIND else None
-
-
-def _segment_sum(out: FloatArray, owner: npt.NDArray[np.int64], rows: FloatArray) -> None:
-    """out[owner[i]] += rows[i], with owner sorted ascending (one reduceat, no Python loop)."""
-    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-    out[owner[starts]] = np.add.reduceat(rows, starts, axis=0)
 
 
 def _import_tokenizers() -> Any:
