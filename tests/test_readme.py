@@ -37,6 +37,8 @@ NOT_RUN = {
     "make demo": "builds a virtual environment; `embedlab demo` is what it runs",
     "make test": "builds a virtual environment and runs this very suite",
     "embedlab demo": "tests/test_cli.py::test_demo_json runs it (1-2 minutes)",
+    "embedlab distill": "distils all 29,525 minilm tokens (minutes); "
+    "tests/test_encoders_distilled.py distils a tiny vocabulary",
 }
 
 # Commands that run until stopped (servers): started as written in the background, then
@@ -120,6 +122,14 @@ def make_inputs(folder: Path) -> None:
     )
     (docs_folder / "exceptions.html").write_bytes((TUTORIAL / "08.02-exceptions.html").read_bytes())
     (folder / "lines.txt").write_text("the river floods\nbread rises\n")
+    # embedlab finetune: a gloss's first words -> the rest of it, 32 pairs (issue 15)
+    split = [g.split() for g in lines[:400:12] if len(g.split()) >= 8][:32]
+    (folder / "pairs.jsonl").write_text(
+        "".join(
+            json.dumps({"query": " ".join(w[:4]), "positive": " ".join(w[4:])}) + "\n"
+            for w in split
+        )
+    )
     _bias_and_eval_inputs(folder)
     _analysis_inputs(folder)
     _image_inputs(folder)

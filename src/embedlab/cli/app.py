@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 # here still shows, under "More".
 PANELS = {
     "Start here": ["demo"],
-    "Train": ["train"],
+    "Train": ["train", "finetune", "distill"],
     "Embed and store": ["embed", "index", "db", "convert"],
     "Search": ["search", "similar", "analogy"],
     "Judge": ["evaluate", "eval", "bias"],

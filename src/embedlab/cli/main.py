@@ -14,6 +14,7 @@ def main() -> None:
         db,
         demo,
         evaluation,
+        finetune,
         ingest,
         query,
         search,

@@ -5,6 +5,9 @@ A spec is one of:
 - a registered name: ``minilm`` (all-MiniLM-L6-v2, packaged for offline use);
 - ``static:PATH``: pooled word vectors from a vectors file (see ``encoders.static``);
 - ``bilm:PATH``: contextual vectors from a BiLM trained by ``embedlab.train.BiLM``;
+- ``static:minilm-distilled``: minilm distilled into static token vectors (model2vec's
+  recipe, built on first use and cached), or ``static:FOLDER`` for a folder that
+  :func:`embedlab.encoders.distilled.distill` wrote (see ``encoders.distilled``);
 - ``openai:MODEL[@URL]`` or ``remote:MODEL[@URL]``: an OpenAI-compatible endpoint;
 - a path to a local sentence-transformers or Hugging Face model folder;
 - ``efficientnet-lite0``: ImageNet image features (``encoders.image``; images, not texts);
@@ -57,7 +60,13 @@ def _minilm(**options: Any) -> Encoder:
 
 
 def _static(path: str, **options: Any) -> Encoder:
+    from embedlab.encoders import distilled
     from embedlab.encoders.static import StaticEncoder
+
+    if path in distilled.NAMED:  # static:minilm-distilled, built once and cached
+        return distilled.load_named(path, **options)
+    if distilled.read_config(Path(path).expanduser()) is not None:
+        return distilled.DistilledEncoder.load(path, **options)
 
     encoder: Encoder = StaticEncoder.load(path, **options)
     return encoder

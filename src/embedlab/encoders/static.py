@@ -1,5 +1,9 @@
 """StaticEncoder: sentence vectors pooled from word vectors (mean, or SIF).
 
+(:class:`DistilledEncoder` and :func:`distill`, static token vectors distilled from a
+transformer as model2vec does, live in :mod:`embedlab.encoders.distilled` and are
+re-exported here.)
+
 A text is split with :func:`embedlab.text.tokenize` and its words' vectors are pooled:
 
 - ``mean``: the plain average of the word vectors;
@@ -30,13 +34,14 @@ import numpy.typing as npt
 
 from embedlab._validation import StrEnumOption, check_float, check_int
 from embedlab.encoders.base import check_texts
+from embedlab.encoders.distilled import DistilledEncoder, distill  # static token vectors
 from embedlab.errors import CorpusError, InvalidParameterError, UnknownKeyError
 from embedlab.metrics import normalize as unit_rows
 from embedlab.subword_vectors import FastTextVectors
 from embedlab.text.tokenize import tokenize
 from embedlab.vectors import WordVectors
 
-__all__ = ["StaticEncoder", "StaticPooling"]
+__all__ = ["DistilledEncoder", "StaticEncoder", "StaticPooling", "distill"]
 
 
 class StaticPooling(StrEnumOption):

@@ -1,0 +1,469 @@
+"""DistilledEncoder: a static token-embedding model distilled from a transformer (model2vec's
+recipe), encoding with a tokenizer and numpy alone.
+
+Distillation (:func:`distill`), stated once:
+
+1. Every token of the model's vocabulary, except the special tokens other than padding and
+   unknown (``[CLS]``, ``[SEP]``, ``[MASK]``) and those matching ``token_remove_pattern``
+   (default ``[unusedN]``), runs through the transformer on its own, framed by the model's
+   special tokens (``[CLS] token [SEP]``); its vector is the mean of the three output rows.
+2. PCA (centred, by an eigendecomposition of the covariance) to ``pca_dims`` dimensions;
+   each component's sign is set so that its largest score is positive. No reduction when
+   ``pca_dims`` is ``None`` or not below the number of tokens.
+3. Zipf / SIF weighting: the tokens' ids stand for frequency ranks (WordPiece and BPE
+   vocabularies list frequent tokens first); the token at position ``i`` of the kept
+   vocabulary gets ``p = (1 / (i + 2)) / sum`` and every vector is scaled by ``a / (a + p)``
+   (``a = sif_coefficient``, 1e-4), so frequent tokens count less.
+
+This is the pipeline of ``model2vec.distill`` (0.10) and gives the same vectors (up to float
+rounding) when both keep the same tokens; tests/test_encoders_distilled.py checks it. Two
+differences remain at encode time: a text's literal ``[CLS]`` / ``[SEP]`` / ``[MASK]`` is
+dropped here (the original tokenizer still knows them as special tokens), while model2vec's
+rewritten tokenizer splits them into ``[``, ``cl``, ``##s``, ``]``; and this encoder reads
+texts whole, where model2vec cuts them at 512 tokens by default.
+
+Encoding: the model's own (Rust) tokenizer without special tokens; unknown and removed
+tokens are skipped; a text's vector is the mean of its tokens' vectors; a text with no token
+left is the zero vector. No torch at encode time.
+
+``static:minilm-distilled`` (see :func:`load_named`) is minilm distilled on first use and
+cached under ``$EMBEDLAB_CACHE/static/`` (default ``~/.cache/embedlab/static/``), keyed by
+a hash of minilm's files and the recipe: shipping the 30 MB of float32 vectors in the wheel
+would triple its size for a one-time cost of a minute or two (``embedlab distill`` builds it
+ahead of time). A folder is ``config.json`` (kind, base model, recipe, files hash),
+``vectors.npy`` (float32, one row per token), ``vocab.txt`` (the tokens of the rows) and
+``tokenizer.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from embedlab._validation import check_float, check_int
+from embedlab.encoders.base import check_texts
+from embedlab.errors import FormatError, InvalidParameterError, MissingDependencyError
+from embedlab.metrics import normalize as unit_rows
+
+__all__ = ["DistillProgress", "DistilledEncoder", "distill", "load_named"]
+
+FloatArray = npt.NDArray[np.float32]
+KIND = "distilled-static"
+RECIPE = 1
+"""Version of the distillation recipe; bumping it moves the cache to fresh folders."""
+NAMED = {"minilm-distilled": "minilm"}
+"""``static:NAME`` → the registered transformer it is distilled from (on first use)."""
+PIP_LINE = "pip install tokenizers  (it comes with 'embedlab[transformers]')"
+
+
+@dataclass(frozen=True)
+class DistillProgress:
+    """Where a distillation stands: tokens run through the transformer so far."""
+
+    tokens_done: int
+    tokens_total: int
+
+
+class DistilledEncoder:
+    """Encode texts as the mean of distilled static token vectors (numpy only).
+
+    Example:
+        >>> enc = DistilledEncoder.load("my-distilled")  # doctest: +SKIP
+        >>> enc = load_named("minilm-distilled")  # built once, then cached  # doctest: +SKIP
+        >>> enc.encode(["a fast static encoder"], normalize=True).shape  # doctest: +SKIP
+        (1, 256)
+    """
+
+    max_tokens: int | None = None
+    """A static model reads any length: a text's vector is the mean over all its tokens."""
+
+    def __init__(
+        self,
+        vectors: FloatArray,
+        tokens: Sequence[str],
+        tokenizer: Any,
+        *,
+        name: str,
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        if vectors.ndim != 2 or vectors.shape[0] != len(tokens):
+            raise InvalidParameterError(
+                f"number of tokens ({len(tokens)}) does not match number of vectors "
+                f"({vectors.shape[0] if vectors.ndim == 2 else vectors.shape})"
+            )
+        self.vectors: FloatArray = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.tokens = list(tokens)
+        self.name: str = name
+        self.config: dict[str, Any] = dict(config or {})
+        """What the folder's config.json records (base model, recipe, files hash)."""
+        self.build_seconds = 0.0
+        """Seconds :func:`load_named` spent distilling (0.0 when it came from the cache)."""
+        self._tokenizer = tokenizer
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+        size = max(int(tokenizer.get_vocab_size(with_added_tokens=True)), 1)
+        row_of = np.full(size, -1, dtype=np.int64)
+        for row, token in enumerate(self.tokens):
+            token_id = tokenizer.token_to_id(token)
+            if token_id is not None and token_id < size:
+                row_of[token_id] = row
+        unk = self.config.get("unk_token")
+        if isinstance(unk, str) and tokenizer.token_to_id(unk) is not None:
+            row_of[tokenizer.token_to_id(unk)] = -1  # unknown pieces carry no meaning
+        self._row_of = row_of
+
+    @property
+    def dim(self) -> int:
+        """Number of dimensions of each vector."""
+        return int(self.vectors.shape[1])
+
+    def __repr__(self) -> str:
+        return f"DistilledEncoder({self.name!r}, tokens={len(self.tokens)}, dim={self.dim})"
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 32,
+        normalize: bool = False,
+        show_progress: bool = False,
+        prompt: str | None = None,
+    ) -> FloatArray:
+        """Encode texts as a float32 (n, dim) matrix: the mean of each text's token vectors.
+
+        ``batch_size`` and ``show_progress`` are accepted for the protocol; encoding is one
+        vectorised pass. A text with no known token is the zero vector.
+
+        Example:
+            >>> enc = load_named("minilm-distilled")  # doctest: +SKIP
+            >>> enc.encode(["", "hello"]).any(axis=1).tolist()  # doctest: +SKIP
+            [False, True]
+        """
+        items = check_texts(texts)
+        check_int("batch_size", batch_size)
+        if prompt is not None:
+            if not isinstance(prompt, str):
+                raise InvalidParameterError(
+                    f"The 'prompt' parameter must be a str or None. Got {prompt!r}."
+                )
+            items = [prompt + text for text in items]
+        out = np.zeros((len(items), self.dim), dtype=np.float32)
+        if not items:
+            return out
+        encoded = self._tokenizer.encode_batch_fast(items, add_special_tokens=False)
+        lengths = np.fromiter((len(e.ids) for e in encoded), dtype=np.int64, count=len(items))
+        ids = np.fromiter(
+            (i for e in encoded for i in e.ids), dtype=np.int64, count=int(lengths.sum())
+        )
+        rows = self._row_of[np.minimum(ids, len(self._row_of) - 1)]
+        keep = rows >= 0
+        owner = np.repeat(np.arange(len(items)), lengths)[keep]
+        counts = np.bincount(owner, minlength=len(items)).astype(np.float32)
+        # (texts x tokens) counts times the vectors: no (all tokens x dim) intermediate
+        from scipy.sparse import csr_matrix
+
+        ones = np.ones(len(owner), dtype=np.float32)
+        bag = csr_matrix((ones, (owner, rows[keep])), shape=(len(items), len(self.vectors)))
+        sums = np.asarray(bag @ self.vectors, dtype=np.float32)
+        nonzero = counts > 0
+        out[nonzero] = sums[nonzero] / counts[nonzero, None]
+        return unit_rows(out) if normalize else out
+
+    # -- files ---------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the model folder (config.json, vectors.npy, vocab.txt, tokenizer.json).
+
+        Example:
+            >>> load_named("minilm-distilled").save("minilm-static")  # doctest: +SKIP
+            PosixPath('minilm-static')
+        """
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / "vectors.npy", self.vectors, allow_pickle=False)
+        (folder / "vocab.txt").write_text(
+            "".join(token + "\n" for token in self.tokens), encoding="utf-8"
+        )
+        (folder / "tokenizer.json").write_text(self._tokenizer.to_str(), encoding="utf-8")
+        config = {"kind": KIND, "name": self.name, **self.config, "dim": self.dim}
+        (folder / "config.json").write_text(json.dumps(config, indent=1), encoding="utf-8")
+        return folder
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, name: str | None = None) -> DistilledEncoder:
+        """Read a folder written by :meth:`save`; errors name the file that is wrong.
+
+        Example:
+            >>> DistilledEncoder.load("minilm-static").dim  # doctest: +SKIP
+            256
+        """
+        folder = Path(path).expanduser()
+        config = read_config(folder)
+        if config is None:
+            raise FormatError(
+                f"not a distilled static model folder: expected config.json with kind {KIND!r}",
+                path=str(folder),
+            )
+        tokenizers = _import_tokenizers()
+        try:
+            vectors = np.load(folder / "vectors.npy", allow_pickle=False)
+            tokens = (folder / "vocab.txt").read_text(encoding="utf-8").split("\n")[:-1]
+            tokenizer = tokenizers.Tokenizer.from_file(str(folder / "tokenizer.json"))
+        except (OSError, ValueError, Exception) as exc:
+            raise FormatError(
+                f"could not read the distilled model: {type(exc).__name__}: {exc}",
+                path=str(folder),
+            ) from exc
+        label = name or str(config.get("name") or f"static:{folder}")
+        return cls(vectors.astype(np.float32), tokens, tokenizer, name=label, config=config)
+
+
+def read_config(folder: Path) -> dict[str, Any] | None:
+    """The folder's config.json if it is a distilled static model, else None."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return config if isinstance(config, dict) and config.get("kind") == KIND else None
+
+
+def _import_tokenizers() -> Any:
+    """Import the Rust tokenizers package, or say how to install it."""
+    try:
+        import tokenizers
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"distilled static encoders need the tokenizers package; {PIP_LINE}"
+        ) from exc
+    return tokenizers
+
+
+# -- distillation ----------------------------------------------------------------------------
+
+
+def distill(
+    model: str | os.PathLike[str] = "minilm",
+    *,
+    pca_dims: int | None = 256,
+    sif_coefficient: float | None = 1e-4,
+    token_remove_pattern: str | None = r"\[unused\d+\]",
+    batch_size: int = 512,
+    name: str | None = None,
+    progress: Callable[[DistillProgress], None] | None = None,
+) -> DistilledEncoder:
+    """Distil a transformer (a registered name or a model folder) into a static encoder.
+
+    Needs torch (the ``transformers`` extra); the result encodes without it. See the module
+    docstring for the recipe; ``sif_coefficient=None`` turns the weighting off.
+
+    Example:
+        >>> enc = distill("minilm", pca_dims=256)  # a minute or two on 2 cores  # doctest: +SKIP
+        >>> enc.dim, len(enc.tokens)  # doctest: +SKIP
+        (256, 29525)
+    """
+    from embedlab import __version__
+    from embedlab.encoders._loading import import_torch, load_model, locate
+
+    if pca_dims is not None:
+        pca_dims = check_int("pca_dims", pca_dims, minimum=1)
+    if sif_coefficient is not None:
+        sif_coefficient = check_float("sif_coefficient", sif_coefficient, inclusive_min=False)
+        if sif_coefficient >= 1.0:
+            raise InvalidParameterError(
+                f"The 'sif_coefficient' parameter must be in (0, 1). Got {sif_coefficient}."
+            )
+    batch_size = check_int("batch_size", batch_size)
+    try:
+        remove = re.compile(token_remove_pattern) if token_remove_pattern else None
+    except re.error as exc:
+        raise InvalidParameterError(
+            f"The 'token_remove_pattern' parameter must be a regular expression. "
+            f"Got {token_remove_pattern!r} ({exc})."
+        ) from None
+    began = time.perf_counter()
+    folder = locate(model)
+    torch, _ = import_torch()
+    st_model = load_model(folder, pooling=None, device="cpu")
+    hf_tokenizer = st_model[0].tokenizer
+    rust = getattr(hf_tokenizer, "backend_tokenizer", None)
+    if rust is None:
+        raise InvalidParameterError(
+            f"distillation needs a fast (Rust) tokenizer; {folder.name!r} has "
+            f"{type(hf_tokenizer).__name__}"
+        )
+    backend = _import_tokenizers().Tokenizer.from_str(rust.to_str())  # a copy to change
+    backend.no_truncation()
+    backend.no_padding()
+    keep = {getattr(hf_tokenizer, "pad_token", None), getattr(hf_tokenizer, "unk_token", None)}
+    tokens, ids = _kept_tokens(backend, remove, {t for t in keep if isinstance(t, str)})
+    prefix, suffix = _special_frame(backend)
+    network = st_model[0].auto_model.eval()
+    sequences = np.array([[*prefix, i, *suffix] for i in ids], dtype=np.int64)
+    raw = np.empty((len(ids), int(network.config.hidden_size)), dtype=np.float32)
+    with torch.inference_mode():
+        for start in range(0, len(ids), batch_size):
+            batch = torch.from_numpy(sequences[start : start + batch_size])
+            hidden = network(
+                input_ids=batch,
+                attention_mask=torch.ones_like(batch),
+                token_type_ids=torch.zeros_like(batch),
+            ).last_hidden_state
+            raw[start : start + len(batch)] = hidden.float().mean(dim=1).numpy()
+            if progress is not None:
+                progress(DistillProgress(start + len(batch), len(ids)))
+    vectors = _pca(np.nan_to_num(raw).astype(np.float64), pca_dims)
+    if sif_coefficient is not None:
+        vectors *= sif_weights(len(vectors), sif_coefficient)[:, None]
+    unk = getattr(hf_tokenizer, "unk_token", None)
+    config = {
+        "base_model": folder.name,
+        "base_model_hash": files_hash(folder.path),
+        "recipe": RECIPE,
+        "pca_dims": pca_dims,
+        "sif_coefficient": sif_coefficient,
+        "token_remove_pattern": token_remove_pattern,
+        "unk_token": unk,
+        "seconds": round(time.perf_counter() - began, 3),
+        "library_version": __version__,
+    }
+    label = name or f"static:{folder.name}-distilled"
+    return DistilledEncoder(vectors.astype(np.float32), tokens, backend, name=label, config=config)
+
+
+def sif_weights(n: int, a: float) -> npt.NDArray[np.float64]:
+    """a / (a + p) for ranks 0..n-1, p a Zipf law over the ranks (rank 0 counts as 2).
+
+    Example:
+        >>> sif_weights(3, 0.5).round(3).tolist()  # frequent (early) tokens weigh less
+        [0.52, 0.619, 0.684]
+    """
+    inverse = 1.0 / np.arange(2, n + 2, dtype=np.float64)
+    p = inverse / inverse.sum()
+    weights: npt.NDArray[np.float64] = a / (a + p)
+    return weights
+
+
+def _pca(x: npt.NDArray[np.float64], dims: int | None) -> npt.NDArray[np.float64]:
+    """Scores on the first ``dims`` principal components, signs fixed by the largest score."""
+    if dims is None or dims >= len(x):
+        return x
+    dims = min(dims, x.shape[1])
+    centred = x - x.mean(axis=0)
+    _, vectors = np.linalg.eigh(centred.T @ centred / max(len(x) - 1, 1))
+    components = vectors[:, ::-1][:, :dims]
+    scores: npt.NDArray[np.float64] = centred @ components
+    largest = np.argmax(np.abs(scores), axis=0)
+    scores *= np.sign(scores[largest, np.arange(dims)])
+    return scores
+
+
+def _kept_tokens(
+    backend: Any, remove: re.Pattern[str] | None, keep_specials: set[str]
+) -> tuple[list[str], list[int]]:
+    """The vocabulary in id order, less special added tokens (but keep_specials: pad and
+    unk) and the tokens that ``remove`` matches."""
+    vocab: dict[str, int] = backend.get_vocab(with_added_tokens=True)
+    specials = {
+        added.content
+        for added in backend.get_added_tokens_decoder().values()
+        if added.special and added.content not in keep_specials
+    }
+    pairs = sorted(
+        (i, t)
+        for t, i in vocab.items()
+        if t not in specials and not (remove is not None and remove.match(t))
+    )
+    if not pairs:
+        raise InvalidParameterError(
+            "no token is left to distil: token_remove_pattern removed the whole vocabulary"
+        )
+    return [t for _, t in pairs], [i for i, _ in pairs]
+
+
+def _special_frame(backend: Any) -> tuple[list[int], list[int]]:
+    """The special ids the tokenizer puts before and after a text ([CLS] ... [SEP])."""
+    bare = backend.encode("a", add_special_tokens=False).ids
+    framed = backend.encode("a", add_special_tokens=True).ids
+    for at in range(len(framed) - len(bare) + 1):
+        if framed[at : at + len(bare)] == bare:
+            return list(framed[:at]), list(framed[at + len(bare) :])
+    return [], []
+
+
+def files_hash(folder: Path) -> str:
+    """sha256 (16 hex digits) of a model folder's weight, config and tokenizer files."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and re.search(r"\.(safetensors|bin|json|txt)$", path.name):
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def default_cache_dir() -> Path:
+    """``$EMBEDLAB_CACHE/static``, else ``~/.cache/embedlab/static``.
+
+    Example:
+        >>> default_cache_dir().name
+        'static'
+    """
+    from embedlab.encoders import onnx
+
+    return onnx.default_cache_dir().parent / "static"
+
+
+def cached_folder_name(name: str, base: Path) -> str:
+    """The cache folder's name for a named encoder: name, recipe, hash of the base's files."""
+    return f"{name}-r{RECIPE}-{files_hash(base)}"
+
+
+def load_named(
+    name: str,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: Callable[[DistillProgress], None] | None = None,
+) -> DistilledEncoder:
+    """The named distilled encoder (``minilm-distilled``), distilled once and then cached.
+
+    Example:
+        >>> enc = load_named("minilm-distilled")  # doctest: +SKIP
+        >>> enc.name, enc.build_seconds > 0  # first use: built  # doctest: +SKIP
+        ('static:minilm-distilled', True)
+    """
+    from embedlab.encoders._loading import locate
+
+    if name not in NAMED:
+        raise InvalidParameterError(
+            f"unknown distilled encoder {name!r}; available: {', '.join(map(repr, NAMED))}"
+        )
+    base = locate(NAMED[name])
+    root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    folder = root / cached_folder_name(name, base.path)
+    label = f"static:{name}"
+    if read_config(folder) is not None:
+        return DistilledEncoder.load(folder, name=label)
+    began = time.perf_counter()
+    encoder = distill(NAMED[name], name=label, progress=progress)
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
+    try:
+        encoder.save(staging)
+        with contextlib.suppress(OSError):  # another process finished first: as good as ours
+            staging.rename(folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    encoder.build_seconds = time.perf_counter() - began
+    return encoder
