@@ -210,13 +210,13 @@ class RemoteCollection:
     def add(
         self,
         ids: Sequence[str],
-        vectors: npt.ArrayLike,
+        vectors: npt.ArrayLike | None = None,
         metadata: Sequence[Mapping[str, Any] | None] | None = None,
         documents: Sequence[str | None] | None = None,
         *,
         model: str | None = None,
     ) -> None:
-        """As :meth:`Collection.add`."""
+        """As :meth:`Collection.add`; without vectors the server embeds the documents."""
         self._call(
             "add", ids=ids, vectors=vectors, metadata=metadata, documents=documents, model=model
         )
@@ -224,7 +224,7 @@ class RemoteCollection:
     def upsert(
         self,
         ids: Sequence[str],
-        vectors: npt.ArrayLike,
+        vectors: npt.ArrayLike | None = None,
         metadata: Sequence[Mapping[str, Any] | None] | None = None,
         documents: Sequence[str | None] | None = None,
         *,

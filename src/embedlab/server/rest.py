@@ -49,7 +49,7 @@ class CreateBody(BaseModel):
 
 class RowsBody(BaseModel):
     ids: Any
-    vectors: Any
+    vectors: Any = Field(default=None, description="Omit to embed the documents here.")
     metadata: Any = None
     documents: Any = None
     model: Any = None
@@ -139,21 +139,52 @@ def drop_collection(name: str, hub: HubDep) -> dict[str, Any]:
 
 
 @router.post("/{name}/add")
-def add(name: str, body: RowsBody, hub: HubDep) -> dict[str, Any]:
-    """Add new rows (an id already stored is a 409)."""
-    col = hub.db.get_collection(name)
+async def add(name: str, body: RowsBody, hub: HubDep) -> dict[str, Any]:
+    """Add new rows (an id already stored is a 409); without vectors, the documents are
+    embedded here with the collection's model."""
+    col = await run_in_threadpool(hub.db.get_collection, name)
     _check_metadata(body.metadata, hub)
-    col.add(body.ids, body.vectors, body.metadata, body.documents, model=body.model)
+    vectors, model = await _vectors_of(body, col, hub)
+    await run_in_threadpool(
+        lambda: col.add(body.ids, vectors, body.metadata, body.documents, model=model)
+    )
     return {"count": len(body.ids)}
 
 
 @router.post("/{name}/upsert")
-def upsert(name: str, body: RowsBody, hub: HubDep) -> dict[str, Any]:
-    """Add rows, replacing those whose id is stored."""
-    col = hub.db.get_collection(name)
+async def upsert(name: str, body: RowsBody, hub: HubDep) -> dict[str, Any]:
+    """Add rows, replacing those whose id is stored (documents embedded as for add)."""
+    col = await run_in_threadpool(hub.db.get_collection, name)
     _check_metadata(body.metadata, hub)
-    col.upsert(body.ids, body.vectors, body.metadata, body.documents, model=body.model)
+    vectors, model = await _vectors_of(body, col, hub)
+    await run_in_threadpool(
+        lambda: col.upsert(body.ids, vectors, body.metadata, body.documents, model=model)
+    )
     return {"count": len(body.ids)}
+
+
+async def _vectors_of(body: RowsBody, col: Any, hub: Hub) -> tuple[Any, Any]:
+    """The body's vectors, or its documents embedded by the collection's served model."""
+    if body.vectors is not None:
+        return body.vectors, body.model
+    documents = body.documents
+    if not isinstance(documents, list) or not documents:
+        raise InvalidParameterError(
+            "rows need vectors, or documents (a list of texts) to embed with the collection's "
+            f"model; got vectors=None and documents={documents!r:.60}"
+        )
+    missing = [i for i, text in enumerate(documents) if not isinstance(text, str)]
+    if missing:
+        raise InvalidParameterError(
+            f"to embed documents every row needs a text; rows {missing[:10]} have none"
+        )
+    if len(documents) > hub.limits.max_inputs:
+        raise LimitExceededError(
+            f"documents holds {len(documents)} texts to embed; this server embeds at most "
+            f"{hub.limits.max_inputs} per request"
+        )
+    served, batcher = hub.model_for(col)
+    return await batcher.encode(documents, kind="text"), served.name
 
 
 @router.post("/{name}/update")
