@@ -41,7 +41,8 @@ from embedlab.ingest.readers import Document, parse_document
 
 if TYPE_CHECKING:
     from embedlab.encoders import Encoder
-    from embedlab.ingest.pipeline import _Bar, _Indexed, _Run
+    from embedlab.ingest._controls import Bar
+    from embedlab.ingest.pipeline import _Indexed, _Run
 
 __all__ = ["RAY_PIP", "RayOptions", "connect", "plan_units", "token_batches"]
 
@@ -255,7 +256,7 @@ class RayOptions:
         files: list[Path],
         known: dict[str, _Indexed],
         stop: threading.Event,
-        bar: _Bar,
+        bar: Bar,
     ) -> int:
         """Index ``files`` through ``run`` (its store and counters); the retries made."""
         ray = _ray()
@@ -285,7 +286,7 @@ class _Dispatch:
         count: int,
         known: dict[str, _Indexed],
         stop: threading.Event,
-        bar: _Bar,
+        bar: Bar,
     ) -> None:
         self.ray, self.run, self.start, self.known = ray, run, start, known
         self.actors = [start() for _ in range(count)]

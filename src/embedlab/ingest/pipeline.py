@@ -19,15 +19,12 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
-import signal
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,12 +38,11 @@ from embedlab.errors import (
     MissingFileError,
     ModelMismatchError,
 )
+from embedlab.ingest._controls import Bar, interrupts, progress_bars
 from embedlab.ingest.chunking import Chunk, chunk_text, token_counter
 from embedlab.ingest.readers import SUPPORTED_SUFFIXES, Document, parse_document
 
 if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
-
     from embedlab.encoders import Encoder
     from embedlab.ingest.distributed import RayOptions
     from embedlab.store import Collection, Database
@@ -335,7 +331,7 @@ class _Run:
         self, files: list[Path], scopes: list[_Scope], progress: bool, ray: RayOptions | None
     ) -> IngestReport:
         """Remove vanished files, then index the files (Ctrl-C stops between batches)."""
-        with _interrupts() as stop, _progress(progress) as bar:
+        with interrupts() as stop, progress_bars(progress) as bar:
             return self._go(files, scopes, stop, bar, ray)
 
     def _go(
@@ -343,7 +339,7 @@ class _Run:
         files: list[Path],
         scopes: list[_Scope],
         stop: threading.Event,
-        bar: _Bar,
+        bar: Bar,
         ray: RayOptions | None,
     ) -> IngestReport:
         began = time.perf_counter()
@@ -427,7 +423,7 @@ class _Run:
         if known is not None:
             self.chunks_removed += self.col.delete(where={"path": path})
 
-    def _flush(self, stop: threading.Event, bar: _Bar) -> None:
+    def _flush(self, stop: threading.Event, bar: Bar) -> None:
         """Embed the queued chunks a batch at a time, longest first (texts of one length
         batch with little padding); store each file as soon as all its chunks are done."""
         work = sorted(
@@ -533,82 +529,3 @@ def _reason(exc: Exception, path: str) -> str:
     """An error's message without the file name that the report shows beside it."""
     message = str(exc)
     return message[len(path) + 2 :] if message.startswith(path + ": ") else message
-
-
-# -- Ctrl-C and the progress bar ---------------------------------------------------------------
-@contextmanager
-def _interrupts() -> Iterator[threading.Event]:
-    """An event set by the first Ctrl-C (the second raises KeyboardInterrupt as usual).
-
-    Only the main thread can catch signals; elsewhere the event is never set.
-    """
-    stop = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
-    previous = signal.getsignal(signal.SIGINT)
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    signal.signal(signal.SIGINT, handler)
-    try:
-        yield stop
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-class _Bar:
-    """Files and chunks bars on stderr (rich), or nothing."""
-
-    def __init__(self, progress: Progress | None) -> None:
-        self.progress = progress
-        self.files: TaskID | None = None
-        self.chunks: TaskID | None = None
-        self.total_chunks = 0
-        self.seen = 0
-
-    def start(self, files: int) -> None:
-        if self.progress is not None:
-            self.files = self.progress.add_task("files", total=files)
-            self.chunks = self.progress.add_task("chunks", total=0)
-
-    def file_done(self, queued: int) -> None:
-        if self.progress is None or self.files is None or self.chunks is None:
-            return
-        self.progress.advance(self.files)
-        self.total_chunks = max(self.total_chunks, self.seen + queued)
-        self.progress.update(self.chunks, total=self.total_chunks)
-
-    def chunks_done(self, count: int) -> None:
-        self.seen += count
-        if self.progress is not None and self.chunks is not None:
-            self.progress.update(self.chunks, completed=self.seen)
-
-
-@contextmanager
-def _progress(show: bool) -> Iterator[_Bar]:
-    """A live two-bar display while the block runs (when ``show``)."""
-    if not show:
-        yield _Bar(None)
-        return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    from embedlab._progress import stderr_console
-
-    progress = Progress(
-        TextColumn("[bold]{task.description:<7}"),
-        BarColumn(bar_width=30),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr_console(),
-    )
-    with progress:
-        yield _Bar(progress)
