@@ -93,3 +93,29 @@ def test_wait_for_index_leaves_nothing_pending(tmp_path: Path, background: bool)
         col.wait_for_index()
         assert col.pending == 0
         assert col.verify().index_vectors == 1500
+
+
+def test_rows_indexed_after_a_save_are_saved_at_close(tmp_path: Path) -> None:
+    """A save while rows were pending leaves them out of the file; once the indexer has
+    caught up, close() must still write them (it once saw nothing unsaved and nothing
+    pending and kept the short file, which the next open had to catch up again)."""
+    vectors = _rows(3000, seed=3)
+    ids = [f"r{i}" for i in range(len(vectors))]
+    with Database(tmp_path / "db", background_indexing=False) as db:
+        col = _hnsw(db)
+        col.add(ids[:1000], vectors[:1000])
+        state = col._impl.state  # type: ignore[attr-defined]
+        state.indexer = _Paused()
+        col.add(ids[1000:], vectors[1000:])
+        assert col.pending == 2000
+        with db._backend.lock:  # type: ignore[attr-defined]
+            state.save()  # the file holds the first 1,000 rows
+        short = state.index_path.stat().st_size
+        state.index_pending()  # what the background indexer does next
+        assert col.pending == 0
+    assert state.index_path.stat().st_size > 2.5 * short  # close wrote all 3,000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IndexRebuiltWarning)
+        with Database(tmp_path / "db") as db:
+            report = db.get_collection("c").verify()
+            assert report.ok and report.index_vectors == 3000

@@ -417,8 +417,11 @@ class CollectionState:
         """
         with self.index_lock:
             self._write_file()
+            lacking = self.n - self.indexed  # rows not in the file: indexed later, unsaved
         self.saved_seq = self.applied_seq
-        self.unsaved = 0
+        # Rows still pending when the file was written are not in it: they count as unsaved
+        # until the next save, so close() saves again even if the indexer has caught up.
+        self.unsaved = lacking
         self._save_backoff = 0
         self.stale_file = False
 
