@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,8 +27,8 @@ import numpy.typing as npt
 from embedlab._validation import check_int
 from embedlab.encoders._images import preprocess, read_image
 from embedlab.encoders.base import check_texts
-from embedlab.encoders.image import EncodedFiles, _check_images, _finish, _reason
-from embedlab.errors import EmbedlabError, FormatError, InvalidParameterError
+from embedlab.encoders.image import EncodedFiles, _check_images, _finish, encode_image_files
+from embedlab.errors import FormatError, InvalidParameterError
 
 __all__ = ["ClipEncoder"]
 
@@ -141,29 +140,10 @@ class ClipEncoder:
             >>> load("clip:PATH").encode_files(["a.jpg", "bad.png"]).failed  # doctest: +SKIP
             (('bad.png', 'not an image Pillow can read'),)
         """
-        began = time.perf_counter()
-        items = _check_images(paths)
-        batch_size = check_int("batch_size", batch_size, minimum=1)
-        kept: list[str] = []
-        sizes: list[tuple[int, int]] = []
-        failed: list[tuple[str, str]] = []
-        rows = [np.zeros((0, self.dim), np.float32)]
-        for low in range(0, len(items), batch_size):
-            read = []
-            for item in items[low : low + batch_size]:
-                try:
-                    read.append(self._read(item))
-                except EmbedlabError as exc:
-                    failed.append((os.fspath(item), _reason(exc, os.fspath(item))))
-                    continue
-                kept.append(os.fspath(item))
-                sizes.append(read[-1].size)
-            if read:
-                rows.append(self._features(read))
-        vectors = _finish(np.concatenate(rows), normalize)
-        return EncodedFiles(
-            tuple(kept), vectors, tuple(failed), tuple(sizes), time.perf_counter() - began
-        )
+        return encode_image_files(
+            paths, self._read, self._features, dim=self.dim, batch_size=batch_size,
+            normalize=normalize,
+        )  # fmt: skip
 
     def _read(self, item: Any) -> Any:
         return read_image(

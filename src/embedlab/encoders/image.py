@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -150,28 +150,14 @@ class ImageEncoder:
             >>> done.paths, done.failed[0][0]  # doctest: +SKIP
             (('a.jpg',), 'broken.png')
         """
-        began = time.perf_counter()
-        items = _check_images(paths)
-        batch_size = check_int("batch_size", batch_size, minimum=1)
-        kept: list[str] = []
-        sizes: list[tuple[int, int]] = []
-        failed: list[tuple[str, str]] = []
-        rows = [np.zeros((0, self.dim), np.float32)]
-        for low in range(0, len(items), batch_size):
-            read = []
-            for item in items[low : low + batch_size]:
-                try:
-                    read.append(self._read(item))
-                except EmbedlabError as exc:
-                    failed.append((os.fspath(item), _reason(exc, os.fspath(item))))
-                    continue
-                kept.append(os.fspath(item))
-                sizes.append(read[-1].size)
-            if read:
-                rows.append(self.features(self.pixels(read)))
-        vectors = _finish(np.concatenate(rows), normalize)
-        seconds = time.perf_counter() - began
-        return EncodedFiles(tuple(kept), vectors, tuple(failed), tuple(sizes), seconds)
+        return encode_image_files(
+            paths,
+            self._read,
+            lambda images: self.features(self.pixels(images)),
+            dim=self.dim,
+            batch_size=batch_size,
+            normalize=normalize,
+        )
 
     def _read(self, item: Any) -> Any:
         return read_image(
@@ -217,6 +203,42 @@ class ImageEncoder:
             [(int(i), float(p)) for i, p in zip(idx, val, strict=True)]
             for idx, val in zip(best.indices.tolist(), best.values.tolist(), strict=True)
         ]
+
+
+def encode_image_files(
+    paths: Sequence[str | os.PathLike[str]],
+    read: Callable[[Any], Any],
+    features: Callable[[list[Any]], npt.NDArray[np.float32]],
+    *,
+    dim: int,
+    batch_size: int,
+    normalize: bool,
+) -> EncodedFiles:
+    """What every image encoder's ``encode_files`` does: read each file (``read``, which
+    raises a typed error for a bad one), embed the readable ones ``batch_size`` at a time
+    (``features``) and report the rest with their reasons."""
+    began = time.perf_counter()
+    items = _check_images(paths)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    kept: list[str] = []
+    sizes: list[tuple[int, int]] = []
+    failed: list[tuple[str, str]] = []
+    rows = [np.zeros((0, dim), np.float32)]
+    for low in range(0, len(items), batch_size):
+        images = []
+        for item in items[low : low + batch_size]:
+            try:
+                images.append(read(item))
+            except EmbedlabError as exc:
+                failed.append((os.fspath(item), _reason(exc, os.fspath(item))))
+                continue
+            kept.append(os.fspath(item))
+            sizes.append(images[-1].size)
+        if images:
+            rows.append(features(images))
+    vectors = _finish(np.concatenate(rows), normalize)
+    seconds = time.perf_counter() - began
+    return EncodedFiles(tuple(kept), vectors, tuple(failed), tuple(sizes), seconds)
 
 
 def _check_images(images: object) -> list[Any]:
