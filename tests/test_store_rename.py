@@ -153,3 +153,26 @@ def test_embedded_crash_mid_rename_keeps_the_old_name(tmp_path: Path) -> None:
         assert col.verify().ok
         col.modify(name="final")  # the lock the dead process held is free
         assert [c.name for c in db.list_collections()] == ["final"]
+
+
+def test_rename_through_the_server(tmp_path: Path) -> None:
+    from embedlab import Client
+    from embedlab.server import create_app
+    from server_helpers import running
+
+    with Database(tmp_path / "db") as db, running(create_app(db)) as url, Client(url) as client:
+        client.create_collection("taken", dim=2, index="flat")
+        col = client.create_collection("draft", dim=6, index="flat", model="m6")
+        col.add(IDS, VECTORS, documents=DOCS)
+        with pytest.raises(CollectionExistsError, match="already exists"):
+            col.modify(name="taken")
+        with pytest.raises(InvalidParameterError, match="path separators"):
+            client.rename_collection("draft", "a/b")
+        col.modify(name="final")
+        assert col.name == "final" and col.count() == 30
+        assert col.query(VECTORS[4], k=1).ids == ("r4",)
+        assert [c.name for c in client.list_collections()] == ["final", "taken"]
+        with pytest.raises(CollectionNotFoundError):
+            client.get_collection("draft")
+        client.rename_collection("final", "last")
+        assert db.get_collection("last").count() == 30
