@@ -158,8 +158,9 @@ def test_word2vec_two_step_form_and_refusals() -> None:
     model.build_vocab(TOKENS)
     model.train(TOKENS, total_examples=80, epochs=2)
     assert model.params.epochs == 2 and len(model.wv) == 4
-    with pytest.raises(UnsupportedOptionError, match="online training"):
-        model.train(TOKENS, total_examples=80, epochs=1)
+    with pytest.raises(UnsupportedOptionError, match="different corpora"):
+        model.build_vocab(TOKENS, update=True)
+        model.train(TOKENS[:10], total_examples=10, epochs=1)
     with pytest.raises(UnsupportedOptionError, match="hs=1"):
         Word2Vec(vector_size=8, hs=1)
     with pytest.raises(UnsupportedOptionError, match="cbow_mean=0"):
