@@ -107,9 +107,17 @@ def test_online_training_refusals(tmp_path: Path) -> None:
     with pytest.raises(InvalidParameterError, match="update must be a bool"):
         model.build_vocab(tokens, update="yes")  # type: ignore[arg-type]
     model.save(tmp_path / "m")
-    loaded = Word2Vec.load(tmp_path / "m")
+    loaded = Word2Vec.load(tmp_path / "m")  # a saved Word2Vec keeps its output weights
+    np.testing.assert_array_equal(loaded.output_vectors, model.output_vectors)  # type: ignore[arg-type]
+    loaded.train([["hello", "world"]], total_examples=1, epochs=1)  # gensim's quick-start line
+    np.testing.assert_array_equal(loaded.wv.vectors, model.wv.vectors)  # unknown words: no-op
+    loaded.build_vocab([["a", "new", "b"]] * 10, update=True)
+    loaded.train([["a", "new", "b"]] * 10, total_examples=10, epochs=1)
+    assert loaded.wv.index_to_key[-1] == "new"
+    ft = FastText(tokens, vector_size=8, min_count=1, workers=1, bucket=100)
+    ft.save(tmp_path / "ft")
     with pytest.raises(UnsupportedOptionError, match="output weights"):
-        loaded.train(tokens)
+        FastText.load(tmp_path / "ft").train(tokens)
     # build_vocab without update starts over, as gensim does
     model.build_vocab([["x", "y"]] * 30)
     model.train()

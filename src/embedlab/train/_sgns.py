@@ -32,6 +32,8 @@ from embedlab.vectors import WordVectors
 
 __all__ = ["NegativeSamplingTrainer", "SgnsParams", "TrainingStats"]
 
+OUTPUT_FILE = "output_vectors.npy"  # beside a saved model's vectors: lets it train further
+
 
 @dataclass(frozen=True)
 class SgnsParams(ThreadsParam):
@@ -111,6 +113,8 @@ class NegativeSamplingTrainer(Trainer[P, V]):
     params_class: type[P]
     kind: str
     cache_lines = False
+    resumable = False
+    """save() keeps the output weights and load() restores them (one input row per word)."""
     """Inputs from subword rows (sub_offsets/sub_rows), cached per line; else a row per word."""
 
     def __init__(
@@ -254,8 +258,15 @@ class NegativeSamplingTrainer(Trainer[P, V]):
             )
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Save the trained vectors and the settings as a model folder (no pickle)."""
+        """Save the trained vectors and the settings as a model folder (no pickle).
+
+        A Word2Vec trained in this process also saves its output weights
+        (``output_vectors.npy``), so the loaded model can be trained further."""
         self.wv.save(path)
+        weights = self.output_vectors
+        if self.resumable and weights is not None and self.vocab is not None:
+            with open(Path(path) / OUTPUT_FILE, "wb") as f:
+                np.save(f, weights, allow_pickle=False)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Self:
@@ -267,6 +278,21 @@ class NegativeSamplingTrainer(Trainer[P, V]):
         names = {f.name for f in dataclasses.fields(cls.params_class)}
         model = cls(**{k: v for k, v in stored.items() if k in names})
         model._wv = vectors  # type: ignore[assignment]  # the folder's own kind
+        output = Path(path) / OUTPUT_FILE
+        if cls.resumable and output.is_file() and vectors.counts is not None:
+            weights = np.load(output, allow_pickle=False)
+            if weights.shape == vectors.vectors.shape and weights.dtype == np.float32:
+                p = model.params
+                model.vocab = Vocabulary(
+                    vectors.keys,
+                    vectors.counts,
+                    total_words=int(vectors.counts.sum()),
+                    unique_words=len(vectors),
+                    min_count=p.min_count,
+                    max_size=p.max_vocab_size,
+                )
+                model._input_weights = np.array(vectors.vectors, dtype=np.float32)
+                model.output_vectors = weights
         return model
 
     def _train(self, corpus: CorpusSource | Corpus, callback: ProgressCallback | None) -> V:
