@@ -113,9 +113,9 @@ class NegativeSamplingTrainer(Trainer[P, V]):
     params_class: type[P]
     kind: str
     cache_lines = False
+    """Inputs from subword rows (sub_offsets/sub_rows), cached per line; else a row per word."""
     resumable = False
     """save() keeps the output weights and load() restores them (one input row per word)."""
-    """Inputs from subword rows (sub_offsets/sub_rows), cached per line; else a row per word."""
 
     def __init__(
         self,
@@ -214,13 +214,12 @@ class NegativeSamplingTrainer(Trainer[P, V]):
         training; words it does not know are skipped unless ``build_vocab(corpus,
         update=True)`` came first, which adds them).
         """
-        pending, self._pending = self._pending, None
+        pending = self._pending
         if corpus is None:
             corpus = pending
         if corpus is None:
             raise InvalidParameterError("train() needs a corpus (or build_vocab(corpus) first)")
-        if self._grow and pending is not None and corpus is not pending and corpus != pending:
-            self._pending = pending
+        if self._grow and pending is not None and not _same_corpus(corpus, pending):
             raise UnsupportedOptionError(
                 "build_vocab(update=True) and train() were given different corpora; the new "
                 "words come from the corpus train() reads: give both the same corpus"
@@ -247,6 +246,7 @@ class NegativeSamplingTrainer(Trainer[P, V]):
         }
         if rates:  # both at once: each is checked against the other
             self.params = dataclasses.replace(self.params, **rates)
+        self._pending = None
         return super().train(corpus, progress=progress, callback=callback)
 
     def _check_trainable(self) -> None:
@@ -447,3 +447,12 @@ class NegativeSamplingTrainer(Trainer[P, V]):
             },
             "library_version": __version__,
         }
+
+
+def _same_corpus(a: object, b: object) -> bool:
+    """True when two corpus arguments name the same corpus (one object, or equal paths or
+    equal lists of sentences)."""
+    if a is b:
+        return True
+    plain = (str, os.PathLike, list, tuple)
+    return isinstance(a, plain) and isinstance(b, plain) and bool(a == b)
