@@ -104,9 +104,10 @@ def test_document_keys_nowhere_else_are_refused(ours: Any) -> None:
 
 
 def test_refusals_name_the_option(ours: Any) -> None:
-    with pytest.raises(UnsupportedOptionError, match="rename"):
-        ours.modify(name="other")
+    with pytest.raises(UnsupportedOptionError, match="no metadata of their own"):
+        ours.modify(name="other", metadata={"a": 1})
     ours.modify(name="ref")  # nothing to change
+    assert ours.name == "ref"
     with pytest.raises(UnsupportedOptionError, match="uris"):
         ours.add(ids=["x"], embeddings=[VECTORS[0].tolist()], uris=["file:///x"])
     with pytest.raises(InvalidParameterError, match="not both"):

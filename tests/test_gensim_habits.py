@@ -75,10 +75,37 @@ def test_topn_and_k_are_one_option(pair: tuple[WordVectors, KeyedVectors]) -> No
     assert wv.most_similar("w1", topn=3) == wv.most_similar("w1", k=3)
     with pytest.raises(InvalidParameterError, match="k or topn"):
         wv.most_similar("w1", k=3, topn=4)
-    with pytest.raises(UnsupportedOptionError, match="topn=None"):
-        wv.most_similar_cosmul("w1", topn=None)
+    with pytest.raises(InvalidParameterError, match="not both"):
+        wv.most_similar("w1", k=3, topn=None)
     with pytest.raises(UnknownKeyError):
         wv.get_vector("nope")
+
+
+@pytest.mark.filterwarnings("ignore:Call to deprecated:DeprecationWarning")
+def test_topn_none_is_every_score_in_key_order(pair: tuple[WordVectors, KeyedVectors]) -> None:
+    wv, kv = pair
+    cases = [
+        ("w1", ()),
+        (["w1", "w2"], ["w3"]),
+        ([wv["w6"] + wv["w7"]], ()),
+    ]
+    for positive, negative in cases:
+        ours = wv.most_similar(positive, negative, topn=None)
+        theirs = kv.most_similar(positive=positive, negative=list(negative), topn=None)
+        assert isinstance(ours, np.ndarray) and ours.shape == (len(KEYS),)
+        assert ours.dtype == theirs.dtype == np.float32
+        np.testing.assert_allclose(ours, theirs, atol=1e-5)
+        if not isinstance(positive[0], str):
+            continue  # cosmul: gensim leaves raw vectors unnormalised (cosines past [-1, 1])
+        ours = wv.most_similar_cosmul(positive, list(negative), topn=None)
+        theirs = kv.most_similar_cosmul(positive=positive, negative=list(negative), topn=None)
+        assert ours.shape == theirs.shape == (len(KEYS),)  # gensim: float32 or float64
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+    limited = wv.most_similar("w1", topn=None, restrict_vocab=20)
+    np.testing.assert_allclose(
+        limited, kv.most_similar("w1", topn=None, restrict_vocab=20), atol=1e-5
+    )
+    assert limited.shape == (20,) and limited[1] == pytest.approx(1.0)  # its own key kept
 
 
 def test_word2vec_format_classmethods_round_trip(
@@ -131,8 +158,9 @@ def test_word2vec_two_step_form_and_refusals() -> None:
     model.build_vocab(TOKENS)
     model.train(TOKENS, total_examples=80, epochs=2)
     assert model.params.epochs == 2 and len(model.wv) == 4
-    with pytest.raises(UnsupportedOptionError, match="online training"):
-        model.train(TOKENS, total_examples=80, epochs=1)
+    with pytest.raises(UnsupportedOptionError, match="different corpora"):
+        model.build_vocab(TOKENS, update=True)
+        model.train(TOKENS[:10], total_examples=10, epochs=1)
     with pytest.raises(UnsupportedOptionError, match="hs=1"):
         Word2Vec(vector_size=8, hs=1)
     with pytest.raises(UnsupportedOptionError, match="cbow_mean=0"):

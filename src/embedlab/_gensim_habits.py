@@ -10,7 +10,8 @@ typed error naming the option, never a silent difference.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from types import EllipsisType
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -69,7 +70,7 @@ class GensimHabits:
             k: int | None = None,
             metric: str = "cosine",
             restrict_vocab: int | None = None,
-            topn: int | None = None,
+            topn: int | EllipsisType = ...,
         ) -> list[Neighbor]: ...
         def _limit(self, restrict_vocab: int | None) -> int: ...
         def _rank(
@@ -143,26 +144,47 @@ class GensimHabits:
         query = np.asarray(vector, dtype=np.float32)
         return self.most_similar([query], topn=topn, restrict_vocab=restrict_vocab)
 
+    @overload
+    def most_similar_cosmul(
+        self,
+        positive: Terms | None = None,
+        negative: Terms | None = None,
+        *,
+        topn: None,
+        restrict_vocab: int | None = None,
+    ) -> npt.NDArray[np.float64]: ...
+
+    @overload
+    def most_similar_cosmul(
+        self,
+        positive: Terms | None = None,
+        negative: Terms | None = None,
+        topn: int = 10,
+        restrict_vocab: int | None = None,
+    ) -> list[Neighbor]: ...
+
     def most_similar_cosmul(
         self,
         positive: Terms | None = None,
         negative: Terms | None = None,
         topn: int | None = 10,
         restrict_vocab: int | None = None,
-    ) -> list[Neighbor]:
+    ) -> list[Neighbor] | npt.NDArray[np.float64]:
         """3CosMul over any number of terms, as gensim: with cosines shifted to [0, 1],
         the product over positive terms divided by (the product over negative ones + 1e-6).
 
-        ``topn=None`` is gensim's "every score as an array"; use ``topn=len(wv)`` here.
+        ``topn=None`` answers gensim's array: every key's score in key order (the query's
+        own keys included).
+
+        Example:
+            >>> from embedlab import WordVectors
+            >>> wv = WordVectors(["a", "b", "c"], [[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
+            >>> wv.most_similar_cosmul("a", topn=None).round(3).tolist()
+            [1.0, 0.997, 0.5]
         """
         from embedlab.vectors import _terms
 
-        if topn is None:
-            raise UnsupportedOptionError(
-                "most_similar_cosmul(topn=None) returns an array of all scores in gensim; "
-                "here pass topn=len(wv) for every key, ranked"
-            )
-        k = check_int("topn", topn, minimum=1)
+        k = 1 if topn is None else check_int("topn", topn, minimum=1)
         limit = self._limit(restrict_vocab)
         pos = _terms(positive if positive is not None else [], "positive")
         neg = _terms(negative if negative is not None else [], "negative")
@@ -184,6 +206,8 @@ class GensimHabits:
         top = np.prod([shifted(t) for t in pos], axis=0) if pos else np.ones(limit)
         bottom = np.prod([shifted(t) for t in neg], axis=0) if neg else np.ones(limit)
         scores = np.asarray(top / (bottom + 1e-6), dtype=np.float64)
+        if topn is None:
+            return scores  # float64, as gensim's
         return self._rank(scores, k, exclude, largest=True)
 
     def n_similarity(self, ws1: Sequence[str], ws2: Sequence[str]) -> float:

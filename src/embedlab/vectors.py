@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple, TypeAlias
+from types import EllipsisType
+from typing import Any, NamedTuple, TypeAlias, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -161,6 +162,19 @@ class WordVectors(GensimHabits):
         return self._unit
 
     # -- similarity queries -------------------------------------------------------------
+    @overload
+    def most_similar(
+        self,
+        positive: Terms = (),
+        negative: Terms = (),
+        *,
+        k: None = None,
+        metric: str | Metric = "cosine",
+        restrict_vocab: int | None = None,
+        topn: None,
+    ) -> npt.NDArray[np.float32]: ...
+
+    @overload
     def most_similar(
         self,
         positive: Terms = (),
@@ -169,8 +183,19 @@ class WordVectors(GensimHabits):
         k: int | None = None,
         metric: str | Metric = "cosine",
         restrict_vocab: int | None = None,
-        topn: int | None = None,
-    ) -> list[Neighbor]:
+        topn: int | EllipsisType = ...,
+    ) -> list[Neighbor]: ...
+
+    def most_similar(
+        self,
+        positive: Terms = (),
+        negative: Terms = (),
+        *,
+        k: int | None = None,
+        metric: str | Metric = "cosine",
+        restrict_vocab: int | None = None,
+        topn: int | EllipsisType | None = ...,
+    ) -> list[Neighbor] | npt.NDArray[np.float32]:
         """The k keys nearest to the sum of ``positive`` minus the sum of ``negative``.
 
         Each term is a key or a raw vector (np.ndarray of shape ``(dim,)``); one key or a
@@ -179,7 +204,8 @@ class WordVectors(GensimHabits):
         Similarities come highest first, distances smallest first. Keys given as terms are
         left out of the results. ``restrict_vocab=N`` searches only the first N rows (the
         most frequent keys, for a trained model). ``topn`` is gensim's name for ``k``
-        (default 10).
+        (default 10); ``topn=None`` answers gensim's array instead: every key's score (the
+        first ``restrict_vocab`` keys), in key order, the query's own keys included.
 
         Example:
             >>> wv = WordVectors(["a", "b", "c"], [[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
@@ -188,7 +214,12 @@ class WordVectors(GensimHabits):
             >>> wv.most_similar([np.array([0.0, 2.0])], k=1, metric="euclidean")
             [Neighbor(key='c', score=1.0)]
         """
-        k = check_int("k", resolve_topn(k, topn), minimum=1)
+        every = topn is None
+        if every and k is not None:
+            raise InvalidParameterError(
+                f"give k or topn=None (every score, gensim's array), not both; got k={k!r}"
+            )
+        k = 1 if every else check_int("k", resolve_topn(k, None if topn is ... else topn))
         kind = _vector_metric(metric)
         limit = self._limit(restrict_vocab)
         cos = kind is Metric.COSINE
@@ -198,6 +229,8 @@ class WordVectors(GensimHabits):
             scores: npt.NDArray[Any] = matrix[:limit] @ query
         else:
             scores = pairwise(kind, query, self._vectors[:limit])
+        if every:
+            return np.asarray(scores, dtype=np.float32)
         return self._rank(scores, k, exclude, largest=kind.higher_is_better)
 
     def similarity(self, w1: str, w2: str) -> float:

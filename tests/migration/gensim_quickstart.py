@@ -20,6 +20,7 @@ common_texts = [
 model = Word2Vec(sentences=common_texts, vector_size=100, window=5, min_count=1, workers=4)
 model.save("word2vec.model")
 model = Word2Vec.load("word2vec.model")
+model.train([["hello", "world"]], total_examples=1, epochs=1)  # online training
 
 vector = model.wv["computer"]  # get numpy vector of a word
 sims = model.wv.most_similar("computer", topn=10)  # get other similar words

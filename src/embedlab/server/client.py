@@ -29,7 +29,12 @@ import numpy as np
 import numpy.typing as npt
 
 from embedlab import errors as library_errors
-from embedlab.errors import EmbedlabError, MissingDependencyError, UnknownKeyError
+from embedlab.errors import (
+    EmbedlabError,
+    MissingDependencyError,
+    UnknownKeyError,
+    UnsupportedOptionError,
+)
 from embedlab.search import SearchHit
 from embedlab.server import errors as server_errors
 from embedlab.store.metadata import check_metadata
@@ -123,6 +128,10 @@ class Client:
     def delete_collection(self, name: str) -> None:
         """As :meth:`Database.delete_collection`."""
         self.request("DELETE", _path(name))
+
+    def rename_collection(self, name: str, new_name: str) -> None:
+        """As :meth:`Database.rename_collection`."""
+        self.request("POST", _path(name) + "/rename", {"name": new_name})
 
     # -- beyond the store -------------------------------------------------------------
     def embed(self, texts: Sequence[str], *, model: str | None = None) -> npt.NDArray[np.float32]:
@@ -343,6 +352,19 @@ class RemoteCollection:
             "POST", _path(self.name) + "/ingest", files=files, data=data
         )
         return answer
+
+    def modify(
+        self, name: str | None = None, metadata: Mapping[str, Any] | None = None, **options: Any
+    ) -> None:
+        """As :meth:`Collection.modify` (Chroma's form): ``name=`` renames it on the server."""
+        if metadata or any(value is not None for value in options.values()):
+            raise UnsupportedOptionError(
+                "modify(): only name= is supported; embedlab collections have no metadata "
+                "of their own"
+            )
+        if name is not None and name != self.name:
+            info = self._client.request("POST", _path(self.name) + "/rename", {"name": name})
+            self._info = _info(info)
 
     def compact(self) -> int:
         """As :meth:`Collection.compact`."""

@@ -10,6 +10,7 @@ instead of vectors: they are embedded here with the model the collection records
     POST   /v1/collections                     create (or get_or_create)
     GET    /v1/collections/{name}              info
     DELETE /v1/collections/{name}              drop
+    POST   /v1/collections/{name}/rename       rename ({"name": new})
     POST   /v1/collections/{name}/add|upsert|update|delete|get|query|keyword
     POST   /v1/collections/{name}/compact|verify|rebuild-index|save-index|wait-for-index
 """
@@ -129,6 +130,17 @@ def create_collection(body: CreateBody, hub: HubDep) -> dict[str, Any]:
 def collection_info(name: str, hub: HubDep) -> dict[str, Any]:
     """A collection's settings and live row count."""
     return dataclasses.asdict(hub.db.get_collection(name).info())
+
+
+class RenameBody(BaseModel):
+    name: Any
+
+
+@router.post("/{name}/rename")
+def rename_collection(name: str, body: RenameBody, hub: HubDep) -> dict[str, Any]:
+    """Give a collection a new name (409 if taken); answers its info under the new name."""
+    hub.db.rename_collection(name, body.name)
+    return dataclasses.asdict(hub.db.get_collection(body.name).info())
 
 
 @router.delete("/{name}")

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from embedlab.errors import InvalidFilterError, InvalidParameterError, UnsupportedOptionError
+from embedlab.store._inputs import check_name
 from embedlab.store.results import GetResult, QueryResult
 
 if TYPE_CHECKING:
@@ -178,13 +179,9 @@ def query_args(
 
 def modify_args(
     collection: Collection, name: Any, metadata: Any, options: Mapping[str, Any]
-) -> None:
-    """Chroma's ``modify``: what it would change, refused by name (nothing is changed)."""
-    if name is not None and name != collection.name:
-        raise UnsupportedOptionError(
-            f"modify(name=...) would rename collection {collection.name!r}; renaming is not "
-            "supported: create a new collection and add the rows (col.get(include=...))"
-        )
+) -> str | None:
+    """Chroma's ``modify``: the new name to give (None: keep it); collection metadata and
+    other options are refused by name (nothing is changed)."""
     if metadata:
         raise UnsupportedOptionError(
             "modify(metadata=...): embedlab collections have no metadata of their own; "
@@ -193,6 +190,9 @@ def modify_args(
     for option, value in options.items():
         if value is not None:
             raise UnsupportedOptionError(f"modify({option}=...) is not supported")
+    if name is None or name == collection.name:
+        return None
+    return check_name(name)
 
 
 def split_document_keys(where: Any, where_document: Any) -> tuple[Any, Any]:

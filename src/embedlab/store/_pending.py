@@ -115,6 +115,18 @@ class PendingCollection(Collection):
     def _impl(self, made: CollectionBackend) -> None:
         self._made = made
 
+    def modify(
+        self, name: str | None = None, metadata: Mapping[str, Any] | None = None, **options: Any
+    ) -> None:
+        if self._ready:
+            return super().modify(name, metadata, **options)
+        from embedlab.store._chroma_forms import modify_args
+
+        new_name = modify_args(self, name, metadata, options)
+        if new_name is not None:  # nothing is on disk yet: the name must only be free
+            PendingCollection.create(self._db, new_name, **self._settings)
+            self._pending_name = new_name
+
     # -- the first add creates it --------------------------------------------------------
     def add(self, ids: Any, vectors: Any = None, *args: Any, **options: Any) -> None:
         vectors, args, options = self._settle(ids, vectors, args, options)

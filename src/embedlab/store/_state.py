@@ -14,7 +14,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol
@@ -384,6 +384,8 @@ class CollectionState:
             if row is None:
                 names = [c.name for c in storage.collections()]
                 raise CollectionNotFoundError(self.spec.name, names)
+            if row.name != self.spec.name:  # renamed by another handle or process
+                self.renamed(row.name)
             if self.broken or row.generation != self.generation:
                 fresh = load_state(storage, row, self.index_path)
                 fresh.seen_version = version
@@ -392,6 +394,10 @@ class CollectionState:
                 self._catch_up(storage, row.seq)
         self.seen_version = version
         return self
+
+    def renamed(self, name: str) -> None:
+        """Take a new name (the settings are otherwise fixed)."""
+        self.spec = replace(self.spec, name=name)
 
     def _catch_up(self, storage: Storage, seq: int) -> None:
         rows = storage.rows_since(self.spec.id, self.applied_seq)

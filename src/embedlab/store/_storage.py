@@ -352,6 +352,11 @@ class Storage:
             (name, dim, metric, index_kind, json.dumps(index_params), model, time.time()),
         )
 
+    def rename_collection(self, collection_id: int, name: str) -> None:
+        """Give a collection a new name (inside a write transaction; rows, index file and
+        keyword index are keyed by its id, so the name is the only thing that changes)."""
+        self.conn.execute("UPDATE collections SET name = ? WHERE id = ?", (name, collection_id))
+
     def delete_collection(self, collection_id: int) -> None:
         """Remove a collection and all its rows (inside a write transaction)."""
         self.conn.execute("DELETE FROM items WHERE collection_id = ?", (collection_id,))

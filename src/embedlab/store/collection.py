@@ -348,9 +348,19 @@ class Collection:
     def modify(
         self, name: str | None = None, metadata: Mapping[str, Any] | None = None, **options: Any
     ) -> None:
-        """Chroma's ``modify``: renaming and collection metadata are not supported (a typed
-        error names which); a call that changes nothing returns."""
-        modify_args(self, name, metadata, options)
+        """Chroma's ``modify``: ``name=`` renames the collection (as
+        :meth:`Database.rename_collection`: a taken name raises
+        :class:`~embedlab.errors.CollectionExistsError`); collection metadata is not
+        supported (a typed error says so). A call that raises changes nothing.
+
+        Example:
+            >>> col.modify(name="articles")  # doctest: +SKIP
+            >>> col.name  # doctest: +SKIP
+            'articles'
+        """
+        new_name = modify_args(self, name, metadata, options)
+        if new_name is not None:
+            self._db.rename_collection(self.name, new_name)
 
     def keyword_query(
         self,

@@ -215,6 +215,32 @@ class Database:
             key: pair for key, pair in self._collections.items() if pair[1].name != name
         }
 
+    def rename_collection(self, name: str, new_name: str) -> None:
+        """Give a collection a new name (checked as ``create_collection`` checks names).
+
+        Its rows, index and settings stay as they are; the old name is gone at once, for
+        every handle and process. A name already taken raises
+        :class:`~embedlab.errors.CollectionExistsError` and changes nothing. Chroma's
+        ``collection.modify(name=...)`` calls this.
+
+        Example:
+            >>> import tempfile, embedlab
+            >>> db = embedlab.Database(tempfile.mkdtemp())
+            >>> col = db.create_collection("draft", dim=2, index="flat")
+            >>> db.rename_collection("draft", "final")
+            >>> col.name, [c.name for c in db.list_collections()]
+            ('final', ['final'])
+            >>> db.close()
+        """
+        if not isinstance(name, str):
+            raise InvalidParameterError(f"a collection name must be a str; got {name!r}")
+        new_name = check_name(new_name)
+        self._check_open()
+        self._backend.rename_collection(name, new_name)
+        for impl, _ in self._collections.values():
+            if impl.spec.name == name:
+                impl.renamed(new_name)
+
     # -- life -------------------------------------------------------------------------
     def close(self) -> None:
         """Save index files with unsaved changes (if the write lock is free) and close."""

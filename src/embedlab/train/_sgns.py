@@ -26,10 +26,13 @@ from embedlab.text.vocabulary import Vocabulary
 from embedlab.train import _kernels
 from embedlab.train._base import ThreadsParam, Trainer, check_matrix_memory
 from embedlab.train._gensim_forms import translate
+from embedlab.train._online import grow_vocabulary
 from embedlab.train._runner import run_epochs
 from embedlab.vectors import WordVectors
 
 __all__ = ["NegativeSamplingTrainer", "SgnsParams", "TrainingStats"]
+
+OUTPUT_FILE = "output_vectors.npy"  # beside a saved model's vectors: lets it train further
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ class NegativeSamplingTrainer(Trainer[P, V]):
     kind: str
     cache_lines = False
     """Inputs from subword rows (sub_offsets/sub_rows), cached per line; else a row per word."""
+    resumable = False
+    """save() keeps the output weights and load() restores them (one input row per word)."""
 
     def __init__(
         self,
@@ -124,6 +129,9 @@ class NegativeSamplingTrainer(Trainer[P, V]):
         self.stats: TrainingStats | None = None
         self._wv: V | None = None
         self._pending: CorpusSource | Corpus | None = None
+        self._input_weights: np.ndarray | None = None  # kept for training further
+        self._grow = False  # build_vocab(update=True): the next train adds new words
+        self._sessions = 0
         if sentences is not None and corpus_file is not None:
             raise InvalidParameterError("give sentences or corpus_file, not both")
         source = sentences if sentences is not None else corpus_file
@@ -151,14 +159,40 @@ class NegativeSamplingTrainer(Trainer[P, V]):
         """Lines (sentences) in the corpus, known once it has been scanned."""
         return self.stats.lines if self.stats else 0
 
-    def build_vocab(self, corpus_iterable: CorpusSource | Corpus, **options: Any) -> None:
+    def build_vocab(
+        self, corpus_iterable: CorpusSource | Corpus, update: bool = False, **options: Any
+    ) -> None:
         """Remember the corpus for :meth:`train` (gensim's two-step form); the vocabulary
-        is built by ``train`` in the same single pass as the id stream."""
-        if options.get("update"):
-            raise UnsupportedOptionError(
-                "build_vocab(update=True) grows a trained vocabulary in gensim; "
-                "train a new model on the whole corpus instead"
+        is built by ``train`` in the same single pass as the id stream.
+
+        ``update=True`` (gensim's online training) on a trained model: the next ``train``
+        on this corpus adds its words seen ``min_count`` times (fresh vectors, after the
+        old words) and trains old and new vectors further. Without ``update`` a trained
+        model starts over, as in gensim.
+
+        Example:
+            >>> from embedlab.train import Word2Vec
+            >>> model = Word2Vec(["a b c a b"] * 20, vector_size=8, min_count=1, workers=1)
+            >>> more = [["a", "new", "b"]] * 20
+            >>> model.build_vocab(more, update=True)
+            >>> _ = model.train(more, total_examples=model.corpus_count, epochs=model.epochs)
+            >>> "new" in model.wv, len(model.wv)
+            (True, 4)
+        """
+        if not isinstance(update, bool):
+            raise InvalidParameterError(f"update must be a bool; got {update!r}")
+        if update and self._wv is None:
+            raise InvalidParameterError(
+                "build_vocab(update=True) grows the vocabulary of a trained model; this "
+                f"{type(self).__name__} has not been trained yet (call build_vocab(corpus) "
+                "and train first)"
             )
+        if update:
+            self._check_trainable()
+        else:  # a new vocabulary: the next train starts over
+            self._wv = self._input_weights = self.output_vectors = None
+            self.vocab = None
+        self._grow = update
         self._pending = corpus_iterable
 
     def train(
@@ -176,12 +210,20 @@ class NegativeSamplingTrainer(Trainer[P, V]):
 
         gensim's ``train(corpus, total_examples=..., epochs=...)`` form works: the counts
         are not needed (one scan finds them) and ``epochs`` replaces the set number.
-        Training an already trained model again (gensim's online training) is refused.
+        On a trained model this trains its vectors further on the corpus (gensim's online
+        training; words it does not know are skipped unless ``build_vocab(corpus,
+        update=True)`` came first, which adds them).
         """
+        pending = self._pending
         if corpus is None:
-            corpus, self._pending = self._pending, None
+            corpus = pending
         if corpus is None:
             raise InvalidParameterError("train() needs a corpus (or build_vocab(corpus) first)")
+        if self._grow and pending is not None and not _same_corpus(corpus, pending):
+            raise UnsupportedOptionError(
+                "build_vocab(update=True) and train() were given different corpora; the new "
+                "words come from the corpus train() reads: give both the same corpus"
+            )
         unknown = set(gensim_options) - {
             "start_alpha",
             "end_alpha",
@@ -194,20 +236,37 @@ class NegativeSamplingTrainer(Trainer[P, V]):
             name = sorted(unknown or {"callbacks"})[0]
             raise UnsupportedOptionError(f"train(): the option {name!r} is not supported")
         if self._wv is not None:
-            raise UnsupportedOptionError(
-                "this model is trained already; continuing training on more text (gensim's "
-                "online training) is not supported: train a new model on the whole corpus"
-            )
+            self._check_trainable()
         if epochs is not None and epochs != self.params.epochs:
             self.params = dataclasses.replace(self.params, epochs=epochs)
-        for name, value in (("start_alpha", "alpha"), ("end_alpha", "min_alpha")):
-            if gensim_options.get(name) is not None:
-                self.params = dataclasses.replace(self.params, **{value: gensim_options[name]})
+        rates = {
+            ours: gensim_options[theirs]
+            for theirs, ours in (("start_alpha", "alpha"), ("end_alpha", "min_alpha"))
+            if gensim_options.get(theirs) is not None
+        }
+        if rates:  # both at once: each is checked against the other
+            self.params = dataclasses.replace(self.params, **rates)
+        self._pending = None
         return super().train(corpus, progress=progress, callback=callback)
 
+    def _check_trainable(self) -> None:
+        if self._input_weights is None or self.output_vectors is None or self.vocab is None:
+            raise UnsupportedOptionError(
+                f"this {type(self).__name__} holds vectors loaded from a folder, without the "
+                "output weights training needs; online training works on a model trained in "
+                "this process: train a new model on the whole corpus"
+            )
+
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Save the trained vectors and the settings as a model folder (no pickle)."""
+        """Save the trained vectors and the settings as a model folder (no pickle).
+
+        A Word2Vec trained in this process also saves its output weights
+        (``output_vectors.npy``), so the loaded model can be trained further."""
         self.wv.save(path)
+        weights = self.output_vectors
+        if self.resumable and weights is not None and self.vocab is not None:
+            with open(Path(path) / OUTPUT_FILE, "wb") as f:
+                np.save(f, weights, allow_pickle=False)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Self:
@@ -219,6 +278,21 @@ class NegativeSamplingTrainer(Trainer[P, V]):
         names = {f.name for f in dataclasses.fields(cls.params_class)}
         model = cls(**{k: v for k, v in stored.items() if k in names})
         model._wv = vectors  # type: ignore[assignment]  # the folder's own kind
+        output = Path(path) / OUTPUT_FILE
+        if cls.resumable and output.is_file() and vectors.counts is not None:
+            weights = np.load(output, allow_pickle=False)
+            if weights.shape == vectors.vectors.shape and weights.dtype == np.float32:
+                p = model.params
+                model.vocab = Vocabulary(
+                    vectors.keys,
+                    vectors.counts,
+                    total_words=int(vectors.counts.sum()),
+                    unique_words=len(vectors),
+                    min_count=p.min_count,
+                    max_size=p.max_vocab_size,
+                )
+                model._input_weights = np.array(vectors.vectors, dtype=np.float32)
+                model.output_vectors = weights
         return model
 
     def _train(self, corpus: CorpusSource | Corpus, callback: ProgressCallback | None) -> V:
@@ -226,14 +300,24 @@ class NegativeSamplingTrainer(Trainer[P, V]):
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="embedlab-w2v-") as tmp:
             scan = scan_corpus(corpus, ids_path=Path(tmp) / "ids.i32", progress=callback)
-            vocab, remap = Vocabulary.from_scan(
-                scan, min_count=p.min_count, max_size=p.max_vocab_size
-            )
+            old_vocab, old_in, old_out = self.vocab, self._input_weights, self.output_vectors
+            if old_vocab is None or old_in is None or old_out is None:
+                vocab, remap = Vocabulary.from_scan(
+                    scan, min_count=p.min_count, max_size=p.max_vocab_size
+                )
+            else:  # online training: the old vocabulary, grown if build_vocab(update=True)
+                vocab, remap = grow_vocabulary(
+                    old_vocab, scan, min_count=p.min_count, add_new=self._grow
+                )
             scan = scan.without_tokens()  # frees the interned runs before the weights exist
             check_matrix_memory(2 * len(vocab), p.dim, what="the input and output weights")
-            rng = np.random.default_rng(p.seed)
+            rng = np.random.default_rng([p.seed, self._sessions])
+            memo = self._layout_memo()
             w_in, sub_offsets, sub_rows = self._input_layout(vocab, rng)
             w_out = np.zeros((len(vocab), p.dim), dtype=np.float32)
+            if old_vocab is not None and old_in is not None and old_out is not None:
+                self._carry_over(w_in, old_in, len(old_vocab), len(vocab), memo)
+                w_out[: len(old_vocab)] = old_out
             kernel = self._kernel(vocab, remap, w_in, w_out, sub_offsets, sub_rows)
             result = run_epochs(
                 scan,
@@ -248,6 +332,9 @@ class NegativeSamplingTrainer(Trainer[P, V]):
         seconds = time.perf_counter() - started
         self.vocab = vocab
         self.output_vectors = w_out
+        self._input_weights = w_in
+        self._grow = False
+        self._sessions += 1
         self.stats = self._stats(scan, vocab, result.losses, result.trained_words, seconds)
         self._wv = self._vectors(vocab, w_in)
         return self._wv
@@ -258,6 +345,17 @@ class NegativeSamplingTrainer(Trainer[P, V]):
         """(initial input matrix, sub_offsets, sub_rows): word w averages rows
         ``sub_rows[sub_offsets[w]:sub_offsets[w + 1]]`` of the input matrix."""
         raise NotImplementedError
+
+    def _layout_memo(self) -> Any:
+        """What :meth:`_carry_over` needs of the old layout (read before a new one)."""
+        return None
+
+    def _carry_over(
+        self, w_in: np.ndarray, old: np.ndarray, n_old: int, n_new: int, memo: Any
+    ) -> None:
+        """Copy the trained rows of ``old`` into a new layout's ``w_in``: the old words
+        keep their rows (the first ``n_old``); new rows keep their fresh values."""
+        w_in[:n_old] = old[:n_old]
 
     def _vectors(self, vocab: Vocabulary, w_in: np.ndarray) -> V:
         """The vectors to return once training is done."""
@@ -349,3 +447,12 @@ class NegativeSamplingTrainer(Trainer[P, V]):
             },
             "library_version": __version__,
         }
+
+
+def _same_corpus(a: object, b: object) -> bool:
+    """True when two corpus arguments name the same corpus (one object, or equal paths or
+    equal lists of sentences)."""
+    if a is b:
+        return True
+    plain = (str, os.PathLike, list, tuple)
+    return isinstance(a, plain) and isinstance(b, plain) and bool(a == b)

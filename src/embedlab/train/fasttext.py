@@ -9,6 +9,7 @@ a fraction of a full ``buckets x dim`` matrix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -86,6 +87,22 @@ class FastText(NegativeSamplingTrainer[FastTextParams, FastTextVectors]):
         bound = np.float32(1.0 / p.dim)
         w_in = (rng.random((n_rows, p.dim), dtype=np.float32) * 2 - 1) * bound
         return w_in, sub_offsets, sub_rows
+
+    def _layout_memo(self) -> Any:
+        return getattr(self, "_used_buckets", None), getattr(self, "_row_of_bucket", None)
+
+    def _carry_over(
+        self, w_in: np.ndarray, old: np.ndarray, n_old: int, n_new: int, memo: Any
+    ) -> None:
+        """Old words keep their rows, and every bucket the old layout had keeps its row's
+        values (at its row in the new layout); buckets new words bring start fresh."""
+        super()._carry_over(w_in, old, n_old, n_new, memo)
+        old_used, old_rows = memo
+        if old_used is None or len(old_used) == 0:
+            return
+        at = np.minimum(np.searchsorted(old_used, self._used_buckets), len(old_used) - 1)
+        kept = old_used[at] == self._used_buckets
+        w_in[n_new + self._row_of_bucket[kept]] = old[n_old + old_rows[at[kept]]]
 
     def _vectors(self, vocab: Vocabulary, w_in: np.ndarray) -> FastTextVectors:
         p = self.params

@@ -30,6 +30,7 @@ class Word2Vec(NegativeSamplingTrainer[Word2VecParams, WordVectors]):
 
     params_class = Word2VecParams
     kind = "word2vec"
+    resumable = True
 
     def _input_layout(
         self, vocab: Vocabulary, rng: np.random.Generator

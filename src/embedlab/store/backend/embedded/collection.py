@@ -291,6 +291,10 @@ class EmbeddedCollection:
         if (state.pending or calibration_due(state)) and state.indexer is not None:
             state.indexer.request(state)
 
+    def renamed(self, name: str) -> None:
+        """Take the name the collection now has (it was renamed, here or elsewhere)."""
+        self._state.renamed(name)
+
     def retire(self) -> None:
         """Stop indexing this collection's view (it was dropped)."""
         self._state.retired = True

@@ -122,6 +122,8 @@ class EmbeddedDatabase:
                     raise CollectionNotFoundError(str(name), names)
                 cached = self._collections.get(row.id)
                 if cached is not None:
+                    if cached.name != row.name:  # renamed by another handle or process
+                        cached.renamed(row.name)
                     return cached
                 state = load_state(self.storage, row, self._index_path(row.id))
             collection = EmbeddedCollection(self, state)
@@ -172,6 +174,30 @@ class EmbeddedDatabase:
             if dropped is not None:
                 dropped.retire()
             self._index_path(row.id).unlink(missing_ok=True)
+
+    def rename_collection(self, name: str, new_name: str) -> None:
+        """One UPDATE of the collection's row: its rows, index file (``indexes/<id>.index``)
+        and keyword index are keyed by its id, so there is no file to move and a crash
+        leaves either the old name or the new one."""
+        self.check_open(write=True)
+        with self.lock, self.write_lock.hold():
+            self.check_open()
+            with self.storage.write():
+                row = self.storage.collection(name)
+                if row is None:
+                    names = [c.name for c in self.storage.collections()]
+                    raise CollectionNotFoundError(name, names)
+                if new_name == name:
+                    return
+                if self.storage.collection(new_name) is not None:
+                    raise CollectionExistsError(
+                        f"cannot rename collection {name!r} to {new_name!r}: a collection "
+                        f"called {new_name!r} already exists"
+                    )
+                self.storage.rename_collection(row.id, new_name)
+            cached = self._collections.get(row.id)
+            if cached is not None:
+                cached.renamed(new_name)
 
     # -- life -------------------------------------------------------------------------
     def close(self) -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -126,6 +127,10 @@ class PostgresCollection:
     @property
     def pending(self) -> int:
         return 0  # the server indexes each row inside its write
+
+    def renamed(self, name: str) -> None:
+        """Take the name the collection now has (renamed through this database handle)."""
+        self._spec = replace(self._spec, name=name)
 
     # -- facts ------------------------------------------------------------------------
     def count(self) -> int:

@@ -236,6 +236,33 @@ class PostgresDatabase:
                 raise CollectionNotFoundError(str(name), self._names(cur))
             cur.execute(f"DROP TABLE IF EXISTS {items_table(int(row[0]))}")
 
+    def rename_collection(self, name: str, new_name: str) -> None:
+        """One UPDATE in one transaction: the rows' table (``embedlab_items_<id>``) and its
+        indexes are named by the collection's id, so nothing else is renamed."""
+        import psycopg
+
+        self.check_open()
+        with self.transaction() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            row = cur.execute(
+                "SELECT id FROM embedlab_collections WHERE name = %s FOR UPDATE", (name,)
+            ).fetchone()
+            if row is None:
+                raise CollectionNotFoundError(str(name), self._names(cur))
+            if new_name == name:
+                return
+            try:
+                with cur.connection.transaction():  # a savepoint: the error keeps the tx usable
+                    cur.execute(
+                        "UPDATE embedlab_collections SET name = %s WHERE id = %s",
+                        (new_name, row[0]),
+                    )
+            except psycopg.errors.UniqueViolation:
+                raise CollectionExistsError(
+                    f"cannot rename collection {name!r} to {new_name!r}: a collection "
+                    f"called {new_name!r} already exists"
+                ) from None
+
     def names(self) -> list[str]:
         """Every collection's name (for error messages)."""
         with self.transaction() as cur:
