@@ -28,6 +28,7 @@ from embedlab.errors import (
     MissingDependencyError,
     StoreIOError,
 )
+from embedlab.store.backend.postgres import versions
 from embedlab.store.backend.postgres.collection import (
     PostgresCollection,
     create_items_table,
@@ -235,6 +236,26 @@ class PostgresDatabase:
             if row is None:
                 raise CollectionNotFoundError(str(name), self._names(cur))
             cur.execute(f"DROP TABLE IF EXISTS {items_table(int(row[0]))}")
+
+    # -- versions (store/versions.py; the SQL is in postgres/versions.py) -------------
+    def lineage(self, name: str) -> dict[str, Any] | None:
+        return versions.lineage(self, name)
+
+    def set_lineage(self, name: str, record: dict[str, Any]) -> None:
+        versions.set_lineage(self, name, record)
+
+    def switch_version(
+        self,
+        live: str,
+        staged: str,
+        retired: str,
+        *,
+        expect_sequence: int,
+        records: dict[str, dict[str, Any]],
+    ) -> bool:
+        return versions.switch_version(
+            self, live, staged, retired, expect_sequence=expect_sequence, records=records
+        )
 
     def names(self) -> list[str]:
         """Every collection's name (for error messages)."""
