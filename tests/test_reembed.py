@@ -60,7 +60,8 @@ def _check_version(db: Database, name: str, encoder: Any) -> dict[str, Any]:
     got = col.get(include=["vectors", "documents", "metadata"])
     assert col.model == encoder.name and col.dim == encoder.dim
     np.testing.assert_allclose(got.vectors, encoder.encode(list(got.documents)), rtol=1e-5)
-    return {key: (doc, meta) for key, doc, meta in zip(got.ids, got.documents, got.metadata)}
+    rows = zip(got.ids, got.documents, got.metadata, strict=True)
+    return {key: (doc, meta) for key, doc, meta in rows}
 
 
 def test_reembed_switches_and_keeps_the_old_version(any_db: Database, models: Any) -> None:
@@ -104,7 +105,7 @@ def test_rows_without_documents_are_refused_before_anything_is_written(
     _fill(any_db, models["old"])
     col = any_db.get_collection("docs")
     col.add(["bare", "bare2"], np.ones((2, 4), np.float32))
-    with pytest.raises(MissingDocumentsError, match="2 rows without a document.*'bare'"):
+    with pytest.raises(MissingDocumentsError, match=r"2 rows without a document.*'bare'"):
         reembed(any_db, "docs", models["new"])
     assert [info.name for info in any_db.list_collections()] == ["docs"]
     assert isinstance(MissingDocumentsError("x"), ValueError)
