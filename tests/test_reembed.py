@@ -13,6 +13,7 @@ import pytest
 
 from embedlab import WordVectors, encoders
 from embedlab.errors import (
+    CollectionExistsError,
     CollectionNotFoundError,
     InvalidParameterError,
     MissingDocumentsError,
@@ -223,3 +224,18 @@ def test_readers_see_one_version_or_the_other_during_the_switch(
         thread.join(60)
     assert not problems, problems[:3]
     assert seen[-1] == new.name and old.name in seen  # it read both versions
+
+
+def test_a_staged_collection_left_without_its_record_is_taken_over_or_refused(
+    any_db: Database, models: Any
+) -> None:
+    old, new = models["old"], models["new"]
+    _fill(any_db, old, n=5)
+    # a run stopped between creating the version and recording it: empty, the new model
+    any_db.create_collection("docs@v2", dim=new.dim, metric="euclidean", model=new.name)
+    assert reembed(any_db, "docs", new).retired_as == "docs@v1"
+    # a collection of the user's that merely has the next version's name is left alone
+    any_db.create_collection("docs@v3", dim=2, model="mine").add(["x"], [[1, 0]])
+    with pytest.raises(CollectionExistsError, match="not a staged version"):
+        reembed(any_db, "docs", old)
+    assert any_db.get_collection("docs@v3").count() == 1

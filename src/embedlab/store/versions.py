@@ -152,19 +152,13 @@ def stage_version(
         staged = db.create_collection(
             target, dim=dim, metric=live.metric, index=live.index, index_params=params, model=model
         )
-        _backend(db).set_lineage(
-            target,
-            {
-                "version_of": name,
-                "version": current + 1,
-                "state": STAGED,
-                "previous_model": live.model,
-                "reembedded_from": current,
-                "started": time.time(),
-            },
-        )
+        _mark_staged(db, name, target, current, live.model)
         return live, staged, current + 1
     mine = _lineage(db, target)
+    if not mine and staged.count() == 0 and staged.model == model:
+        # created by a run stopped before it could record the lineage: take it over
+        _mark_staged(db, name, target, current, live.model)
+        mine = _lineage(db, target)
     if mine.get("version_of") != name or mine.get("state") != STAGED:
         raise CollectionExistsError(
             f"collection {target!r} exists and is not a staged version of {name!r}; rename or "
@@ -204,6 +198,22 @@ def switch_version(
         name, staged.name, retired, expect_sequence=expect_sequence, records=records
     )
     return retired if switched else None
+
+
+def _mark_staged(
+    db: Database, name: str, target: str, current: int, previous_model: str | None
+) -> None:
+    _backend(db).set_lineage(
+        target,
+        {
+            "version_of": name,
+            "version": current + 1,
+            "state": STAGED,
+            "previous_model": previous_model,
+            "reembedded_from": current,
+            "started": time.time(),
+        },
+    )
 
 
 def _lineage(db: Database, name: str) -> dict[str, Any]:
