@@ -235,3 +235,58 @@ def test_embed_dataset_through_ray_data_to_parquet_and_to_a_collection(
         assert col.count() == 40 and col.model == load(spec).name
     assert list(stored.documents or ()) == [texts[3], texts[17]]
     np.testing.assert_allclose(stored.vectors, expected[[3, 17]], atol=1e-5)
+
+
+def test_ray_workers_write_to_postgresql_themselves(
+    tmp_path: Path, cluster: str, spec: str, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from embedlab.ingest import pipeline
+    from store_backends import fresh_pg
+
+    monkeypatch.setattr(distributed, "_UNIT_FILES", 2)  # four units over two workers
+    url = fresh_pg(pg_url)
+    docs = write_docs(tmp_path / "docs", 8)
+    options: dict[str, Any] = {"chunk_tokens": 24, "overlap": 4, "progress": False}
+    index_paths(docs, tmp_path / "local", "docs", spec, **options)
+
+    def not_here(self: Any, item: Any) -> None:
+        raise AssertionError(f"the caller wrote {item.path}; the workers should have")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pipeline._Run, "_store", not_here)  # the caller must not write
+        report = index_paths(docs, url, "docs", spec, executor="ray", workers=2, **options)
+        assert (report.files_indexed, report.chunks_added) == (8, len(rows(tmp_path / "local")))
+        assert rows(url) == rows(tmp_path / "local")  # type: ignore[arg-type]
+        # incremental, as the local executor: an edit, a removal, a new file
+        (docs / "doc01.txt").write_text("The river bank has fish.", encoding="utf-8")
+        (docs / "doc02.txt").unlink()
+        (docs / "new.md").write_text("# Boats\n\nThe boat sat on the water.", encoding="utf-8")
+        again = index_paths(docs, url, "docs", spec, executor="ray", workers=2, **options)
+    again_local = index_paths(docs, tmp_path / "local", "docs", spec, **options)
+    for r in (again, again_local):
+        assert (r.files_indexed, r.files_unchanged, r.files_removed) == (2, 6, 1)
+    assert again.chunks_removed == again_local.chunks_removed
+    assert rows(url) == rows(tmp_path / "local")  # type: ignore[arg-type]
+
+
+def test_reembed_encodes_on_ray_workers(
+    tmp_path: Path, cluster: str, spec: str, encoder_b: str
+) -> None:
+    from embedlab.ingest.reembed import reembed
+
+    texts = [paragraph(1, seed=i) for i in range(30)]
+    old, new = load(spec), load(encoder_b)
+    with Database(tmp_path / "db") as db:
+        col = db.create_collection("docs", dim=old.dim, metric="cosine", model=old.name)
+        col.add([f"t{i}" for i in range(30)], old.encode(texts), documents=texts)
+        report = reembed(db, "docs", encoder_b, batch_size=8, executor="ray", workers=2)
+        assert (report.executor, report.encoded, report.retired_as) == ("ray", 30, "docs@v1")
+        got = db.get_collection("docs").get(include=["vectors", "documents"])
+    assert got.documents is not None
+    want = new.encode(list(got.documents))
+    np.testing.assert_allclose(got.vectors, want, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def encoder_b(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return static_spec(tmp_path_factory.mktemp("static_b"), seed=7)

@@ -10,6 +10,10 @@ Machines: ``flat`` (exact by construction), ``hnsw`` with ``ef_search`` above th
 of positions (exhaustive on these tiny graphs, so exact too; filtered queries go through
 the bitmap selector when ``exact_threshold=0``), and ``ivf`` with one list (exact, and it
 crosses the untrained -> trained switch at 39 positions).
+
+The same machine runs on the PostgreSQL backend (``BACKEND = "postgres"``: a fresh
+database on the session's pgserver per example, fewer examples to stay fast): flat
+euclidean and cosine, and HNSW with ``ef_search`` above the row count.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from embedlab.errors import (
     UnknownKeyError,
 )
 from embedlab.store import Collection, Database
+from store_backends import fresh_pg
 
 DIM = 3
 TOLERANCE = 1e-5
@@ -121,6 +126,15 @@ def document_holds(where_document: dict[str, str], document: str | None) -> bool
 # ---------------------------------------------------------------------------------------------
 # The machine
 
+_SERVER: dict[str, str] = {}  # the session's PostgreSQL URL, for the postgres machines
+
+
+@pytest.fixture(autouse=True)
+def _server(request: pytest.FixtureRequest) -> None:
+    """Give the postgres machines the session's server (started only for them)."""
+    if "::TestPg" in request.node.nodeid:
+        _SERVER["url"] = request.getfixturevalue("pg_url")
+
 
 class StoreMachine(RuleBasedStateMachine):
     """Random writes, reads, reopens and compactions of one collection against the model."""
@@ -129,10 +143,14 @@ class StoreMachine(RuleBasedStateMachine):
     INDEX: ClassVar[str] = "flat"
     PARAMS: ClassVar[dict[str, int] | None] = None
     THRESHOLDS: ClassVar[list[int]] = [8192]
+    BACKEND: ClassVar[str] = "embedded"
 
     def __init__(self) -> None:
         super().__init__()
-        self.folder = tempfile.mkdtemp(prefix="embedlab-stateful-")
+        if self.BACKEND == "postgres":
+            self.folder = fresh_pg(_SERVER["url"])  # a URL: an empty database per example
+        else:
+            self.folder = tempfile.mkdtemp(prefix="embedlab-stateful-")
         self.db = Database(self.folder)
         self.col: Collection = self.db.create_collection(
             "c", dim=DIM, metric=self.METRIC, index=self.INDEX, index_params=self.PARAMS
@@ -142,7 +160,8 @@ class StoreMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.db.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if self.BACKEND == "embedded":
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     # -- writes -------------------------------------------------------------------------
     def _write(self, batch: list[tuple[str, np.ndarray, dict[str, Any], str | None]]) -> None:
@@ -322,7 +341,9 @@ class StoreMachine(RuleBasedStateMachine):
 
     @rule()
     def compact(self) -> None:
-        assert self.col.compact() == self.tombstones
+        # the embedded store purges its tombstones; PostgreSQL deleted the rows at once
+        purged = self.tombstones if self.BACKEND == "embedded" else 0
+        assert self.col.compact() == purged
         self.tombstones = 0
         report = self.col.verify()
         assert report.ok, report.problems
@@ -369,3 +390,31 @@ TestHnswEuclidean = HnswEuclidean.TestCase
 TestHnswEuclidean.settings = SETTINGS
 TestIvfOneList = IvfOneList.TestCase
 TestIvfOneList.settings = SETTINGS
+
+
+# -- the same machines on PostgreSQL ---------------------------------------------------------
+PG_SETTINGS = settings(SETTINGS, max_examples=8, stateful_step_count=30)
+
+
+class PgFlatEuclidean(StoreMachine):
+    BACKEND = "postgres"
+
+
+class PgFlatCosine(StoreMachine):
+    BACKEND = "postgres"
+    METRIC = "cosine"
+
+
+class PgHnswEuclidean(StoreMachine):
+    BACKEND = "postgres"
+    INDEX = "hnsw"
+    PARAMS: ClassVar[dict[str, int] | None] = {"M": 4, "ef_construction": 40, "ef_search": 512}
+    THRESHOLDS: ClassVar[list[int]] = [0, 8192]
+
+
+TestPgFlatEuclidean = PgFlatEuclidean.TestCase
+TestPgFlatEuclidean.settings = PG_SETTINGS
+TestPgFlatCosine = PgFlatCosine.TestCase
+TestPgFlatCosine.settings = PG_SETTINGS
+TestPgHnswEuclidean = PgHnswEuclidean.TestCase
+TestPgHnswEuclidean.settings = PG_SETTINGS

@@ -50,6 +50,7 @@ __all__ = [
     "InvalidMetadataError",
     "InvalidParameterError",
     "MissingDependencyError",
+    "MissingDocumentsError",
     "MissingFileError",
     "MissingWordsError",
     "ModelMismatchError",
@@ -237,3 +238,8 @@ class IndexRebuiltWarning(UserWarning):
 class UnsupportedOptionError(InvalidParameterError):
     """An option another library has (gensim, Chroma, sentence-transformers) that embedlab
     does not; the message names it and what to do instead."""
+
+
+class MissingDocumentsError(InvalidParameterError):
+    """Rows without a document where every row needs one (re-embedding a collection
+    encodes its stored documents); the message counts them and names a few ids."""

@@ -40,7 +40,9 @@ app.add_typer(db_app, name="db")
 _SQLITE_FILE = "embedlab.sqlite"  # what marks a folder as a database (see store.database)
 _SNIPPET = 60
 
-DbOption = typer.Option(Path("embedlab.db"), "--db", envvar="EMBEDLAB_DB", help="Its folder.")
+DbOption = typer.Option(
+    "embedlab.db", "--db", envvar="EMBEDLAB_DB", help="Its folder, or a postgresql:// URL."
+)
 NameArgument = typer.Argument(..., help="The collection's name.")
 WhereOption = typer.Option(None, "--where", help='Metadata filter as JSON: \'{"lang": "en"}\'.')
 WhereDocumentOption = typer.Option(None, "--where-document", help="Document filter as JSON.")
@@ -64,7 +66,7 @@ def create(
     index: str = IndexOption,
     param: list[str] | None = ParamOption,
     model: str | None = typer.Option(None, "--model", help="The embedding model's name."),
-    db: Path = DbOption,
+    db: str = DbOption,
     json_output: bool = JsonOption,
 ) -> None:
     """Create an empty collection; its dimension, metric, index and model are then fixed."""
@@ -78,20 +80,20 @@ def create(
         return
     console.print(
         f"[green]created[/] collection [bold]{name}[/] ({info.dim} dims, {info.metric}, "
-        f"{info.index}) in {db}"
+        f"{info.index}) in {_shown(db)}"
     )
 
 
 @db_app.command("list")
 @command
-def list_(db: Path = DbOption, json_output: bool = JsonOption) -> None:
+def list_(db: str = DbOption, json_output: bool = JsonOption) -> None:
     """The collections with their size and settings."""
     with _open(db) as database:
         infos = database.list_collections()
     if json_output:
-        emit_json({"database": str(db), "collections": [dataclasses.asdict(i) for i in infos]})
+        emit_json({"database": _shown(db), "collections": [dataclasses.asdict(i) for i in infos]})
         return
-    table = Table(title=f"collections in {db}", title_justify="left")
+    table = Table(title=f"collections in {_shown(db)}", title_justify="left")
     for column in ("name", "count", "dim", "metric", "index", "model"):
         table.add_column(column, justify="right" if column in ("count", "dim") else "left")
     for i in infos:
@@ -101,7 +103,7 @@ def list_(db: Path = DbOption, json_output: bool = JsonOption) -> None:
 
 @db_app.command("info")
 @command
-def info(name: str = NameArgument, db: Path = DbOption, json_output: bool = JsonOption) -> None:
+def info(name: str = NameArgument, db: str = DbOption, json_output: bool = JsonOption) -> None:
     """One collection's settings, size, index parameters and calibrated search breadth."""
     with _open(db) as database:
         collection = database.get_collection(name)
@@ -132,7 +134,7 @@ def info(name: str = NameArgument, db: Path = DbOption, json_output: bool = Json
 
 @db_app.command("drop")
 @command
-def drop(name: str = NameArgument, db: Path = DbOption, json_output: bool = JsonOption) -> None:
+def drop(name: str = NameArgument, db: str = DbOption, json_output: bool = JsonOption) -> None:
     """Delete a collection with all its rows and its index."""
     with _open(db) as database:
         database.delete_collection(name)
@@ -160,7 +162,7 @@ def add(
     document_field: str = typer.Option("document", "--document-field", help="Document field."),
     upsert: bool = UpsertOption,
     batch_size: int = BatchSizeOption,
-    db: Path = DbOption,
+    db: str = DbOption,
     json_output: bool = JsonOption,
 ) -> None:
     """Add rows from a .npy matrix (with metadata, documents and ids files), JSONL or Parquet.
@@ -218,7 +220,7 @@ def import_vectors(
     ),
     upsert: bool = UpsertOption,
     batch_size: int = BatchSizeOption,
-    db: Path = DbOption,
+    db: str = DbOption,
     json_output: bool = JsonOption,
 ) -> None:
     """Store trained word vectors, one row per word (creating the collection if missing).
@@ -293,7 +295,7 @@ def delete(
     id: list[str] | None = IdsOption,
     where: str | None = WhereOption,
     where_document: str | None = WhereDocumentOption,
-    db: Path = DbOption,
+    db: str = DbOption,
     json_output: bool = JsonOption,
 ) -> None:
     """Delete rows by id and/or filter (both given: rows matching both)."""
@@ -315,7 +317,7 @@ def delete(
 
 @db_app.command("compact")
 @command
-def compact(name: str = NameArgument, db: Path = DbOption, json_output: bool = JsonOption) -> None:
+def compact(name: str = NameArgument, db: str = DbOption, json_output: bool = JsonOption) -> None:
     """Drop deleted rows for good and give their disk space back."""
     before = _folder_size(db)
     with _open(db) as database:
@@ -325,6 +327,9 @@ def compact(name: str = NameArgument, db: Path = DbOption, json_output: bool = J
         sizes = {"bytes_before": before, "bytes_after": after}
         emit_json({"collection": name, "purged": purged, **sizes})
         return
+    if before is None or after is None:  # a server: VACUUM gives the space back there
+        console.print(f"[green]compacted[/] [bold]{name}[/] on {_shown(db)}")
+        return
     console.print(
         f"[green]compacted[/] [bold]{name}[/]: purged {purged:,} deleted rows; database "
         f"folder {before / 1024:,.1f} KB -> {after / 1024:,.1f} KB"
@@ -333,7 +338,7 @@ def compact(name: str = NameArgument, db: Path = DbOption, json_output: bool = J
 
 @db_app.command("verify")
 @command
-def verify(name: str = NameArgument, db: Path = DbOption, json_output: bool = JsonOption) -> None:
+def verify(name: str = NameArgument, db: str = DbOption, json_output: bool = JsonOption) -> None:
     """Check stored rows, index file and index against each other; exit 1 on problems."""
     with _open(db) as database:
         report = database.get_collection(name).verify()
@@ -363,7 +368,7 @@ def get(
     limit: int | None = typer.Option(None, "--limit", help="Most rows (default: all ids, or 10)."),
     offset: int = typer.Option(0, "--offset", help="Rows to skip first."),
     include_vectors: bool = typer.Option(False, "--include-vectors", help="Show the vectors."),
-    db: Path = DbOption,
+    db: str = DbOption,
     json_output: bool = JsonOption,
 ) -> None:
     """Rows by id (in the order asked) or by filter (in insertion order)."""
@@ -396,7 +401,7 @@ def query(
     max_distance: float | None = typer.Option(None, "--max-distance", help="Farthest match."),
     ef_search: int | None = typer.Option(None, "--ef-search", help="HNSW search breadth."),
     param: list[str] | None = typer.Option(None, "--param", help="Search parameter KEY=INT."),
-    db: Path = DbOption,
+    db: str = DbOption,
     json_output: bool = JsonOption,
 ) -> None:
     """The k nearest rows to a vector, nearest first, optionally filtered."""
@@ -455,14 +460,28 @@ def copy_(
 
 # -- helpers --------------------------------------------------------------------------------
 @contextmanager
-def _open(path: Path, *, create: bool = False) -> Iterator[Database]:
-    """The database at path; only create and import-vectors may make a new one."""
+def _open(location: str | Path, *, create: bool = False) -> Iterator[Database]:
+    """The database at a folder or a ``postgresql://`` URL; only create and
+    import-vectors may make a new folder."""
     from embedlab.store import Database
+    from embedlab.store.database import is_server_url
 
+    if is_server_url(location):
+        with Database(location) as database:
+            yield database
+        return
+    path = Path(location)
     if not create and not (path / _SQLITE_FILE).is_file():
         raise MissingFileError(f"no database at {path} (make one with `embedlab db create`)")
     with Database(path) as database:
         yield database
+
+
+def _shown(location: str | Path) -> str:
+    """A folder or URL for messages (a URL without its password)."""
+    from embedlab.store.database import _hide_password, is_server_url
+
+    return _hide_password(str(location)) if is_server_url(location) else str(location)
 
 
 def _json_object(text: str | None, option: str) -> dict[str, Any] | None:
@@ -564,5 +583,13 @@ def _model_name(path: Path) -> str:
     return path.resolve().name if path.is_dir() else Path(path.name.removesuffix(".gz")).stem
 
 
-def _folder_size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+def _folder_size(location: str | Path) -> int | None:
+    """The bytes in a database folder (None for a server URL)."""
+    from embedlab.store.database import is_server_url
+
+    if is_server_url(location):
+        return None
+    return sum(f.stat().st_size for f in Path(location).rglob("*") if f.is_file())
+
+
+from embedlab.cli import db_versions  # noqa: E402, F401 - registers reembed, versions, drop-version

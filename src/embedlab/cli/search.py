@@ -45,7 +45,7 @@ def search_command(
     image: Path | None = typer.Option(
         None, "--image", help="Search an image collection by this example image."
     ),
-    db: Path = DbOption,
+    db: str = DbOption,
     json_output: bool = JsonOption,
 ) -> None:
     """Rank a collection's documents for a query: by embedding, by BM25 keywords, or both
@@ -100,7 +100,7 @@ def _search_image(
     collection: str,
     k: int,
     where: str | None,
-    db: Path,
+    db: str,
     json_output: bool,
 ) -> None:
     """`search --image PATH`: the nearest images to an example image."""

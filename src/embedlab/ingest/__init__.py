@@ -5,6 +5,8 @@
   chunks and store them with their offsets; re-runs are incremental (content hashes).
 - :func:`index_images`: the same for image files, one row per image (an image encoder).
 - :func:`read_document` and :func:`chunk_text`, the two steps on their own.
+- :func:`reembed`: a collection's documents re-encoded with a new model into a new
+  version, switched to without downtime (``reembed.py``; versions in ``store/versions.py``).
 
 Example:
     >>> from embedlab.ingest import index_paths
@@ -19,6 +21,7 @@ from embedlab.ingest.chunking import Chunk, TokenCounter, chunk_text, count_word
 from embedlab.ingest.images import index_images
 from embedlab.ingest.pipeline import FailedFile, IngestReport, index_paths
 from embedlab.ingest.readers import SUPPORTED_SUFFIXES, Document, read_document
+from embedlab.ingest.reembed import ReembedReport, reembed
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -26,11 +29,13 @@ __all__ = [
     "Document",
     "FailedFile",
     "IngestReport",
+    "ReembedReport",
     "TokenCounter",
     "chunk_text",
     "count_words",
     "index_images",
     "index_paths",
     "read_document",
+    "reembed",
     "token_counter",
 ]

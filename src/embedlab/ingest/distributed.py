@@ -164,19 +164,29 @@ class _FileResult:
     mtime: float = 0.0
     chunks: list[Chunk] = field(default_factory=list)
     vectors: npt.NDArray[np.float32] | None = None
+    written: int | None = None
+    """Chunks the worker wrote itself (PostgreSQL), or None: the caller writes them."""
+    removed: int = 0
 
 
 class _Worker:
     """A Ray actor's state: the model, loaded once, and the chunking settings."""
 
     def __init__(
-        self, encoder: Encoder | str, chunk_tokens: int, overlap: int, batch_size: int
+        self,
+        encoder: Encoder | str,
+        chunk_tokens: int,
+        overlap: int,
+        batch_size: int,
+        target: tuple[str, str] | None = None,
     ) -> None:
         from embedlab.encoders import load
 
         self.encoder = load(encoder) if isinstance(encoder, str) else encoder
         self.count = token_counter(self.encoder)
         self.chunk_tokens, self.overlap, self.batch_size = chunk_tokens, overlap, batch_size
+        self.target = target  # (PostgreSQL URL, collection): this worker writes its files
+        self.collection: Any = None
 
     def pid(self) -> int:
         import os
@@ -199,7 +209,40 @@ class _Worker:
                 result, number = work[i]
                 assert result.vectors is not None  # set above for every indexed file
                 result.vectors[number] = vector
-        return results, time.perf_counter() - began
+        seconds = time.perf_counter() - began
+        if self.target is not None:
+            self._store(results, [known for _, known in unit])
+        return results, seconds
+
+    def _store(self, results: list[_FileResult], known: list[_Indexed | None]) -> None:
+        """Write each indexed file's chunks to the PostgreSQL collection (one writer per
+        worker; the server keeps them apart) and keep only the counts for the caller."""
+        from embedlab.ingest.pipeline import _Pending, store_chunks
+        from embedlab.store import Database
+
+        if self.collection is None and self.target is not None:
+            self.collection = Database(self.target[0]).get_collection(self.target[1])
+        for result, was in zip(results, known, strict=True):
+            if result.status != "indexed" or result.vectors is None:
+                continue
+            document = Document(Path(result.path), "", result.title, result.kind)
+            item = _Pending(
+                result.path,
+                document,
+                result.chunks,
+                result.sha256,
+                result.mtime,
+                was is not None,
+                dict(enumerate(result.vectors)),
+            )
+            result.removed = store_chunks(
+                self.collection,
+                item,
+                self.encoder.name,
+                chunk_tokens=self.chunk_tokens,
+                overlap=self.overlap,
+            )
+            result.written, result.chunks, result.vectors = len(result.chunks), [], None
 
     def _read(self, file: Path, known: _Indexed | None) -> _FileResult:
         from embedlab.ingest.pipeline import _Indexed, _reason
@@ -263,9 +306,11 @@ class RayOptions:
         count = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         actor = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
         shipped = self.encoder if isinstance(self.encoder, str) else ray.put(self.encoder)
+        url = run.col._db.url  # PostgreSQL: every worker writes its own files
+        target = None if url is None else (url, run.col.name)
 
         def start() -> Any:
-            return actor.remote(shipped, run.chunk_tokens, run.overlap, run.batch_size)
+            return actor.remote(shipped, run.chunk_tokens, run.overlap, run.batch_size, target)
 
         dispatch = _Dispatch(ray, run, start, count, known, stop, bar)
         try:
@@ -351,6 +396,13 @@ class _Dispatch:
             elif result.status == "failed":
                 self.run._forget(result.path, known)
                 self.run.failed.append(FailedFile(result.path, result.reason))
+            elif result.written is not None:  # the worker wrote it (PostgreSQL)
+                self.run.indexed += 1
+                self.run.chunks_added += result.written
+                self.run.chunks_removed += result.removed
+                self.bar.file_done(result.written)
+                self.bar.chunks_done(result.written)
+                continue
             else:
                 assert result.vectors is not None  # every indexed result carries them
                 document = Document(Path(result.path), "", result.title, result.kind)

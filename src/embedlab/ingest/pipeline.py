@@ -450,31 +450,42 @@ class _Run:
         self.pending = []  # the files of an interrupted run's unembedded chunks stay as they were
 
     def _store(self, item: _Pending) -> None:
-        """Replace a file's chunks: delete the old ones, add the new ones in one transaction."""
-        if item.replaces:
-            self.chunks_removed += self.col.delete(where={"path": item.path})
-        self.col.add(
-            ids=[f"{item.path}#{chunk.index}" for chunk in item.chunks],
-            vectors=np.stack([item.vectors[number] for number in range(len(item.chunks))]),
-            metadata=[
-                {
-                    "path": item.path,
-                    "title": item.document.title,
-                    "chunk": chunk.index,
-                    "start": chunk.start,
-                    "end": chunk.end,
-                    "mtime": item.mtime,
-                    "sha256": item.sha256,
-                    "chunk_tokens": self.chunk_tokens,
-                    "overlap": self.overlap,
-                }
-                for chunk in item.chunks
-            ],
-            documents=[chunk.text for chunk in item.chunks],
-            model=self.encoder.name,
+        """Replace a file's chunks: delete the old ones, then add the new ones."""
+        self.chunks_removed += store_chunks(
+            self.col, item, self.encoder.name, chunk_tokens=self.chunk_tokens, overlap=self.overlap
         )
         self.indexed += 1
         self.chunks_added += len(item.chunks)
+
+
+def store_chunks(
+    col: Collection, item: _Pending, model: str, *, chunk_tokens: int, overlap: int
+) -> int:
+    """Write one file's chunks (vectors of ``model``) into ``col``, its old chunks deleted
+    first; the chunks removed. Used by the run's writer, and by Ray workers writing to
+    PostgreSQL."""
+    removed = col.delete(where={"path": item.path}) if item.replaces else 0
+    col.add(
+        ids=[f"{item.path}#{chunk.index}" for chunk in item.chunks],
+        vectors=np.stack([item.vectors[number] for number in range(len(item.chunks))]),
+        metadata=[
+            {
+                "path": item.path,
+                "title": item.document.title,
+                "chunk": chunk.index,
+                "start": chunk.start,
+                "end": chunk.end,
+                "mtime": item.mtime,
+                "sha256": item.sha256,
+                "chunk_tokens": chunk_tokens,
+                "overlap": overlap,
+            }
+            for chunk in item.chunks
+        ],
+        documents=[chunk.text for chunk in item.chunks],
+        model=model,
+    )
+    return removed
 
 
 def _collection(db: Database, name: str, encoder: Encoder) -> Collection:

@@ -137,6 +137,24 @@ class DatabaseBackend(Protocol):
 
     def rename_collection(self, name: str, new_name: str) -> None: ...
 
+    # versions (store/versions.py): a lineage record per collection, and the switch
+    def lineage(self, name: str) -> dict[str, Any] | None: ...
+
+    def set_lineage(self, name: str, record: dict[str, Any]) -> None: ...
+
+    def switch_version(
+        self,
+        live: str,
+        staged: str,
+        retired: str,
+        *,
+        expect_sequence: int,
+        records: dict[str, dict[str, Any]],
+    ) -> bool:
+        """In one transaction: if ``live`` is at ``expect_sequence``, rename it ``retired``
+        and ``staged`` to ``live``, store ``records`` (by new name); else change nothing."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -17,6 +17,7 @@ import threading
 import warnings
 import weakref
 from pathlib import Path
+from typing import Any
 
 from embedlab.errors import (
     CollectionExistsError,
@@ -31,6 +32,7 @@ from embedlab.store._indexer import Indexer
 from embedlab.store._lock import WriteLock
 from embedlab.store._state import build_state, load_state
 from embedlab.store._storage import Storage
+from embedlab.store.backend.embedded import versions
 from embedlab.store.backend.embedded.collection import EmbeddedCollection
 from embedlab.store.results import CollectionInfo
 
@@ -228,6 +230,30 @@ class EmbeddedDatabase:
                 f"the database {str(self.path)!r} was opened read-only (its folder cannot "
                 "be written); it cannot be changed"
             )
+
+    # -- versions (store/versions.py; the SQL is in embedded/versions.py) -------------
+    def cached(self, collection_id: int) -> EmbeddedCollection | None:
+        """The open collection object with this id, if any."""
+        return self._collections.get(collection_id)
+
+    def lineage(self, name: str) -> dict[str, Any] | None:
+        return versions.lineage(self, name)
+
+    def set_lineage(self, name: str, record: dict[str, Any]) -> None:
+        versions.set_lineage(self, name, record)
+
+    def switch_version(
+        self,
+        live: str,
+        staged: str,
+        retired: str,
+        *,
+        expect_sequence: int,
+        records: dict[str, dict[str, Any]],
+    ) -> bool:
+        return versions.switch_version(
+            self, live, staged, retired, expect_sequence=expect_sequence, records=records
+        )
 
     def _index_path(self, collection_id: int) -> Path:
         return self.path / "indexes" / f"{collection_id}.index"

@@ -28,6 +28,7 @@ from embedlab.errors import (
     MissingDependencyError,
     StoreIOError,
 )
+from embedlab.store.backend.postgres import versions
 from embedlab.store.backend.postgres.collection import (
     PostgresCollection,
     create_items_table,
@@ -262,6 +263,26 @@ class PostgresDatabase:
                     f"cannot rename collection {name!r} to {new_name!r}: a collection "
                     f"called {new_name!r} already exists"
                 ) from None
+
+    # -- versions (store/versions.py; the SQL is in postgres/versions.py) -------------
+    def lineage(self, name: str) -> dict[str, Any] | None:
+        return versions.lineage(self, name)
+
+    def set_lineage(self, name: str, record: dict[str, Any]) -> None:
+        versions.set_lineage(self, name, record)
+
+    def switch_version(
+        self,
+        live: str,
+        staged: str,
+        retired: str,
+        *,
+        expect_sequence: int,
+        records: dict[str, dict[str, Any]],
+    ) -> bool:
+        return versions.switch_version(
+            self, live, staged, retired, expect_sequence=expect_sequence, records=records
+        )
 
     def names(self) -> list[str]:
         """Every collection's name (for error messages)."""
