@@ -330,7 +330,7 @@ def main() -> None:
         f"the reverse {only_w2v}, p = {p:.3f}"
     )
     stats = report["bilm_training"]
-    if stats:
+    if stats.get("seconds"):  # absent for a model rebuilt from a checkpoint
         print(
             f"BiLM training: {stats.get('tokens_trained', 0):,} tokens in "
             f"{stats.get('seconds', 0):.0f} s = {stats.get('tokens_per_second', 0):,.0f} tokens/s"

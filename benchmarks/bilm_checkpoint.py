@@ -63,7 +63,11 @@ def main() -> None:
     training = {
         "params": meta["params"],
         "corpus": {"words": scan.words, "lines": scan.lines, "description": str(args.corpus)},
-        "training": {"checkpoint_state": state, "stopped_part_way": True},
+        "training": {
+            "tokens_trained": state["tokens"],
+            "steps": state["steps"],
+            "stopped_part_way": True,
+        },
     }
     BiLMEncoder(net, out_words, counts=[0, 0, *vocab.counts.tolist()], training=training).save(
         args.model
