@@ -20,7 +20,9 @@ Two tests, each scored by nearest sense centroid (leave one out, cosine):
   (choice of BiLM layer, Word2Vec context width), another eighth the test split (reported);
   chance is the mean of 1/senses.
 
-Representations: BiLM: the target token's vector (each layer, and ELMo's fixed average);
+Representations: BiLM: the target token's vector (each layer, ELMo's fixed average, the
+average of the contextual layers 1 and up), or the mean of the unit fixed-average vectors of
+the tokens within ±1 or ±2 of the target (the target included);
 Word2Vec: the mean of the unit word vectors within +-k tokens of the target (the target
 itself excluded, since it is the same for every sense); MiniLM: ``word_in_context`` (its last
 layer, sub-tokens averaged). Everything runs on one torch thread.
@@ -169,6 +171,11 @@ class Representations:
         for j in range(layers.shape[0]):
             out[f"bilm layer {j}"] = unit(layers[j, at])
         out["bilm average"] = unit(layers[:, at].mean(axis=0))
+        out["bilm layers 1+"] = unit(layers[1:, at].mean(axis=0))
+        mixed = unit(layers.mean(axis=0))  # every token's fixed-average vector
+        for k in (1, 2):
+            near = mixed[max(0, at - k) : at + k + 1]
+            out[f"bilm average, tokens ±{k}"] = unit(near.mean(axis=0))
         self.seconds["bilm"] += time.perf_counter() - t
         words = tokenize(text)
         at = words.index(form)
@@ -323,7 +330,7 @@ def main() -> None:
         f"the reverse {only_w2v}, p = {p:.3f}"
     )
     stats = report["bilm_training"]
-    if stats:
+    if stats.get("seconds"):  # absent for a model rebuilt from a checkpoint
         print(
             f"BiLM training: {stats.get('tokens_trained', 0):,} tokens in "
             f"{stats.get('seconds', 0):.0f} s = {stats.get('tokens_per_second', 0):,.0f} tokens/s"

@@ -137,3 +137,73 @@ def test_progress_reaches_the_total() -> None:
     events: list[DistillProgress] = []
     distill("minilm", pca_dims=None, token_remove_pattern=PATTERN, progress=events.append)
     assert events[-1] == DistillProgress(len(set(KEEP)), len(set(KEEP)))
+
+
+def test_chunk_memory_gives_the_whole_text_tokens(tiny: DistilledEncoder) -> None:
+    """Encoding remembers each whitespace chunk's tokens and joins new chunks for the
+    tokenizer; the vectors must equal those of tokenizing every text whole."""
+    import tokenizers
+
+    from embedlab.encoders.distilled import chunkwise_tokenizer
+
+    whole = tokenizers.Tokenizer.from_str(tiny._tokenizer.to_str())
+    row = {t: i for i, t in enumerate(tiny.tokens) if t not in ("[PAD]", "[UNK]")}
+    texts = [
+        *SENTENCES,
+        "  The RIVER-bank,\tmuddy\r\nwater  ",
+        "bank|river | money || loan ｜ cash",  # the joining separator inside chunks
+        "Bänk flöwed\u3000shore\u00a0grass 銀行 river中文bank",
+        "river\x1cbank stream\x0bflood [SEP] the[CLS]a",
+        "e\u0301 \u0301a the",
+        "x" * 150 + " bank",
+        "the bank",  # a second time: from the memory
+    ]
+    assert chunkwise_tokenizer(whole)
+    got = tiny.encode(texts)
+    for text, vector in zip(texts, got, strict=True):
+        ids = whole.encode(text, add_special_tokens=False).ids
+        rows = [row[whole.id_to_token(i)] for i in ids if whole.id_to_token(i) in row]
+        expected = tiny.vectors[rows].mean(axis=0) if rows else np.zeros(tiny.dim)
+        np.testing.assert_allclose(vector, expected, rtol=1e-5, atol=1e-6, err_msg=text)
+    np.testing.assert_array_equal(tiny.encode(texts[::-1]), got[::-1])
+
+
+def test_texts_go_whole_to_a_tokenizer_that_needs_context() -> None:
+    """A byte-level BPE tokenizer marks a word's leading space, so chunks may not be
+    tokenized apart; the encoder then sends texts whole and still means their tokens."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    from embedlab.encoders.distilled import chunkwise_tokenizer
+
+    vocab = {"a": 0, "b": 1, "Ġ": 2, "Ġa": 3, "Ġb": 4}
+    bpe = Tokenizer(models.BPE(vocab, [("Ġ", "a"), ("Ġ", "b")]))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    assert not chunkwise_tokenizer(bpe)
+    vectors = np.eye(5, dtype=np.float32)
+    enc = DistilledEncoder(vectors, list(vocab), bpe, name="bpe")
+    np.testing.assert_allclose(enc.encode(["a b"])[0], (vectors[0] + vectors[4]) / 2)
+
+
+def test_reads_the_first_max_tokens_tokens(tiny: DistilledEncoder, tmp_path: Path) -> None:
+    """Texts are cut at max_tokens known tokens (512 by default, as model2vec); the cut
+    survives a save and load, and a bad value in config.json is named."""
+    muddy, river = (tiny.vectors[tiny.tokens.index(w)] for w in ("muddy", "river"))
+    long_text = "zzqx " + "muddy " * 510 + "river " * 600  # the unknown piece does not count
+    assert tiny.max_tokens == 512
+    expected = (510 * muddy + 2 * river) / 512
+    np.testing.assert_allclose(tiny.encode([long_text])[0], expected, rtol=1e-5, atol=1e-6)
+    short = DistilledEncoder.load(tiny.save(tmp_path / "m"))
+    short.max_tokens = 2
+    got = short.encode([long_text, "river bank"])
+    np.testing.assert_allclose(got[0], muddy, rtol=1e-5, atol=1e-6)
+    loaded = DistilledEncoder.load(short.save(tmp_path / "cut"))
+    assert loaded.max_tokens == 2
+    whole = DistilledEncoder.load(tiny.save(tmp_path / "m"))
+    whole.max_tokens = None
+    np.testing.assert_allclose(
+        whole.encode([long_text])[0], (510 * muddy + 600 * river) / 1110, rtol=1e-5, atol=1e-6
+    )
+    config = tmp_path / "cut" / "config.json"
+    config.write_text(config.read_text().replace('"max_tokens": 2', '"max_tokens": "x"'))
+    with pytest.raises(FormatError, match="max_tokens"):
+        DistilledEncoder.load(tmp_path / "cut")
