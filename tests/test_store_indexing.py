@@ -130,7 +130,7 @@ def test_the_indexer_leaves_a_cheap_backlog_to_the_scan_while_queries_arrive(
     paid for it, it indexes small chunks; with no queries about, large ones."""
     import time
 
-    from embedlab.store._indexer import BUSY_CHUNK, CHUNK, Indexer
+    from embedlab.store._indexer import BUSY_CHUNK, Indexer, quiet_chunk
 
     rows = _rows(1800, seed=3)
     with Database(tmp_path / "db", background_indexing=False) as db:
@@ -152,5 +152,7 @@ def test_the_indexer_leaves_a_cheap_backlog_to_the_scan_while_queries_arrive(
         indexer._step(state, cores=1)
         assert col.pending == 800 - BUSY_CHUNK
         state.last_query = 0.0  # no queries about
+        chunk = quiet_chunk(state)
+        assert chunk > BUSY_CHUNK
         indexer._step(state, cores=1)
-        assert col.pending == 800 - BUSY_CHUNK - CHUNK
+        assert col.pending == 800 - BUSY_CHUNK - chunk

@@ -13,9 +13,11 @@ thread leaves the rows to the exact scan until the scans have cost the queries a
 time as indexing the rows would (a rent-or-buy rule: the queries never lose more than
 twice the cheaper of the two); then it adds small chunks with one OpenMP thread fewer,
 letting a query in between chunks, for as long as the scans keep paying for them. With no
-queries about it adds larger chunks with every core. Writers keep the backlog short
-themselves (``MAX_BACKLOG``), so the exact scan stays cheap. Once a view is caught up it
-calibrates the search breadth when the index has grown by half (see ``_calibrate``).
+queries about it adds larger chunks with every core (at most ``QUIET_HOLD`` seconds each,
+at the measured cost per row, so that a query arriving then does not wait long). Writers
+keep the backlog short themselves (``MAX_BACKLOG``), so the exact scan stays cheap. Once a
+view is caught up it calibrates the search breadth when the index has grown by half
+(see ``_calibrate``).
 """
 
 from __future__ import annotations
@@ -27,17 +29,26 @@ import warnings
 from embedlab.store._state import CollectionState
 from embedlab.store.index._faiss import faiss
 
-__all__ = ["CHUNK", "MAX_BACKLOG", "Indexer"]
+__all__ = ["CHUNK", "MAX_BACKLOG", "Indexer", "quiet_chunk"]
 
 # Rows per index addition with no queries about, and while queries arrive.
 CHUNK = 512
 BUSY_CHUNK = 32
+# With no queries about, a chunk is also kept to about this long (at the measured cost per
+# row): the query that comes next, e.g. right after the last write, waits for it.
+QUIET_HOLD = 0.02
 QUIET = 0.005  # seconds since the last query before the indexer takes the lock freely
 POLL = 0.005  # how often a thread that leaves the rows to the scans looks again
 _DONE, _WORKED, _DEFERRED, _FAILED = object(), object(), object(), object()
 # A write returns with at most this many of its collection's rows not yet indexed (the
 # writer indexes the excess itself), so queries right after it scan few rows exactly.
 MAX_BACKLOG = 2048
+
+
+def quiet_chunk(state: CollectionState) -> int:
+    """Rows to add at once with no queries about: ``CHUNK``, or fewer if they would hold
+    the index longer than ``QUIET_HOLD`` (never fewer than ``BUSY_CHUNK``)."""
+    return max(BUSY_CHUNK, min(CHUNK, int(QUIET_HOLD / max(state.seconds_per_row, 1e-9))))
 
 
 class Indexer:
@@ -104,7 +115,7 @@ class Indexer:
             if busy and not state.scans_paid():
                 return _DEFERRED
             faiss.omp_set_num_threads(max(1, cores - 1) if busy else cores)
-            state.index_pending(BUSY_CHUNK if busy else CHUNK)
+            state.index_pending(BUSY_CHUNK if busy else quiet_chunk(state))
             if busy:
                 time.sleep(QUIET / 2)  # locks are not fair: let the waiting query in
             else:
