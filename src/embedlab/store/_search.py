@@ -72,7 +72,7 @@ def _search(
     calibration = state.calibration
     filtered_overrides = overrides
     if calibration is not None and (overrides is None or calibration.param not in overrides):
-        value = calibration.breadth(k)
+        value = calibration.breadth(k, state.indexed)
         overrides = {**(overrides or {}), calibration.param: value}
         own = state.spec.params[calibration.param]
         filtered_overrides = {**overrides, calibration.param: max(value, own)}
