@@ -170,8 +170,6 @@ def check_vectors(spec: Spec, vectors: object, count: int) -> npt.NDArray[Any]:
 MAX_NORM = float(np.sqrt(np.finfo(np.float32).max) / 2)
 """The largest vector norm stored (about 9.2e18): distances and dot products between any
 two such vectors stay finite in float32."""
-# A float32 squared norm at most this is finite and safely (float32 rounding) under MAX_NORM.
-_SAFE_SQUARED_NORM = (0.99 * MAX_NORM) ** 2
 
 
 def _check_norms(vectors: npt.NDArray[np.float32]) -> None:
@@ -196,7 +194,8 @@ def check_queries(spec: Spec, queries: object) -> tuple[npt.NDArray[Any], bool]:
         and array.dtype == np.float32
         and not spec.binary
         and array.shape[0] == spec.dim
-        and float(np.dot(array, array)) <= _SAFE_SQUARED_NORM  # False for nan and inf too
+        and np.isfinite(array).all()
+        and float(np.abs(array).max(initial=0.0)) * np.sqrt(spec.dim) <= MAX_NORM
     ):
         return array[None, :], True  # the common case: one finite float32 vector
     single = array.ndim == 1
