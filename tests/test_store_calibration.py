@@ -129,3 +129,30 @@ def test_a_write_returns_with_a_short_backlog(tmp_path: Path) -> None:
         _add(col, rows)
         assert col.pending <= MAX_BACKLOG  # the writer indexed the excess itself
         assert col.query(rows[5999], k=1, include=()).ids == ("5999",)
+
+
+def test_ef_grows_with_the_rows_until_the_next_calibration(tmp_path: Path) -> None:
+    """A calibration comes at 1.5x growth, late under load: meanwhile queries searched with
+    the ef measured on fewer rows (the GCIDE flow got recall 0.968 at a 0.98 target). The
+    measured ef now grows in proportion to the rows; the kind's own value stays the floor;
+    IVF's nprobe (a share of fixed cells) does not grow."""
+    from dataclasses import replace
+
+    from embedlab.store._calibrate import Calibration
+
+    cal = Calibration("ef_search", 110, 0.98, 0.982, 31000, 256, 1.0, (), measured=110, floor=64)
+    assert cal.breadth(10, 31000) == 110
+    assert cal.breadth(10, 46500) == 165
+    assert cal.breadth(20, 46500) == 330
+    assert replace(cal, measured=30).breadth(10, 46500) == 64  # 45 is below the floor
+    ivf = replace(cal, param="nprobe", value=24, measured=24, floor=16)
+    assert ivf.breadth(10, 62000) == 24
+
+    rows = _clustered(1500, seed=9)
+    with Database(tmp_path / "db", background_indexing=False) as db:
+        col = db.create_collection("c", dim=DIM, index="hnsw")
+        _add(col, rows)
+        state = col._impl.state  # type: ignore[attr-defined]
+        state.calibration = replace(cal, value=100, measured=100, rows=1000)
+        col.query(rows[0], k=10, include=())
+        assert state.index._ef == 150  # 100 x 1,500 / 1,000 rows

@@ -119,3 +119,40 @@ def test_rows_indexed_after_a_save_are_saved_at_close(tmp_path: Path) -> None:
         with Database(tmp_path / "db") as db:
             report = db.get_collection("c").verify()
             assert report.ok and report.index_vectors == 3000
+
+
+def test_the_indexer_leaves_a_cheap_backlog_to_the_scan_while_queries_arrive(
+    tmp_path: Path,
+) -> None:
+    """Each chunk the indexer adds holds queries up. While they keep coming and scanning
+    the pending rows has cost them less than indexing would, it leaves the rows to the scan
+    (the old indexer added a chunk after at most 0.2 s of queries); once the scans have
+    paid for it, it indexes small chunks; with no queries about, large ones."""
+    import time
+
+    from embedlab.store._indexer import BUSY_CHUNK, Indexer, quiet_chunk
+
+    rows = _rows(1800, seed=3)
+    with Database(tmp_path / "db", background_indexing=False) as db:
+        col = _hnsw(db)
+        col.add([str(i) for i in range(1000)], rows[:1000])
+        state = col._impl.state  # type: ignore[attr-defined]
+        state.indexer = _Paused()
+        col.add([str(i) for i in range(1000, 1800)], rows[1000:])
+        indexer = Indexer()  # its thread never starts: each step is taken here
+        for _ in range(3):
+            assert col.query(rows[-1], k=1, include=()).ids == ("1799",)  # by the scan
+        assert 0 < state.scan_credit < 800 * state.seconds_per_row
+        state.last_query = time.monotonic() + 60  # queries keep arriving
+        old_indexer_waited = time.monotonic() + 0.3
+        while time.monotonic() < old_indexer_waited:
+            indexer._step(state, cores=1)
+        assert col.pending == 800
+        state.scan_credit = 800 * state.seconds_per_row  # the scans have paid
+        indexer._step(state, cores=1)
+        assert col.pending == 800 - BUSY_CHUNK
+        state.last_query = 0.0  # no queries about
+        chunk = quiet_chunk(state)
+        assert chunk > BUSY_CHUNK
+        indexer._step(state, cores=1)
+        assert col.pending == 800 - BUSY_CHUNK - chunk

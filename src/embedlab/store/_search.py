@@ -47,16 +47,32 @@ def search(
     """The k nearest live positions (and their distances) for each prepared query row.
 
     Positions the indexer has not reached yet (``state.indexed`` and up) are always
-    scanned exactly and merged in, so a row is found as soon as its write returns. A
+    scanned exactly and merged in, so a row is found as soon as its write returns (the
+    scan's time is credited to the indexer, see ``_indexer``). A
     calibrated breadth (see ``_calibrate``) applies unless ``overrides`` sets one; it was
     measured unfiltered, so a filtered search widens the larger of it and the kind's own
     value.
     """
     state.last_query = time.monotonic()
+    try:
+        return _search(state, queries, k, allowed, overrides, exact_threshold, max_distance)
+    finally:
+        state.last_query = time.monotonic()  # a long query is no pause either
+
+
+def _search(
+    state: CollectionState,
+    queries: npt.NDArray[Any],
+    k: int,
+    allowed: npt.NDArray[np.bool_] | None,
+    overrides: Mapping[str, int] | None,
+    exact_threshold: int,
+    max_distance: float | None,
+) -> list[Hits]:
     calibration = state.calibration
     filtered_overrides = overrides
     if calibration is not None and (overrides is None or calibration.param not in overrides):
-        value = calibration.breadth(k)
+        value = calibration.breadth(k, state.indexed)
         overrides = {**(overrides or {}), calibration.param: value}
         own = state.spec.params[calibration.param]
         filtered_overrides = {**overrides, calibration.param: max(value, own)}
@@ -86,9 +102,11 @@ def search(
             hits = ann(state, queries, k, bitmap, share, chosen, covered)
             tail = np.flatnonzero(mask[covered:]) + covered if covered < n else None
         if tail is not None and len(tail):
+            began = time.perf_counter()
             hits = [
                 _merge(a, b, k) for a, b in zip(hits, exact(state, queries, k, tail), strict=True)
             ]
+            state.scan_credit += time.perf_counter() - began
     return _within(hits, max_distance)
 
 

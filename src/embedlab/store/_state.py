@@ -192,6 +192,11 @@ class CollectionState:
         self._alive_bits: npt.NDArray[np.uint8] | None = None
         self.calibration: Calibration | None = None
         self.last_query = 0.0  # time.monotonic() of the latest search (the indexer yields)
+        # What the exact scan of the unindexed tail has cost queries (seconds) since the
+        # indexer last caught up, and what indexing costs per row (measured): while queries
+        # arrive, the indexer adds rows only once the scans have cost as much as that.
+        self.scan_credit = 0.0
+        self.seconds_per_row = 1e-4
 
     # -- views ------------------------------------------------------------------------
     @property
@@ -311,14 +316,27 @@ class CollectionState:
                 end = min(end, start + limit)
             if end <= start:
                 return 0
+            began = time.perf_counter()
             self.index.add(self._matrix[start:end])
+            spent = time.perf_counter() - began
             self.indexed = end
+            self.seconds_per_row = 0.8 * self.seconds_per_row + 0.2 * spent / (end - start)
+            self.scan_credit = 0.0 if end == self.n else max(0.0, self.scan_credit - spent)
             return end - start
 
     def limit_backlog(self, most: int, chunk: int) -> None:
         """Index pending rows in this thread, ``chunk`` at a time, until ``most`` are left."""
         while self.pending > most and self.index_pending(min(chunk, self.pending - most)):
             pass
+
+    def queried_within(self, seconds: float) -> bool:
+        """True if a query came in the last ``seconds``."""
+        return time.monotonic() - self.last_query < seconds
+
+    def scans_paid(self) -> bool:
+        """True once queries have spent on scanning the unindexed rows exactly what
+        indexing them would take (then the indexer may hold them up as long)."""
+        return self.scan_credit >= self.pending * self.seconds_per_row
 
     def wait_for_pause(self, quiet: float, most: float) -> bool:
         """Wait (at most ``most`` seconds) until no query came for ``quiet`` seconds; True

@@ -312,8 +312,10 @@ class Storage:
 
     def data_version(self) -> int:
         """Changes whenever another connection commits (cheap: no disk access)."""
-        with self.guard():
+        try:  # read before every query: no context manager on this path
             return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.DatabaseError as exc:
+            raise _typed(exc, self.path) from None
 
     # -- collections ------------------------------------------------------------------
     def collections(self) -> list[CollectionRow]:

@@ -179,7 +179,8 @@ class EmbeddedCollection:
         exact_threshold: int,
         max_distance: float | None,
     ) -> list[QueryResult]:
-        with self._reading() as state:
+        from_sql = Include.DOCUMENTS in include or Include.VECTORS in include
+        with self._reading(snapshot=from_sql or not where_document.is_all()) as state:
             if state.n_alive == 0:
                 raise InvalidParameterError(
                     f"collection {self.name!r} is empty; add vectors before querying it"
@@ -300,14 +301,20 @@ class EmbeddedCollection:
         self._state.retired = True
 
     @contextmanager
-    def _reading(self) -> Iterator[CollectionState]:
+    def _reading(self, *, snapshot: bool = True) -> Iterator[CollectionState]:
         """Hold the thread lock and one read transaction, with the view caught up to it.
 
         Everything read inside (the view, then documents and vectors by label) comes from
         that one snapshot, so a compaction committed meanwhile elsewhere is not half seen.
+        ``snapshot=False`` is for reads answered from the view alone (a query returning
+        ids, distances and metadata): the view is caught up to the latest commit (that
+        catch-up reads in a transaction of its own) and no transaction is held after it.
         """
         with self._db.lock:
             self._db.check_open()
+            if not snapshot:
+                yield self._current()
+                return
             with self._db.storage.read():
                 yield self._current()
 
