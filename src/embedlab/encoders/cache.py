@@ -110,6 +110,18 @@ class CachedEncoder:
         """The wrapped encoder's input limit."""
         return self.encoder.max_tokens
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens in ``text`` as the wrapped encoder counts them (its tokenizer, else
+        words), so chunking by tokens is the same with or without the cache.
+
+        Example:
+            >>> enc.count_tokens("two words")  # doctest: +SKIP
+            2
+        """
+        from embedlab.ingest.chunking import token_counter
+
+        return token_counter(self.encoder)(text)
+
     @property
     def stats(self) -> CacheStats:
         """Hits and misses since this object was made."""
