@@ -295,7 +295,7 @@ def _expected_visits(graph: Graph, walk_length: int) -> np.ndarray:
     owner = np.repeat(np.arange(n), graph.degree)
     strength = np.bincount(owner, weights=graph.weights.astype(np.float64), minlength=n)
     step = graph.weights.astype(np.float64) / np.maximum(strength, 1e-300)[owner]
-    here = np.ones(n, dtype=np.float64)
+    here: np.ndarray = np.ones(n, dtype=np.float64)
     total = here.copy()
     for _ in range(walk_length - 1):
         here = np.bincount(graph.indices, weights=here[owner] * step, minlength=n)
