@@ -2,6 +2,13 @@
 
     python benchmarks/node2vec.py                      # DeepWalk and node2vec (q=0.5)
     python benchmarks/node2vec.py --configs 1,0.5 --walks 5 --length 40 --json
+    python benchmarks/node2vec.py --walks 4 --length 40 --dim 64 --window 5 --seeds 1,2,3
+
+With several ``--seeds`` each side trains once per seed (the split stays the same, seed
+0); the report gives each side's mean AUC, the mean difference (embedlab - PecanPy) with
+a 95% Welch t interval and a 95% bootstrap interval over the seeds, and the median times.
+``--shared`` also runs embedlab with ``shared_negatives=True`` (Word2Vec's window-shared
+negatives), to show what per-pair negatives buy.
 
 Graph (built here, never committed): Debian bookworm main's package dependency graph,
 an undirected edge between each package and every package its Depends names (first
@@ -27,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -36,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from analysis_debian import packages
+from train_word2vec import intervals
 
 _NUMPY_ALIASES = {
     "bool8": "bool_", "object0": "object_", "int0": "intp", "uint0": "uintp", "void0": "void",
@@ -75,7 +84,8 @@ def run_embedlab(path: Path, s: dict[str, Any], threads: int) -> dict[str, Any]:
     read_s = time.perf_counter() - start
     model = Node2Vec(
         dim=s["dim"], walk_length=s["length"], walks_per_node=s["walks"], window=s["window"],
-        p=s["p"], q=s["q"], threads=threads, seed=1,
+        p=s["p"], q=s["q"], threads=threads, seed=s["seed"],
+        shared_negatives=s.get("shared", False),
     )  # fmt: skip
     wv = model.train(graph)
     total = time.perf_counter() - start
@@ -92,18 +102,41 @@ def run_pecanpy(path: Path, s: dict[str, Any], threads: int) -> dict[str, Any]:
     pp = pecanpy_module()
     mode = pp.FirstOrderUnweighted if (s["p"], s["q"]) == (1.0, 1.0) else pp.SparseOTF
     start = time.perf_counter()
-    g = mode(p=s["p"], q=s["q"], workers=threads, random_state=1)
+    g = mode(p=s["p"], q=s["q"], workers=threads, random_state=s["seed"])
     g.read_edg(str(path), weighted=False, directed=False, delimiter="\t")
     read_s = time.perf_counter() - start
     walks = g.simulate_walks(num_walks=s["walks"], walk_length=s["length"])
     walk_s = time.perf_counter() - start - read_s
     w2v = Word2Vec(walks, vector_size=s["dim"], window=s["window"], sg=1, min_count=0,
-                   workers=threads, epochs=1, seed=1)  # fmt: skip
+                   workers=threads, epochs=1, seed=s["seed"])  # fmt: skip
     total = time.perf_counter() - start
     keys = list(g.nodes)
     wv = WordVectors(keys, w2v.wv[keys])
     return {"read_s": read_s, "walk_s": walk_s, "train_s": total - read_s - walk_s,
             "walk_and_train_s": total - read_s, "total_s": total, "vectors": wv}  # fmt: skip
+
+
+def summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Per side: AUC per seed, mean AUC, median times; then ratios and the AUC interval."""
+    row: dict[str, Any] = {}
+    for name, results in runs.items():
+        row[name] = {
+            "auc": [round(r["auc"], 4) for r in results],
+            "auc_mean": round(statistics.fmean(r["auc"] for r in results), 4),
+        } | {
+            key: round(statistics.median(r[key] for r in results), 2)
+            for key in results[0]
+            if key.endswith("_s")
+        }
+    ours, theirs = row["embedlab"], row["pecanpy"]
+    row["speedup_walk_and_train"] = round(theirs["walk_and_train_s"] / ours["walk_and_train_s"], 2)
+    row["speedup_total"] = round(theirs["total_s"] / ours["total_s"], 2)
+    row["auc_difference"] = round(ours["auc_mean"] - theirs["auc_mean"], 4)
+    if len(ours["auc"]) > 1:
+        row["auc_interval"] = {
+            k: round(v, 4) for k, v in intervals(ours["auc"], theirs["auc"]).items()
+        }
+    return row
 
 
 def main() -> None:
@@ -114,6 +147,8 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--window", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seeds", default="1", help="training seeds, comma-separated")
+    parser.add_argument("--shared", action="store_true", help="also run shared negatives")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -130,28 +165,34 @@ def main() -> None:
     src, dst, _ = split.train.edge_pairs()
     keys = split.train.keys
     edge_file.write_text("".join(f"{keys[a]}\t{keys[b]}\n" for a, b in zip(src, dst, strict=True)))
+    seeds = [int(x) for x in args.seeds.split(",")]
     report: dict[str, Any] = {
         "nodes": graph.nodes, "edges": graph.edges, "held_out": len(split.positives),
-        "settings": {k: getattr(args, k) for k in ("walks", "length", "dim", "window", "threads")},
+        "settings": {k: getattr(args, k) for k in ("walks", "length", "dim", "window", "threads")}
+        | {"seeds": seeds},
         "load_average_before": os.getloadavg(),
     }  # fmt: skip
+    sides: list[tuple[str, Any, dict[str, Any]]] = [
+        ("embedlab", run_embedlab, {}),
+        ("pecanpy", run_pecanpy, {}),
+    ]
+    if args.shared:
+        sides.append(("embedlab_shared", run_embedlab, {"shared": True}))
     for config in args.configs.split(";"):
         p, q = (float(x) for x in config.split(","))
-        s = {"p": p, "q": q, "walks": args.walks, "length": args.length, "dim": args.dim,
-             "window": args.window}  # fmt: skip
-        row: dict[str, Any] = {}
-        for name, fn in (("embedlab", run_embedlab), ("pecanpy", run_pecanpy)):
-            result = fn(edge_file, s, args.threads)
-            wv = result.pop("vectors")
-            result["auc"] = link_prediction_auc(wv, split.positives, split.negatives)
-            row[name] = {k: round(v, 4) for k, v in result.items()}
-            print(f"p={p} q={q} {name}: {row[name]}", file=sys.stderr)
-        row["speedup_walk_and_train"] = round(
-            row["pecanpy"]["walk_and_train_s"] / row["embedlab"]["walk_and_train_s"], 2
-        )
-        row["speedup_total"] = round(row["pecanpy"]["total_s"] / row["embedlab"]["total_s"], 2)
-        row["auc_difference"] = round(row["embedlab"]["auc"] - row["pecanpy"]["auc"], 4)
-        report[f"p={p},q={q}"] = row
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in sides}
+        for seed in seeds:
+            s = {"p": p, "q": q, "walks": args.walks, "length": args.length, "dim": args.dim,
+                 "window": args.window, "seed": seed}  # fmt: skip
+            for name, fn, extra in sides:
+                result = fn(edge_file, s | extra, args.threads)
+                wv = result.pop("vectors")
+                result["auc"] = link_prediction_auc(wv, split.positives, split.negatives)
+                result["load_1min"] = os.getloadavg()[0]
+                runs[name].append(result)
+                shown = {k: round(v, 4) for k, v in result.items()}
+                print(f"p={p} q={q} seed={seed} {name}: {shown}", file=sys.stderr, flush=True)
+        report[f"p={p},q={q}"] = summarise(runs)
     report["load_average_after"] = os.getloadavg()
     edge_file.unlink()
     tmp.rmdir()
@@ -165,12 +206,23 @@ def main() -> None:
             continue
         e, pp = row["embedlab"], row["pecanpy"]
         print(f"{name:12} embedlab walk+train {e['walk_and_train_s']:7.1f} s"
-              f" (total {e['total_s']:.1f})  AUC {e['auc']:.4f}")  # fmt: skip
+              f" (total {e['total_s']:.1f})  AUC {e['auc_mean']:.4f} {e['auc']}")  # fmt: skip
         print(f"{'':12} pecanpy  walk+train {pp['walk_and_train_s']:7.1f} s (walks "
               f"{pp['walk_s']:.1f}, gensim {pp['train_s']:.1f}; total {pp['total_s']:.1f})"
-              f"  AUC {pp['auc']:.4f}")  # fmt: skip
+              f"  AUC {pp['auc_mean']:.4f} {pp['auc']}")  # fmt: skip
+        if "embedlab_shared" in row:
+            sh = row["embedlab_shared"]
+            print(f"{'':12} embedlab shared negatives {sh['walk_and_train_s']:7.1f} s"
+                  f"  AUC {sh['auc_mean']:.4f} {sh['auc']}")  # fmt: skip
+        ci = row.get("auc_interval")
+        spread = (
+            f" 95% t {ci['t_low']:+.4f}..{ci['t_high']:+.4f},"
+            f" bootstrap {ci['bootstrap_low']:+.4f}..{ci['bootstrap_high']:+.4f}"
+            if ci
+            else ""
+        )
         print(f"{'':12} speed-up x{row['speedup_walk_and_train']} (total x{row['speedup_total']}),"
-              f" AUC difference {row['auc_difference']:+.4f}")  # fmt: skip
+              f" AUC difference {row['auc_difference']:+.4f}{spread}")  # fmt: skip
     print(
         f"load average before {report['load_average_before']}, after {report['load_average_after']}"
     )

@@ -55,3 +55,16 @@ def test_bad_input() -> None:
         align(src, dst, [("en1", "nope")])
     with pytest.raises(DimensionMismatchError, match="16 and 2"):
         align(src, WordVectors(["a"], np.ones((1, 2))))
+
+
+def test_precision_at_k_counts_a_target_among_the_k_nearest() -> None:
+    src, dst, ids = _spaces(0.3)
+    test = [(f"en{i}", f"fr{i}") for i in ids[40:]]
+    identity = Alignment(src, dst, np.eye(16, dtype=np.float32), ())
+    p1, p5 = identity.precision_at(test, 1), identity.precision_at(test, 5)
+    assert p1 == identity.precision_at_1(test) and p1 <= p5 < 0.2
+    by_hand = np.mean([f"fr{i}" in identity.translate([f"en{i}"], 5)[0] for i in ids[40:]])
+    assert p5 == pytest.approx(by_hand)
+    assert align(src, dst, test[:40]).precision_at(test[40:], 5) == 1.0
+    with pytest.raises(InvalidParameterError):
+        identity.precision_at(test, 0)

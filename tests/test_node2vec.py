@@ -8,9 +8,16 @@ import numpy as np
 import pytest
 
 from cli_helpers import run_cli
-from embedlab.errors import CorpusError, FormatError, MissingFileError, UnknownKeyError
+from embedlab.errors import (
+    CorpusError,
+    FormatError,
+    InvalidParameterError,
+    MissingFileError,
+    UnknownKeyError,
+)
 from embedlab.eval.link_prediction import link_prediction_auc, roc_auc, split_edges
-from embedlab.train import Graph, Node2Vec, read_edge_list
+from embedlab.train import Graph, Node2Vec, _kernels, read_edge_list
+from embedlab.train.node2vec import _expected_visits
 from embedlab.vectors import WordVectors
 
 # t - v, and v's other neighbours: x1 (also t's neighbour), x2 and x3 (not), with weights.
@@ -155,3 +162,53 @@ def test_cli_trains_from_an_edge_list(tmp_path: Path) -> None:
     bad.write_text("a b\nb c heavy\n")
     failed = run_cli("train", "node2vec", bad, "-o", tmp_path / "m2")
     assert failed.code != 0 and "line 2" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def _touched_output_rows(pair_negatives: bool) -> int:
+    """Output rows one 3-node walk changes (window 2, 5 negatives, 10,000 nodes)."""
+    vocab, dim = 10_000, 4
+    rng = np.random.default_rng(0)
+    w_in = rng.standard_normal((vocab, dim)).astype(np.float32)
+    w_out = np.zeros((vocab, dim), dtype=np.float32)
+    prob, alias = _kernels.build_alias(np.ones(vocab))
+    sig, logsig = _kernels.sigmoid_tables()
+    _kernels.train_lines(
+        np.array([0, 1, 2, -1], dtype=np.int32), np.arange(vocab, dtype=np.int32),
+        np.ones(vocab, dtype=np.float32), w_in, w_out, np.arange(vocab + 1, dtype=np.int64),
+        np.arange(vocab, dtype=np.int32), prob, alias, sig, logsig, 2, 5, False, False,
+        0.1, 0.1, _kernels.chunk_seed(1, 0, 0), np.empty(0, dtype=np.int64), 0, True, 0,
+        True, 1, pair_negatives,
+    )  # fmt: skip
+    return int(np.count_nonzero(np.abs(w_out).sum(axis=1)))
+
+
+def test_graph_walks_draw_negatives_for_every_context_centre_pair() -> None:
+    """Per-pair draws (gensim's scheme) reach twice the noise rows of window-shared draws.
+
+    Each of the 3 centres has 2 context nodes: shared, 5 negatives a centre (at most 15
+    rows + the 3 centres); per pair, 5 for each of the 6 pairs (about 30 + 3).
+    """
+    assert _touched_output_rows(pair_negatives=False) <= 18
+    assert _touched_output_rows(pair_negatives=True) >= 30
+
+
+def test_expected_visits_match_the_walks() -> None:
+    """Subsampling and the noise table use the walks' expected visits (start node
+    included), as gensim's counts of PecanPy's walks would be, not degree shares."""
+    edges = [("hub", f"leaf{i}", 1.0) for i in range(6)] + [
+        ("leaf0", "leaf1", 3.0),
+        ("leaf2", "tail", 1.0),
+    ]
+    graph = Graph.from_edges(edges, directed=True)
+    walks = Node2Vec(walk_length=6, seed=4).walks(
+        graph, start_nodes=np.tile(np.arange(graph.nodes), 4000)
+    )
+    seen = np.bincount(walks[walks >= 0], minlength=graph.nodes) / 4000
+    expected = _expected_visits(graph, 6)
+    assert expected == pytest.approx(seen, rel=0.03, abs=0.01)
+    assert expected[graph.keys.index("hub")] == 1.0  # nothing leads back to it
+
+
+def test_shared_negatives_is_validated() -> None:
+    with pytest.raises(InvalidParameterError, match="shared_negatives"):
+        Node2Vec(shared_negatives="yes")

@@ -71,6 +71,22 @@ class Alignment:
         A source key with several targets counts as right if any of them comes first;
         pairs with a key missing from either space are skipped.
         """
+        return self.precision_at(pairs, 1)
+
+    def precision_at(self, pairs: Iterable[tuple[str, str]], k: int = 1) -> float:
+        """Share of source keys with one of their targets among their k nearest translations.
+
+        Counted per source key (a key with several targets is one question), as
+        :meth:`precision_at_1`; pairs with a key missing from either space are skipped.
+
+        Example:
+            >>> import numpy as np
+            >>> wv = WordVectors(["a", "b", "c"], np.array([[1, 0], [0.8, 0.6], [0, 1]]))
+            >>> same = Alignment(wv, wv, np.eye(2, dtype=np.float32), ())
+            >>> same.precision_at([("a", "b")], 1), same.precision_at([("a", "b")], 2)
+            (0.0, 1.0)
+        """
+        k = check_int("k", k)
         gold: dict[str, set[str]] = {}
         for s, t in pairs:
             if s in self.source and t in self.target:
@@ -78,8 +94,9 @@ class Alignment:
         if not gold:
             raise InvalidParameterError("no test pair has both keys in the two spaces")
         keys = list(gold)
-        best = self.translate(keys, 1)
-        return sum(b[0] in gold[key] for key, b in zip(keys, best, strict=True)) / len(keys)
+        found = self.translate(keys, min(k, len(self.target)))
+        hits = sum(not gold[key].isdisjoint(f) for key, f in zip(keys, found, strict=True))
+        return hits / len(keys)
 
 
 def align(

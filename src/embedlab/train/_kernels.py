@@ -6,7 +6,9 @@ and trains each line with negative sampling:
 
 * skip-gram shares one set of negative samples across a centre word's whole window, so
   the update is a small (context x targets) matrix product (Ji et al., "Parallelizing
-  Word2Vec in shared and distributed memory", the pWord2Vec scheme);
+  Word2Vec in shared and distributed memory", the pWord2Vec scheme); with
+  ``pair_negatives`` (graph walks) each (context, centre) pair draws its own negatives
+  and is updated on its own, as word2vec.c and gensim do;
 * CBOW averages the window's input vectors and predicts the centre word.
 
 Randomness is a 64-bit LCG seeded per chunk, so one thread and one seed give the same
@@ -257,6 +259,37 @@ def _apply(
             wait[k] += delta[k]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _draw_negatives(
+    outs: np.ndarray,
+    n_pos: int,
+    negative: int,
+    alias_prob: np.ndarray,
+    alias_idx: np.ndarray,
+    vocab_size: np.uint64,
+    state: np.uint64,
+) -> tuple[int, np.uint64]:
+    """Append up to ``negative`` noise draws to the n_pos positives at the head of outs.
+
+    A draw equal to a positive is dropped (word2vec.c does the same). Returns the number
+    of targets and the advanced random state.
+    """
+    n_out = n_pos
+    for _ in range(negative):
+        state = _next(state)
+        cand = np.int64((state >> np.uint64(16)) % vocab_size)
+        state = _next(state)
+        target = cand if _uniform(state) < alias_prob[cand] else np.int64(alias_idx[cand])
+        clash = False
+        for g in range(n_pos):
+            if target == outs[g]:
+                clash = True
+        if not clash:
+            outs[n_out] = target
+            n_out += 1
+    return n_out, state
+
+
 @njit(cache=True, nogil=True, fastmath=True)
 def train_chunk(
     tokens: np.ndarray,
@@ -290,7 +323,7 @@ def train_chunk(
     return train_lines(
         tokens, remap, keep, w_in, w_out, sub_offsets, sub_rows, alias_prob, alias_idx,
         sig, logsig, window, negative, cbow, cache_lines, alpha_start, alpha_end, seed,
-        np.empty(0, dtype=np.int64), 0, True, 0, True, 1,
+        np.empty(0, dtype=np.int64), 0, True, 0, True, 1, False,
     )  # fmt: skip
 
 
@@ -320,6 +353,7 @@ def train_lines(
     frozen_rows: int,
     learn_out: bool,
     share: int,
+    pair_negatives: bool,
 ) -> tuple[float, int, int]:
     """:func:`train_chunk` generalised to document vectors (Doc2Vec) and frozen weights.
 
@@ -333,6 +367,11 @@ def train_lines(
     ``share`` consecutive words of a document are predicted together from its row with
     one draw of negatives (the pWord2Vec idea, turned around: one input, several
     positives); ``share=1`` draws negatives for every word, as gensim does.
+    With ``pair_negatives`` (skip-gram only), every (context, centre) pair draws its own
+    ``negative`` samples and is trained on its own, instead of one draw shared by the
+    whole window: word2vec.c's and gensim's scheme, which node2vec's walks need (a
+    window's shared draw gives a sparse graph's nodes ten times fewer distinct
+    negatives; see benchmarks/node2vec.py).
     """
     n_tokens = tokens.shape[0]
     dim = w_in.shape[1]
@@ -421,19 +460,21 @@ def train_lines(
                 continue
             for g in range(group):
                 outs[g] = sent[i + g]
-            n_out = group
-            for _ in range(negative):
-                state = _next(state)
-                cand = np.int64((state >> np.uint64(16)) % vocab_size)
-                state = _next(state)
-                target = cand if _uniform(state) < alias_prob[cand] else np.int64(alias_idx[cand])
-                clash = False
-                for g in range(group):
-                    if target == outs[g]:
-                        clash = True
-                if not clash:
-                    outs[n_out] = target
-                    n_out += 1
+            if pair_negatives and not cbow:
+                for m in range(n_ctx):
+                    n_out, state = _draw_negatives(
+                        outs, group, negative, alias_prob, alias_idx, vocab_size, state
+                    )
+                    loss += _skipgram_step(
+                        src, idx[m : m + 1], pending, cache_lines, 1, outs, n_out, w_out,
+                        grads, err, sig, logsig, alpha, frozen_rows, learn_out, group,
+                    )  # fmt: skip
+                    terms += n_out
+                i += group
+                continue
+            n_out, state = _draw_negatives(
+                outs, group, negative, alias_prob, alias_idx, vocab_size, state
+            )
             if cbow:
                 loss += _cbow_step(
                     src, idx, weight, pending, cache_lines, n_ctx, outs, n_out, w_out,

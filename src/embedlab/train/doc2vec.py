@@ -290,7 +290,7 @@ class _Kernel:
             tokens, self.remap if remap is None else remap, self.keep, self.w_in, self.w_out,
             self.sub_offsets, self.sub_rows, self.alias_prob, self.alias_idx, self.sig,
             self.logsig, p.window, p.negative, p.dm, False, a0, a1, seed, line_rows,
-            first_line, word_context, frozen_rows, learn_out, p.dbow_share,
+            first_line, word_context, frozen_rows, learn_out, p.dbow_share, False,
         )  # fmt: skip
 
 

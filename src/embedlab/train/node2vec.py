@@ -36,7 +36,10 @@ class Node2VecParams(ThreadsParam):
     """Hyper-parameters of a node2vec run: PecanPy's and the paper's defaults.
 
     ``p`` (return) and ``q`` (in-out) bias the walks; ``p == q == 1`` is DeepWalk. The
-    skip-gram settings are gensim's, as PecanPy passes them: negative 5, sample 1e-3.
+    skip-gram settings are gensim's, as PecanPy passes them: negative 5, sample 1e-3,
+    negatives drawn for every (context, centre) pair. ``shared_negatives=True`` draws one
+    set per centre node for its whole window instead (Word2Vec's faster scheme; it cost
+    link-prediction AUC on the Debian graph, see benchmarks/RESULTS.md).
     """
 
     dim: int = 128
@@ -53,6 +56,7 @@ class Node2VecParams(ThreadsParam):
     epochs: int = 1
     threads: int = 0
     seed: int = 1
+    shared_negatives: bool = False
 
     def __post_init__(self) -> None:
         check_int("dim", self.dim)
@@ -69,6 +73,10 @@ class Node2VecParams(ThreadsParam):
         check_int("epochs", self.epochs)
         check_int("threads", self.threads, minimum=0)
         check_int("seed", self.seed, minimum=0)
+        if not isinstance(self.shared_negatives, bool):
+            raise InvalidParameterError(
+                f"shared_negatives must be True or False; got {self.shared_negatives!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -164,12 +172,10 @@ class Node2Vec:
         rng = np.random.default_rng(p.seed)
         w_in = (rng.random((n, p.dim), dtype=np.float32) * 2 - 1) / np.float32(p.dim)
         w_out = np.zeros((n, p.dim), dtype=np.float32)
-        # A walk visits nodes about in proportion to their (weighted) degree: that gives
-        # the expected counts behind subsampling and the negative-sampling table.
-        owner = np.repeat(np.arange(n), graph.degree)
-        strength = np.bincount(owner, weights=graph.weights.astype(np.float64), minlength=n)
+        # The walks' expected visit counts stand for a corpus's word counts, behind
+        # subsampling and the negative-sampling table (gensim counts PecanPy's walks).
         total_steps = float(n) * p.walks_per_node * p.walk_length
-        expected = np.maximum(strength / max(strength.sum(), 1e-300) * total_steps, 1e-9)
+        expected = np.maximum(_expected_visits(graph, p.walk_length) * p.walks_per_node, 1e-9)
         keep = _keep_probabilities(expected, p.sample)
         noise = np.where(graph.degree > 0, expected, 0.0) ** p.ns_exponent
         alias_prob, alias_idx = _kernels.build_alias(noise)
@@ -177,6 +183,7 @@ class Node2Vec:
         remap = np.arange(n, dtype=np.int32)
         sub_offsets = np.arange(n + 1, dtype=np.int64)
         sub_rows = np.arange(n, dtype=np.int32)
+        no_docs = np.empty(0, dtype=np.int64)
         block = max(1, _JOB_STEPS // p.walk_length)
         orders = [
             np.random.default_rng([p.seed, r]).permutation(n) for r in range(p.walks_per_node)
@@ -204,10 +211,11 @@ class Node2Vec:
             walked = time.perf_counter() - t0
             a0 = p.alpha - (p.alpha - p.min_alpha) * job_no / len(jobs)
             a1 = p.alpha - (p.alpha - p.min_alpha) * (job_no + 1) / len(jobs)
-            loss, terms, _ = _kernels.train_chunk(
+            loss, terms, _ = _kernels.train_lines(
                 walks, remap, keep, w_in, w_out, sub_offsets, sub_rows, alias_prob,
                 alias_idx, sig, logsig, p.window, p.negative, False, False, a0, a1,
-                _kernels.chunk_seed(p.seed + 1, epoch, rnd * n + first),
+                _kernels.chunk_seed(p.seed + 1, epoch, rnd * n + first), no_docs, 0, True,
+                0, True, 1, not p.shared_negatives,
             )  # fmt: skip
             return epoch, loss, terms, len(walks), walked, walks
 
@@ -272,6 +280,27 @@ class Node2Vec:
             "training": stats,
             "library_version": __version__,
         }
+
+
+def _expected_visits(graph: Graph, walk_length: int) -> np.ndarray:
+    """Expected visits of each node in one first-order walk of walk_length from every node.
+
+    The start distribution (one walk a node) is pushed through the weighted transition
+    matrix walk_length - 1 times; a dead end (directed graphs) ends a walk. Exact for
+    DeepWalk; for node2vec's second-order walks an approximation. A node's share of the
+    stationary distribution (its weighted degree) alone would undercount the many
+    low-degree nodes, every walk's first step being one of them.
+    """
+    n = graph.nodes
+    owner = np.repeat(np.arange(n), graph.degree)
+    strength = np.bincount(owner, weights=graph.weights.astype(np.float64), minlength=n)
+    step = graph.weights.astype(np.float64) / np.maximum(strength, 1e-300)[owner]
+    here: np.ndarray = np.ones(n, dtype=np.float64)
+    total = here.copy()
+    for _ in range(walk_length - 1):
+        here = np.bincount(graph.indices, weights=here[owner] * step, minlength=n)
+        total += here
+    return total
 
 
 def _keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
