@@ -71,6 +71,7 @@ def free_port() -> int:
 def server(command: list[str], port: int, health: str = "/healthz") -> Iterator[tuple[str, int]]:
     """Run a server command until the block ends; yields (base url, pid)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1"}
+    env["INFINITY_ANONYMOUS_USAGE_STATS"] = "0"  # Infinity: no usage reports
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         yield from _serving(proc, log, f"http://127.0.0.1:{port}", health)
@@ -319,8 +320,10 @@ def phase_embeddings(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         model_dir = str(args.infinity_model or folder)
         args.served_name = model_dir
         port = free_port()
-        command = [args.infinity, "v2", "--model-id", model_dir, "--engine", args.engine]
+        launcher = str(ROOT / "benchmarks" / "_infinity_launch.py")
+        command = [args.infinity, launcher, "v2", "--model-id", model_dir, "--engine", args.engine]
         command += ["--port", str(port), "--host", "127.0.0.1", "--device", "cpu"]
+        command += ["--batch-size", str(args.infinity_batch_size)]
         try:
             with server(command, port, health="/health") as (base, _):
                 hammer(16, 2, one, base)
@@ -450,9 +453,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--index", default="hnsw")
-    parser.add_argument("--backend", default="torch")
+    parser.add_argument("--backend", default="onnx", help="the served model's backend")
     parser.add_argument("--threads", type=int, default=0, help="the served model's threads")
-    parser.add_argument("--infinity", default=None, help="path of Infinity's infinity_emb")
+    parser.add_argument(
+        "--infinity", default=None, help="the python of the environment Infinity is installed in"
+    )
+    parser.add_argument("--infinity-batch-size", type=int, default=32, help="its default")
     parser.add_argument("--engine", default="optimum")
     parser.add_argument(
         "--infinity-model",
