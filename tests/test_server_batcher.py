@@ -48,6 +48,14 @@ def test_groups_cover_every_input_once_with_bounded_padding(seed: int) -> None:
     assert length_groups([5, 5, 5, 6]) == [[0, 1, 2, 3]]  # similar lengths stay one call
 
 
+def test_an_input_longer_than_the_window_counts_as_full_windows() -> None:
+    """A 1,200-token text is read as 5 rows of 253 tokens: a short text beside it wastes
+    little padding, so both stay in one model call (not two calls, each paying the
+    model's fixed cost)."""
+    assert length_groups([1, 1200], window=253) == [[0, 1]]
+    assert length_groups([1, 1200]) == [[0], [1]]  # without the window they would split
+
+
 def test_a_batch_of_short_and_long_texts_is_encoded_in_length_groups() -> None:
     served = _model()
     short = [f"w{i}" for i in range(6)]

@@ -186,7 +186,7 @@ class MicroBatcher:
             call = self.model.encode_token_ids
         try:
             vectors: Vectors = await asyncio.get_running_loop().run_in_executor(
-                self._pool, _grouped, call, flat, lengths
+                self._pool, _grouped, call, flat, lengths, self.model.window
             )
         except Exception as exc:  # every request of the batch gets the model's error
             for job in live:
@@ -201,33 +201,48 @@ class MicroBatcher:
             start = end
 
 
-def length_groups(lengths: Sequence[int], *, padding: float = 0.25) -> list[list[int]]:
+def length_groups(
+    lengths: Sequence[int], *, padding: float = 0.25, window: int | None = None
+) -> list[list[int]]:
     """Input positions cut into groups of similar length, shortest first: within a group,
-    every input padded to the group's longest costs at most ``1 + padding`` times the
-    group's real tokens (each input counted with 2 special tokens).
+    every row padded to the group's longest costs at most ``1 + padding`` times the
+    group's real tokens (each row counted with 2 special tokens). With ``window`` (the
+    model's tokens per pass), a longer input counts as ``ceil(length / window)`` rows of
+    ``window`` tokens, as the model reads it.
 
     Example:
         >>> length_groups([3, 40, 4, 38, 5])
         [[0, 2, 4], [3, 1]]
+        >>> length_groups([3, 1000], window=256)  # the long one is 4 full rows
+        [[0, 1]]
     """
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+
+    def shape(n: int) -> tuple[int, int]:  # (rows, tokens per row)
+        if window is None or n <= window:
+            return 1, n + 2
+        return -(-n // window), window + 2
+
+    order = sorted(range(len(lengths)), key=lambda i: shape(lengths[i])[1])
     groups: list[list[int]] = []
-    real = 0
+    real = rows = 0
     for i in order:
-        cost = lengths[i] + 2
+        count, width = shape(lengths[i])
         group = groups[-1] if groups else None
-        if group is not None and (len(group) + 1) * cost <= (1 + padding) * (real + cost):
+        if group is not None and (rows + count) * width <= (1 + padding) * (real + count * width):
             group.append(i)
-            real += cost
+            real += count * width
+            rows += count
         else:
             groups.append([i])
-            real = cost
+            real, rows = count * width, count
     return groups
 
 
-def _grouped(call: Callable[[list[Any]], Vectors], flat: list[Any], lengths: list[int]) -> Vectors:
+def _grouped(
+    call: Callable[[list[Any]], Vectors], flat: list[Any], lengths: list[int], window: int | None
+) -> Vectors:
     """``call`` over ``flat`` one length group at a time; rows back in input order."""
-    groups = length_groups(lengths)
+    groups = length_groups(lengths, window=window)
     if len(groups) == 1:
         return call(flat)
     parts = [call([flat[i] for i in group]) for group in groups]
