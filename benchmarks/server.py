@@ -17,16 +17,20 @@ kind of query (a vector, k=10, metadata and documents included) to the server, w
 the same folder. Target (issue 13): HTTP keeps >= 50% of embedded single-client throughput.
 
 embeddings: 16 clients each post one WordNet gloss at a time to /v1/embeddings (minilm,
-torch), for ``--seconds``, against a server with micro-batching (``--batch-wait-ms 5``)
-and one without (``0``). Target: >= 2x. With ``--infinity BIN`` (the ``infinity_emb``
-script of a separate venv), Infinity serves the same model folder with ``--engine``
-(optimum: its ONNX engine, the fastest on CPU) and gets the same clients; vectors are
-compared with sentence-transformers' (cosine >= 0.99 for "equal vectors").
+``--backend``: onnx int8 by default), against a server with micro-batching
+(``--batch-wait-ms 5``) and one without (``0``). Target: >= 2x. With ``--infinity PYTHON``
+(the python of Infinity's own environment; it runs through ``_infinity_launch.py``),
+Infinity serves ``--infinity-model`` (a folder with an ONNX export for its optimum engine,
+the fastest on CPU) with ``--engine`` and gets the same clients. All servers run at once
+and the clients visit them in turn for ``--rounds`` rounds of ``--seconds`` (medians
+reported), so the machine's changing load hits each alike. Vectors are compared with
+sentence-transformers' (cosine >= 0.99 for "equal vectors").
 
 load: 16 clients for ``--seconds`` mixing vector queries (60%), adds of 1-8 rows (20%,
 into their own collection) and single-sentence embeddings (20%): errors, requests/s,
 p50/p99 per kind, every acknowledged id read back at the end, and the server's RSS
-sampled each second (first quarter after warm-up vs last quarter).
+sampled each second after ``--warmup`` seconds of the same load (first quarter vs last
+quarter, and the least-squares slope in MB per minute).
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ def free_port() -> int:
 def server(command: list[str], port: int, health: str = "/healthz") -> Iterator[tuple[str, int]]:
     """Run a server command until the block ends; yields (base url, pid)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1"}
+    env["INFINITY_ANONYMOUS_USAGE_STATS"] = "0"  # Infinity: no usage reports
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         yield from _serving(proc, log, f"http://127.0.0.1:{port}", health)
@@ -226,18 +231,10 @@ def build_collection(folder: Path, rows: int, index: str) -> np.ndarray:
 
 
 def phase_queries(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Embedded and HTTP take turns, ``--rounds`` times (medians reported), so a change in
+    the machine's load hits both alike."""
     folder = work / f"queries-{args.index}-{args.rows}"
     queries = build_collection(folder, args.rows, args.index)
-    with Database(folder) as db:
-        col = db.get_collection("bench")
-        for q in queries[:50]:
-            col.query(q, k=10)  # warm
-        done, stop = 0, time.monotonic() + args.seconds
-        start = time.perf_counter()
-        while time.monotonic() < stop:
-            col.query(queries[done % len(queries)], k=10)
-            done += 1
-        embedded = done / (time.perf_counter() - start)
     bodies = [json.dumps({"queries": q.tolist(), "k": 10}).encode() for q in queries]
     headers = {"Content-Type": "application/json"}
 
@@ -249,18 +246,38 @@ def phase_queries(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         )
         return "query"
 
-    port = free_port()
-    with embedlab_server(folder, port) as (base, _):
-        hammer(8, 2, one, base)  # warm
-        http = hammer(8, args.seconds, one, base)
-    ratio = http["rps"] / embedded
+    embedded_runs: list[float] = []
+    http_runs: list[dict[str, Any]] = []
+    for _ in range(args.rounds):
+        with Database(folder) as db:
+            col = db.get_collection("bench")
+            for q in queries[:50]:
+                col.query(q, k=10)  # warm
+            done, stop = 0, time.monotonic() + args.seconds
+            start = time.perf_counter()
+            while time.monotonic() < stop:
+                col.query(queries[done % len(queries)], k=10)
+                done += 1
+            embedded_runs.append(done / (time.perf_counter() - start))
+        with embedlab_server(folder, free_port(), backend=args.backend) as (base, _):
+            hammer(8, 2, one, base)  # warm
+            http_runs.append(hammer(8, args.seconds, one, base))
+    embedded = statistics.median(embedded_runs)
+    http_qps = statistics.median(r["rps"] for r in http_runs)
+    ratio = http_qps / embedded
     return {
         "index": args.index,
         "rows": args.rows,
+        "rounds": args.rounds,
+        "embedded_1_client_qps_per_round": [round(v, 1) for v in embedded_runs],
+        "http_8_clients_qps_per_round": [round(r["rps"], 1) for r in http_runs],
         "embedded_1_client_qps": embedded,
-        "http_8_clients_qps": http["rps"],
-        "http_errors": http["errors"],
-        "http_latency_ms": http["latency_ms"],
+        "http_8_clients_qps": http_qps,
+        "http_errors": sum(r["errors"] for r in http_runs),
+        "http_latency_ms": http_runs[-1]["latency_ms"],
+        "ratio_per_round": [
+            round(r["rps"] / e, 2) for r, e in zip(http_runs, embedded_runs, strict=True)
+        ],
         "ratio": ratio,
         "target": ">= 0.5",
         "pass": ratio >= 0.5,
@@ -268,17 +285,9 @@ def phase_queries(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 
 def phase_embeddings(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Every server runs at once (idle ones cost nothing); the clients visit them in
+    turn, ``--rounds`` times, so a change in the machine's load hits all of them alike."""
     sentences = glosses(20_000)
-
-    def one(http: httpx2.Client, n: int, rng: random.Random) -> str:
-        body = {"model": args.served_name, "input": sentences[n % len(sentences)]}
-        checked(
-            http.post(
-                "/embeddings" if args.served_name != "minilm" else "/v1/embeddings", json=body
-            )
-        )
-        return "embed"
-
     probe = sentences[:64]
     from embedlab.encoders._loading import locate
 
@@ -288,51 +297,97 @@ def phase_embeddings(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     reference = SentenceTransformer(str(folder), device="cpu").encode(
         probe, normalize_embeddings=True
     )
-
-    def cosines(base: str, path: str, model: str) -> float:
-        answer = checked(
-            httpx2.post(base + path, json={"model": model, "input": probe}, timeout=120)
-        )
-        got = np.array([d["embedding"] for d in answer["data"]], dtype=np.float32)
-        got /= np.linalg.norm(got, axis=1, keepdims=True)
-        return float(np.min(np.sum(got * reference, axis=1)))
-
-    out: dict[str, Any] = {"clients": 16, "seconds": args.seconds}
-    db = work / "embeddings-db"
-    for label, wait in (("batching_on", 5.0), ("batching_off", 0.0)):
-        args.served_name = "minilm"
-        port = free_port()
-        serving = embedlab_server(
-            db, port, wait_ms=wait, backend=args.backend, threads=args.threads
-        )
-        with serving as (base, _):
-            hammer(16, 2, one, base)
-            result = hammer(16, args.seconds, one, base)
-            result["mean_batch_inputs"] = _mean_batch(httpx2.get(base + "/metrics").text)
-            result["min_cosine_to_sentence_transformers"] = cosines(
-                base, "/v1/embeddings", "minilm"
+    targets: dict[str, tuple[str, str]] = {}  # label -> (path, model name)
+    mine = ("batching_on", "batching_off")
+    with contextlib.ExitStack() as stack:
+        db = work / "embeddings-db"
+        bases: dict[str, str] = {}
+        for label, wait in (("batching_on", args.batch_wait_ms), ("batching_off", 0.0)):
+            serving = embedlab_server(
+                db, free_port(), wait_ms=wait, backend=args.backend, threads=args.threads
             )
-        out[label] = result
+            bases[label] = stack.enter_context(serving)[0]
+            targets[label] = ("/v1/embeddings", "minilm")
+        for model_dir in (args.infinity_model or [str(folder)]) if args.infinity else []:
+            port = free_port()
+            launcher = str(ROOT / "benchmarks" / "_infinity_launch.py")
+            command = [args.infinity, launcher, "v2", "--model-id", model_dir]
+            command += ["--engine", args.engine, "--device", "cpu"]
+            command += ["--pooling-method", args.infinity_pooling]
+            command += ["--port", str(port), "--host", "127.0.0.1"]
+            command += ["--batch-size", str(args.infinity_batch_size)]
+            label = f"infinity {Path(model_dir).name}"
+            bases[label] = stack.enter_context(server(command, port, health="/health"))[0]
+            targets[label] = ("/embeddings", model_dir)
+        rounds: dict[str, list[dict[str, Any]]] = {label: [] for label in bases}
+        for _ in range(args.rounds):
+            for label, base in bases.items():
+                path, model = targets[label]
+
+                def one(
+                    http: httpx2.Client,
+                    n: int,
+                    rng: random.Random,
+                    path: str = path,
+                    model: str = model,
+                ) -> str:
+                    body = {"model": model, "input": sentences[n % len(sentences)]}
+                    checked(http.post(path, json=body))
+                    return "embed"
+
+                hammer(16, 1, one, base)  # warm the connections
+                rounds[label].append(hammer(16, args.seconds, one, base))
+        out: dict[str, Any] = {
+            "clients": 16,
+            "seconds_per_round": args.seconds,
+            "rounds": args.rounds,
+            "backend": args.backend,
+            "threads": args.threads or "default",
+            "batch_wait_ms": args.batch_wait_ms,
+        }
+        for label, base in bases.items():
+            path, model = targets[label]
+            batch = _mean_batch(httpx2.get(base + "/metrics").text) if label in mine else None
+            answer = checked(
+                httpx2.post(base + path, json={"model": model, "input": probe}, timeout=120)
+            )
+            rows = sorted(answer["data"], key=lambda d: d["index"])  # Infinity's come unordered
+            got = np.array([d["embedding"] for d in rows], dtype=np.float32)
+            got /= np.linalg.norm(got, axis=1, keepdims=True)
+            runs = rounds[label]
+            out[label] = {
+                "rps_per_round": [round(r["rps"], 1) for r in runs],
+                "rps": statistics.median(r["rps"] for r in runs),
+                "errors": sum(r["errors"] for r in runs),
+                "error_examples": [e for r in runs for e in r["error_examples"]][:3],
+                "p50_ms": statistics.median(r["latency_ms"]["embed"]["p50"] for r in runs),
+                "p99_ms": statistics.median(r["latency_ms"]["embed"]["p99"] for r in runs),
+                "min_cosine_to_sentence_transformers": float(
+                    np.min(np.sum(got * reference, axis=1))
+                ),
+            }
+            if batch is not None:
+                out[label]["mean_batch_inputs"] = batch
+            else:
+                out[label]["engine"] = f"{args.engine}, pooling {args.infinity_pooling}"
     out["ratio_on_vs_off"] = out["batching_on"]["rps"] / out["batching_off"]["rps"]
-    print(json.dumps({"embeddings (embedlab)": out}, indent=2), flush=True)
-    if args.infinity:
-        model_dir = str(args.infinity_model or folder)
-        args.served_name = model_dir
-        port = free_port()
-        command = [args.infinity, "v2", "--model-id", model_dir, "--engine", args.engine]
-        command += ["--port", str(port), "--host", "127.0.0.1", "--device", "cpu"]
-        try:
-            with server(command, port, health="/health") as (base, _):
-                hammer(16, 2, one, base)
-                result = hammer(16, args.seconds, one, base)
-                result["min_cosine_to_sentence_transformers"] = cosines(
-                    base, "/embeddings", model_dir
-                )
-        except RuntimeError as exc:  # reported, not hidden
-            out["infinity"] = {"engine": args.engine, "failed": str(exc)[-1500:]}
-            return out
-        out["infinity"] = {"engine": args.engine, **result}
-        out["ratio_embedlab_vs_infinity"] = out["batching_on"]["rps"] / result["rps"]
+    out["ratio_on_vs_off_per_round"] = [
+        round(a["rps"] / b["rps"], 2)
+        for a, b in zip(rounds["batching_on"], rounds["batching_off"], strict=True)
+    ]
+    equal = [  # Infinity's configurations that answer equal vectors; the fastest is the anchor
+        label
+        for label in bases
+        if label not in mine and out[label]["min_cosine_to_sentence_transformers"] >= 0.99
+    ]
+    if equal:
+        best = max(equal, key=lambda label: out[label]["rps"])
+        out["infinity_anchor"] = best
+        out["ratio_embedlab_vs_infinity"] = out["batching_on"]["rps"] / out[best]["rps"]
+        out["ratio_vs_infinity_per_round"] = [
+            round(a["rps"] / b["rps"], 2)
+            for a, b in zip(rounds["batching_on"], rounds[best], strict=True)
+        ]
     return out
 
 
@@ -374,8 +429,9 @@ def phase_load(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
     port = free_port()
     samples: list[float] = []
-    with embedlab_server(folder, port) as (base, pid):
-        hammer(16, 3, one, base)  # warm-up
+    serving = embedlab_server(folder, port, backend=args.backend, threads=args.threads)
+    with serving as (base, pid):
+        hammer(16, args.warmup, one, base)
         done = threading.Event()
 
         def sample() -> None:
@@ -396,6 +452,7 @@ def phase_load(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         )
     quarter = max(1, len(samples) // 4)
     first, last = statistics.mean(samples[:quarter]), statistics.mean(samples[-quarter:])
+    slope = float(np.polyfit(np.arange(len(samples)), samples, 1)[0]) * 60 if samples else 0.0
     row_bytes = DIM * 4 * 2 / 1e6  # the vector in SQLite's cache and in the flat index
     return {
         **result,
@@ -405,6 +462,8 @@ def phase_load(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "rss_mb_first_quarter": first,
         "rss_mb_last_quarter": last,
         "rss_growth_mb": last - first,
+        "rss_slope_mb_per_minute": slope,
+        "warmup_seconds": args.warmup,
         "rss_mb_every_5s": [round(v) for v in samples[::5]],
         "data_added_mb_estimate": len(acknowledged) * row_bytes,
     }
@@ -450,15 +509,27 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--index", default="hnsw")
-    parser.add_argument("--backend", default="torch")
+    parser.add_argument("--backend", default="onnx", help="the served model's backend")
     parser.add_argument("--threads", type=int, default=0, help="the served model's threads")
-    parser.add_argument("--infinity", default=None, help="path of Infinity's infinity_emb")
+    parser.add_argument(
+        "--infinity", default=None, help="the python of the environment Infinity is installed in"
+    )
+    parser.add_argument("--infinity-batch-size", type=int, default=32, help="its default")
     parser.add_argument("--engine", default="optimum")
     parser.add_argument(
         "--infinity-model",
-        default=None,
-        help="the model folder Infinity loads (for optimum: one holding an ONNX export)",
+        action="append",
+        help="a model folder Infinity loads (for optimum: one holding an ONNX export); repeat "
+        "to measure several (the fastest with equal vectors is the anchor)",
     )
+    parser.add_argument(
+        "--infinity-pooling",
+        default="mean",
+        help="Infinity's --pooling-method (its optimum engine infers CLS pooling for minilm)",
+    )
+    parser.add_argument("--warmup", type=float, default=15.0, help="load: seconds before sampling")
+    parser.add_argument("--rounds", type=int, default=3, help="queries, embeddings: turns per side")
+    parser.add_argument("--batch-wait-ms", type=float, default=5.0, help="embeddings: window")
     parser.add_argument("--examples", type=int, default=20, help="schemathesis examples")
     args = parser.parse_args()
     phases = ["queries", "embeddings", "load", "schema"] if args.phase == "all" else [args.phase]

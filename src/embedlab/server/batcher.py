@@ -11,6 +11,11 @@ Rules (what the tests check):
    requests arriving meanwhile queue up and form the next batch.
 5. ``wait_ms=0`` turns batching off: every request is one model call.
 6. A failing model call fails every request of that batch with the same error.
+7. A batch reaches the model as groups of inputs of similar length (:func:`length_groups`):
+   a model call pads every input to its longest, so one call over sentences of 5 and 60
+   tokens computes 60 x n tokens. Measured on minilm int8 ONNX (2 cores), 16 WordNet
+   glosses in one call embedded *slower* per sentence than one at a time; grouped by
+   length they are faster. Inputs whose lengths the caller does not give count as equal.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import numpy.typing as npt
 from embedlab.server.served import ServedModel
 from embedlab.server.telemetry import Telemetry
 
-__all__ = ["MicroBatcher"]
+__all__ = ["MicroBatcher", "length_groups"]
 
 Vectors = npt.NDArray[np.float32]
 T = TypeVar("T")
@@ -38,6 +43,7 @@ T = TypeVar("T")
 class _Job:
     kind: str  # "text", "query" (the model's query prompt) or "ids"
     inputs: Sequence[Any]
+    lengths: Sequence[int]  # tokens of each input (for grouping by length)
     tokens: int
     done: asyncio.Future[Vectors] = field(repr=False)
 
@@ -94,14 +100,23 @@ class MicroBatcher:
         self._pool.shutdown(wait=True)
 
     async def encode(
-        self, inputs: Sequence[Any], *, kind: str = "text", tokens: int = 0
+        self,
+        inputs: Sequence[Any],
+        *,
+        kind: str = "text",
+        tokens: int = 0,
+        lengths: Sequence[int] | None = None,
     ) -> Vectors:
         """Unit vectors for one request's inputs: texts (``kind="text"``), search queries
-        (``"query"``) or lists of token ids (``"ids"``)."""
+        (``"query"``) or lists of token ids (``"ids"``); ``lengths`` (tokens of each
+        input, if known) lets the batch group inputs of similar length."""
         if self._queue is None:
             raise RuntimeError("the batcher is not started")
+        if lengths is None or len(lengths) != len(inputs):
+            lengths = [1] * len(inputs)
         done: asyncio.Future[Vectors] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Job(kind, inputs, max(tokens, len(inputs)), done))
+        size = max(tokens, sum(lengths), len(inputs))
+        await self._queue.put(_Job(kind, inputs, lengths, size, done))
         return await done
 
     async def _run(self) -> None:
@@ -160,6 +175,7 @@ class MicroBatcher:
         if not live:
             return
         flat = [item for job in live for item in job.inputs]
+        lengths = [n for job in live for n in job.lengths]
         if self.telemetry is not None:
             self.telemetry.batch(len(flat))
         kind = live[0].kind
@@ -170,7 +186,7 @@ class MicroBatcher:
             call = self.model.encode_token_ids
         try:
             vectors: Vectors = await asyncio.get_running_loop().run_in_executor(
-                self._pool, call, flat
+                self._pool, _grouped, call, flat, lengths, self.model.window
             )
         except Exception as exc:  # every request of the batch gets the model's error
             for job in live:
@@ -183,3 +199,54 @@ class MicroBatcher:
             if not job.done.done():
                 job.done.set_result(vectors[start:end])
             start = end
+
+
+def length_groups(
+    lengths: Sequence[int], *, padding: float = 0.25, window: int | None = None
+) -> list[list[int]]:
+    """Input positions cut into groups of similar length, shortest first: within a group,
+    every row padded to the group's longest costs at most ``1 + padding`` times the
+    group's real tokens (each row counted with 2 special tokens). With ``window`` (the
+    model's tokens per pass), a longer input counts as ``ceil(length / window)`` rows of
+    ``window`` tokens, as the model reads it.
+
+    Example:
+        >>> length_groups([3, 40, 4, 38, 5])
+        [[0, 2, 4], [3, 1]]
+        >>> length_groups([3, 1000], window=256)  # the long one is 4 full rows
+        [[0, 1]]
+    """
+
+    def shape(n: int) -> tuple[int, int]:  # (rows, tokens per row)
+        if window is None or n <= window:
+            return 1, n + 2
+        return -(-n // window), window + 2
+
+    order = sorted(range(len(lengths)), key=lambda i: shape(lengths[i])[1])
+    groups: list[list[int]] = []
+    real = rows = 0
+    for i in order:
+        count, width = shape(lengths[i])
+        group = groups[-1] if groups else None
+        if group is not None and (rows + count) * width <= (1 + padding) * (real + count * width):
+            group.append(i)
+            real += count * width
+            rows += count
+        else:
+            groups.append([i])
+            real, rows = count * width, count
+    return groups
+
+
+def _grouped(
+    call: Callable[[list[Any]], Vectors], flat: list[Any], lengths: list[int], window: int | None
+) -> Vectors:
+    """``call`` over ``flat`` one length group at a time; rows back in input order."""
+    groups = length_groups(lengths, window=window)
+    if len(groups) == 1:
+        return call(flat)
+    parts = [call([flat[i] for i in group]) for group in groups]
+    out: Vectors = np.empty((len(flat), parts[0].shape[1]), dtype=np.float32)
+    for group, vectors in zip(groups, parts, strict=True):
+        out[group] = vectors
+    return out

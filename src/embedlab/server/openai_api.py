@@ -15,9 +15,14 @@ import time
 from typing import Annotated, Any, Literal
 
 import numpy as np
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - orjson comes with the server extra
+    orjson = None  # type: ignore[assignment]
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from embedlab.errors import InvalidParameterError
@@ -28,6 +33,8 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["openai"])
 _STARTED = int(time.time())
+_INLINE_CHARS = 4096
+"""Texts up to this many characters in all are counted on the event loop."""
 
 TokenIds = list[Annotated[int, Field(ge=0)]]
 
@@ -85,7 +92,7 @@ class ModelList(BaseModel):
 @router.post("/v1/embeddings", response_model=EmbeddingResponse)
 async def create_embeddings(
     body: EmbeddingRequest, hub: Annotated[Hub, Depends(hub_of)]
-) -> JSONResponse:
+) -> Response:
     """Embed the inputs (OpenAI's embeddings protocol)."""
     served, batcher = hub.model(body.model)
     size = served.check_dimensions(body.dimensions)
@@ -97,7 +104,10 @@ async def create_embeddings(
             "per request"
         )
     if kind == "text":
-        counts = await run_in_threadpool(served.count_tokens, inputs)
+        if sum(len(text) for text in inputs) <= _INLINE_CHARS:  # ~0.1 ms: a thread hop costs more
+            counts = served.count_tokens(inputs)
+        else:
+            counts = await run_in_threadpool(served.count_tokens, inputs)
     else:
         served.check_token_ids(inputs)
         counts = [len(ids) for ids in inputs]
@@ -109,7 +119,8 @@ async def create_embeddings(
         )
     window = served.window
     over = 0 if window is None else sum(count > window for count in counts)
-    vectors = served.shape(await batcher.encode(inputs, kind=kind, tokens=tokens), size)
+    encoded = await batcher.encode(inputs, kind=kind, tokens=tokens, lengths=counts)
+    vectors = served.shape(encoded, size)
     answer = {  # built by hand: validating thousands of floats would cost more than encoding
         "object": "list",
         "data": _items(vectors, body.encoding_format),
@@ -117,7 +128,7 @@ async def create_embeddings(
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         "embedlab": {"window_tokens": window, "inputs_over_window": over},
     }
-    return JSONResponse(answer)
+    return _json(answer)
 
 
 @router.get("/v1/models", response_model=ModelList)
@@ -141,6 +152,14 @@ def _inputs(raw: Any) -> tuple[str, list[Any]]:
     if all(isinstance(item, str) for item in raw):
         return "text", list(raw)
     return "ids", list(raw)
+
+
+def _json(answer: dict[str, Any]) -> Response:
+    """The answer as JSON: with orjson when installed (floats written ~10x faster than by
+    the json module; the same shortest round-trip digits), else with the json module."""
+    if orjson is None:
+        return JSONResponse(answer)
+    return Response(orjson.dumps(answer), media_type="application/json")
 
 
 def _items(vectors: np.ndarray, encoding: str) -> list[dict[str, Any]]:
