@@ -1,4 +1,4 @@
-"""A BiLM run stopped part-way (Ctrl-C, or the deadline): its model, and the exact windows it
+"""A BiLM run stopped part-way (Ctrl-C, a kill after a checkpoint, the deadline): its model, and the exact windows it
 trained on as a corpus, so Word2Vec can be trained on the same tokens.
 
     embedlab train bilm CORPUS -o OUT --checkpoint CKPT      # stopped with Ctrl-C
