@@ -1,5 +1,5 @@
-"""A BiLM run stopped part-way (Ctrl-C, or the deadline): its model, and the exact windows it
-trained on as a corpus, so Word2Vec can be trained on the same tokens.
+"""A BiLM run stopped part-way (Ctrl-C, or a kill after a checkpoint): its model, and the
+exact windows it trained on as a corpus, so Word2Vec can be trained on the same tokens.
 
     embedlab train bilm CORPUS -o OUT --checkpoint CKPT      # stopped with Ctrl-C
     python benchmarks/bilm_checkpoint.py CORPUS CKPT MODEL WINDOWS.txt
