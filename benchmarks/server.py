@@ -26,8 +26,8 @@ and the clients visit them in turn for ``--rounds`` rounds of ``--seconds`` (med
 reported), so the machine's changing load hits each alike. Vectors are compared with
 sentence-transformers' (cosine >= 0.99 for "equal vectors").
 
-load: 16 clients for ``--seconds`` mixing vector queries (60%), adds of 1-8 rows (20%,
-into their own collection) and single-sentence embeddings (20%): errors, requests/s,
+load: 16 clients for ``--seconds`` mixing vector queries (60%), adds of 1-8 rows (``--adds``,
+20%, into their own collection) and single-sentence embeddings (the rest): errors, requests/s,
 p50/p99 per kind, every acknowledged id read back at the end, and the server's RSS
 sampled each second after ``--warmup`` seconds of the same load (first quarter vs last
 quarter, and the least-squares slope in MB per minute).
