@@ -26,8 +26,8 @@ and the clients visit them in turn for ``--rounds`` rounds of ``--seconds`` (med
 reported), so the machine's changing load hits each alike. Vectors are compared with
 sentence-transformers' (cosine >= 0.99 for "equal vectors").
 
-load: 16 clients for ``--seconds`` mixing vector queries (60%), adds of 1-8 rows (20%,
-into their own collection) and single-sentence embeddings (20%): errors, requests/s,
+load: 16 clients for ``--seconds`` mixing vector queries (60%), adds of 1-8 rows (``--adds``,
+20%, into their own collection) and single-sentence embeddings (the rest): errors, requests/s,
 p50/p99 per kind, every acknowledged id read back at the end, and the server's RSS
 sampled each second after ``--warmup`` seconds of the same load (first quarter vs last
 quarter, and the least-squares slope in MB per minute).
@@ -416,7 +416,7 @@ def phase_load(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             body = {"queries": queries[n % len(queries)].tolist(), "k": 10}
             checked(http.post("/v1/collections/bench/query", json=body))
             return "query"
-        if roll < 0.8:
+        if roll < 0.6 + args.adds:
             count = rng.randint(1, 8)
             ids = [f"w{time.monotonic_ns()}-{n}-{j}" for j in range(count)]
             vectors = np.random.default_rng(n).normal(size=(count, DIM)).tolist()
@@ -526,6 +526,9 @@ def main() -> None:
         "--infinity-pooling",
         default="mean",
         help="Infinity's --pooling-method (its optimum engine infers CLS pooling for minilm)",
+    )
+    parser.add_argument(
+        "--adds", type=float, default=0.2, help="load: share of adds (0: data stays constant)"
     )
     parser.add_argument("--warmup", type=float, default=15.0, help="load: seconds before sampling")
     parser.add_argument("--rounds", type=int, default=3, help="queries, embeddings: turns per side")

@@ -94,7 +94,7 @@ def test_single_string_and_token_arrays(client: openai.OpenAI, minilm: Any) -> N
 def test_long_inputs_are_windowed_and_reported(url: str, minilm: Any) -> None:
     long_text = " ".join(f"word{i} and more" for i in range(300))  # far beyond 256 tokens
     body = {"model": "minilm", "input": ["short", long_text]}
-    answer = httpx2.post(url + "/v1/embeddings", json=body).json()
+    answer = httpx2.post(url + "/v1/embeddings", json=body, timeout=120).json()  # 7 windows
     assert answer["embedlab"] == {
         "window_tokens": minilm.tokens_per_window,
         "inputs_over_window": 1,
