@@ -239,3 +239,15 @@ def test_a_staged_collection_left_without_its_record_is_taken_over_or_refused(
     with pytest.raises(CollectionExistsError, match="not a staged version"):
         reembed(any_db, "docs", old)
     assert any_db.get_collection("docs@v3").count() == 1
+
+
+def test_a_collection_with_kept_versions_is_not_renamed(any_db: Database, models: Any) -> None:
+    """Versions are found by their collection's name: renaming it alone would orphan them."""
+    _fill(any_db, models["old"])
+    reembed(any_db, "docs", models["specs"]["new"], batch_size=7)
+    with pytest.raises(InvalidParameterError, match=r"kept versions \['docs@v1'\]"):
+        any_db.rename_collection("docs", "articles")
+    assert [v.collection for v in list_versions(any_db, "docs")] == ["docs@v1", "docs"]
+    drop_version(any_db, "docs", 1)
+    any_db.rename_collection("docs", "articles")
+    assert [v.collection for v in list_versions(any_db, "articles")] == ["articles"]

@@ -236,10 +236,26 @@ class Database:
             raise InvalidParameterError(f"a collection name must be a str; got {name!r}")
         new_name = check_name(new_name)
         self._check_open()
+        self._refuse_with_versions(name)
         self._backend.rename_collection(name, new_name)
         for impl, _ in self._collections.values():
             if impl.spec.name == name:
                 impl.renamed(new_name)
+
+    def _refuse_with_versions(self, name: str) -> None:
+        """A collection with kept versions (``NAME@vN``, from ``db reembed``) keeps its name:
+        the versions are found by it, and renaming them all is not one transaction."""
+        from embedlab.store.versions import list_versions  # versions build on Database
+
+        try:
+            kept = [v.collection for v in list_versions(self, name) if v.collection != name]
+        except CollectionNotFoundError:
+            return  # the backend's rename says so (or renames a pending collection)
+        if kept:
+            raise InvalidParameterError(
+                f"cannot rename collection {name!r}: it has kept versions {kept}; drop them "
+                f"first (embedlab db drop-version {name} N)"
+            )
 
     # -- life -------------------------------------------------------------------------
     def close(self) -> None:
