@@ -133,7 +133,7 @@ def timed(fn: Any) -> tuple[Any, float]:
 
 
 # -- parts --------------------------------------------------------------------------------
-def bench_cluster(parts: Any, vecs: Any) -> dict[str, Any]:
+def bench_cluster(parts: Any, vecs: Any, bertopic: bool = True) -> dict[str, Any]:
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score as ari
     from sklearn.metrics import normalized_mutual_info_score as nmi
@@ -154,6 +154,8 @@ def bench_cluster(parts: Any, vecs: Any) -> dict[str, Any]:
     ref, t_ref = timed(lambda: KMeans(k, n_init=1, random_state=0).fit(x.vectors).labels_)
     out = {"rows": len(x), "k": k, "embedlab_kmeans": scores(ours.labels, t_ours),
            "sklearn_kmeans": scores(ref, t_ref)}  # fmt: skip
+    if not bertopic:
+        return out
     try:
         from bertopic import BERTopic
         from umap import UMAP
@@ -313,6 +315,7 @@ def main() -> None:
     parser.add_argument("--vectors", choices=["minilm", "lsa"], default="minilm")
     parser.add_argument("--dim", type=int, default=384, help="LSA's width")
     parser.add_argument("--only", choices=["cluster", "classify", "recommend"], action="append")
+    parser.add_argument("--skip-bertopic", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     only = set(args.only or ["cluster", "classify", "recommend"])
@@ -329,7 +332,7 @@ def main() -> None:
             "sections": len({r["section"] for r in parts["train"]}), "vectors": args.vectors,
             "vector_seconds": t}  # fmt: skip
         if "cluster" in only:
-            report["cluster"] = bench_cluster(parts, vecs)
+            report["cluster"] = bench_cluster(parts, vecs, not args.skip_bertopic)
         if "classify" in only:
             report["classify"] = bench_classify(parts, vecs, text_field)
     if "recommend" in only:

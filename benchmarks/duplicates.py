@@ -22,7 +22,11 @@ call itself added is visible too. Sides:
 The sides run one after another; with --oracle-alongside the exact scan (untimed) runs
 at the same time as the others, which saves its time but loads the cores under both.
 
-Recall is the share of the exact pairs (i < j, cosine >= T) each side returns.
+Recall is the share of the exact pairs (i < j, cosine >= T) each side returns. With
+--oracle-rows N the oracle scans only N random rows (seed 0) against all rows, and recall
+is over the exact pairs that touch those rows (an estimate; a pair of two well-connected
+rows is a little likelier to be counted). --reuse SIDE reads a side's saved result of an
+earlier run (same rows and threshold) instead of running it again.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def worker(side: str, path: str, threshold: float, out: str) -> None:
+def worker(side: str, path: str, threshold: float, out: str, oracle_rows: int = 0) -> None:
     """Run one side in this process; write its pairs (as i * n + j codes) and figures."""
     if side == "paraphrase_mining":
         import torch
@@ -68,10 +72,15 @@ def worker(side: str, path: str, threshold: float, out: str) -> None:
         codes = np.array([min(i, j) * n + max(i, j) for s, i, j in got if s >= threshold])
     elif side == "exact":
         found = []
-        for s in range(0, n, 2048):
-            i, j = np.nonzero(x[s : s + 2048] @ x.T >= threshold)
-            keep = i + s < j
-            found.append((i[keep] + s).astype(np.int64) * n + j[keep])
+        queries = np.arange(n)
+        if oracle_rows:  # only the pairs that touch a random sample of rows
+            queries = np.sort(np.random.default_rng(0).choice(n, oracle_rows, replace=False))
+        for s in range(0, len(queries), 2048):
+            q = queries[s : s + 2048]
+            i, j = np.nonzero(x[q] @ x.T >= threshold)
+            a, b = q[i], j
+            keep = a < b if not oracle_rows else a != b
+            found.append(np.minimum(a[keep], b[keep]).astype(np.int64) * n + np.maximum(a, b)[keep])
         codes = np.concatenate(found)
     else:
         d = find_duplicates(x, threshold=threshold, exact=True if side.endswith("exact") else None)
@@ -102,10 +111,24 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--oracle-alongside", action="store_true",
                         help="run the exact scan at the same time as the timed sides")  # fmt: skip
-    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--oracle-rows",
+        type=int,
+        default=0,
+        help="exact pairs only for this many random rows (0: all rows)",
+    )
+    parser.add_argument(
+        "--reuse",
+        nargs="+",
+        choices=SIDES,
+        default=[],
+        help="read these sides' saved results of an earlier run",
+    )
+    parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker[0], args.worker[1], float(args.worker[2]), args.worker[3])
+        worker(args.worker[0], args.worker[1], float(args.worker[2]), args.worker[3],
+               int(args.worker[4]))  # fmt: skip
         return
     from _minilm_vectors import CACHE, build
 
@@ -120,10 +143,10 @@ def main() -> None:
     def start(side: str) -> subprocess.Popen[bytes]:
         out = str(CACHE / f"dup-minilm-{args.rows}-{side}.npy")
         return subprocess.Popen([sys.executable, __file__, "--worker", side, str(path),
-                                 str(args.threshold), out])  # fmt: skip
+                                 str(args.threshold), out, str(args.oracle_rows)])  # fmt: skip
 
-    def collect(side: str, proc: subprocess.Popen[bytes]) -> None:
-        if proc.wait() != 0:
+    def collect(side: str, proc: subprocess.Popen[bytes] | None) -> None:
+        if proc is not None and proc.wait() != 0:
             raise SystemExit(f"{side} failed")
         out = CACHE / f"dup-minilm-{args.rows}-{side}.npy"
         report[side] = json.loads(out.with_suffix(".json").read_text())
@@ -132,6 +155,8 @@ def main() -> None:
               flush=True)  # fmt: skip
 
     oracle = start("exact") if args.oracle_alongside and "exact" in args.sides else None
+    for side in args.reuse:
+        collect(side, None)
     for side in args.sides:
         if side != "exact" or oracle is None:
             collect(side, start(side))
@@ -140,7 +165,7 @@ def main() -> None:
         print(side, {k: v for k, v in report[side].items() if k != "codes"}, file=sys.stderr,
               flush=True)  # fmt: skip
     exact = report["exact"]["codes"] if "exact" in report else None
-    for side in args.sides:
+    for side in [*args.reuse, *args.sides]:
         codes = report[side].pop("codes")
         report[side]["pairs"] = len(codes)
         if exact is not None:
