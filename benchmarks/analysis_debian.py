@@ -1,7 +1,8 @@
 """embedlab.analysis on Debian's package list, against the tools a user would pick instead.
 
-    python benchmarks/analysis_debian.py                  # all four parts, ~20k packages
+    python benchmarks/analysis_debian.py                  # all three parts, ~20k packages
     python benchmarks/analysis_debian.py --only classify --n 20000 --json
+    python benchmarks/analysis_debian.py --only cluster --vectors lsa   # the old LSA vectors
 
 Data (built here, cached under the temporary folder, never committed): every binary
 package of `apt-cache dumpavail` (run `apt-get update` first) with its Section (the
@@ -10,25 +11,30 @@ Depends list. Packages are shuffled (seed 0), sections with fewer than 100 packa
 the whole list are dropped, --n are kept and split 60/20/20 into train/dev/test. Anything
 tuned is tuned on dev; test is reported.
 
-Vectors: MiniLM encoded 15 texts/s on the shared 2 cores when this was written, so the
-vectors are LSA instead: TF-IDF (sublinear tf, English stop words, min_df 2) over
-"short description + long description", fitted on train, reduced by TruncatedSVD to
---dim (384, MiniLM's width; seed 0), rows scaled to unit length.
+Vectors (--vectors): ``minilm`` (default) is MiniLM through embedlab's ONNX backend over
+each package's one-line synopsis (benchmarks/_minilm_vectors.py, cached; the synopsis
+only, as encoding the long descriptions too was out of reach on the shared cores);
+``lsa`` is TF-IDF over "synopsis + long description" fitted on train, TruncatedSVD to
+--dim, unit rows (what the stop-9 figures used).
 
 Parts, each side by side in one run:
-- cluster: embedlab k-means (faiss, k = number of sections) against scikit-learn KMeans
-  (n_init=1, same k) on the test vectors: NMI / ARI against Section, and seconds;
-  embedlab HDBSCAN (min_cluster_size 10) against scikit-learn HDBSCAN called directly.
+- cluster: embedlab k-means (faiss, k-means++ seeds, k = number of sections) against
+  scikit-learn KMeans (n_init=1, same k) and BERTopic's default pipeline (``BERTopic()``:
+  UMAP to 5 dims, HDBSCAN min_cluster_size 10, c-TF-IDF) fed the same vectors, on the
+  test rows: NMI / ARI against Section (BERTopic's outliers, topic -1, count as one
+  label) and seconds. UMAP's numba functions are compiled before BERTopic is timed.
 - classify: Section from the description. embedlab logistic regression and k-NN on the
-  vectors (C and k tuned on dev) against a TF-IDF + scikit-learn LogisticRegression
-  baseline (C tuned on dev) and scikit-learn's LogisticRegression on the same vectors.
-- duplicates: all pairs with cosine >= --threshold among --dup-n vectors: embedlab's
-  find_duplicates against sentence-transformers' util.paraphrase_mining (top_k 100,
-  default chunks), recall against exact pairs from a blocked numpy scan; time and peak
-  RSS of each in its own process.
+  vectors (C and k tuned on dev) against TF-IDF + scikit-learn LogisticRegression (C tuned
+  on dev) over the same text the vectors saw and over the full description, and
+  scikit-learn's LogisticRegression on the same vectors.
 - recommend: baskets are the packages' Depends (names only, alternatives dropped);
-  one dependency of each package with 2+ held out (seed 0); item2vec (tuned on a dev
-  hold-out: ns_exponent) against the popularity baseline: hit-rate@10, nDCG@10.
+  one dependency of each package with 2+ held out. The first 80% of the baskets are the
+  dev set (tuning: item2vec's ns_exponent over 0.5, 0.75, 1; ALS's factors and alpha), the last
+  20% the test set. item2vec against implicit's AlternatingLeastSquares (users'
+  factors recomputed from their items, seen items filtered) and popularity:
+  hit-rate@10, nDCG@10.
+
+Duplicates at 100k x 384 are measured by benchmarks/duplicates.py.
 """
 
 from __future__ import annotations
@@ -37,7 +43,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -111,6 +116,16 @@ def lsa(parts: dict[str, list[dict[str, Any]]], dim: int) -> dict[str, np.ndarra
     return out
 
 
+def minilm(parts: dict[str, list[dict[str, Any]]]) -> dict[str, np.ndarray]:
+    """Each package's MiniLM vector of its synopsis (benchmarks/_minilm_vectors.py)."""
+    from _minilm_vectors import head
+
+    row = {p["name"]: i for i, p in enumerate(packages())}
+    x = head(len(row))
+    return {name: np.asarray(x[[row[r["name"]] for r in rows]], dtype=np.float32)
+            for name, rows in parts.items()}  # fmt: skip
+
+
 def timed(fn: Any) -> tuple[Any, float]:
     start = time.perf_counter()
     value = fn()
@@ -118,8 +133,8 @@ def timed(fn: Any) -> tuple[Any, float]:
 
 
 # -- parts --------------------------------------------------------------------------------
-def bench_cluster(parts: Any, vecs: Any) -> dict[str, Any]:
-    from sklearn.cluster import HDBSCAN, KMeans
+def bench_cluster(parts: Any, vecs: Any, bertopic: bool = True) -> dict[str, Any]:
+    from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score as ari
     from sklearn.metrics import normalized_mutual_info_score as nmi
 
@@ -129,26 +144,35 @@ def bench_cluster(parts: Any, vecs: Any) -> dict[str, Any]:
     truth = [r["section"] for r in parts["test"]]
     docs = [r["short"] for r in parts["test"]]
     k = len(set(truth))
+
+    def scores(labels: Any, seconds: float) -> dict[str, Any]:
+        return {"nmi": nmi(truth, labels), "ari": ari(truth, labels), "seconds": seconds,
+                "clusters": len(set(np.asarray(labels).tolist()) - {-1}),
+                "noise": int((np.asarray(labels) == -1).sum())}  # fmt: skip
+
     ours, t_ours = timed(lambda: cluster(x, k=k, seed=0, documents=docs))
     ref, t_ref = timed(lambda: KMeans(k, n_init=1, random_state=0).fit(x.vectors).labels_)
-    hd, t_hd = timed(lambda: cluster(x, method="hdbscan", min_cluster_size=10, documents=docs))
-    hd_ref, t_hd_ref = timed(lambda: HDBSCAN(min_cluster_size=10).fit(x.vectors).labels_)
-    return {
-        "rows": len(x), "k": k,
-        "kmeans": {"embedlab": {"nmi": nmi(truth, ours.labels), "ari": ari(truth, ours.labels),
-                                "seconds": t_ours},
-                   "sklearn": {"nmi": nmi(truth, ref), "ari": ari(truth, ref), "seconds": t_ref}},
-        "hdbscan": {"embedlab": {"nmi": nmi(truth, hd.labels), "ari": ari(truth, hd.labels),
-                                 "clusters": len(hd.clusters), "noise": hd.noise,
-                                 "seconds": t_hd},
-                    "sklearn": {"nmi": nmi(truth, hd_ref), "ari": ari(truth, hd_ref),
-                                "seconds": t_hd_ref}},
-        "example_clusters": [{"size": c.size, "terms": [t for t, _ in c.terms[:6]],
-                              "central": list(c.central[:3])} for c in ours.clusters[:5]],
-    }  # fmt: skip
+    out = {"rows": len(x), "k": k, "embedlab_kmeans": scores(ours.labels, t_ours),
+           "sklearn_kmeans": scores(ref, t_ref)}  # fmt: skip
+    if not bertopic:
+        return out
+    try:
+        from bertopic import BERTopic
+        from umap import UMAP
+    except ImportError:  # the bench extra brings it
+        return out | {"bertopic": "not installed"}
+    UMAP(n_components=5, metric="cosine").fit(x.vectors[:500])  # numba compiles here, untimed
+    topics, t_bt = timed(lambda: BERTopic().fit_transform(docs, embeddings=x.vectors)[0])
+    out["bertopic_default"] = scores(topics, t_bt)
+    out["speedup_vs_bertopic"] = t_bt / t_ours
+    out["example_clusters"] = [
+        {"size": c.size, "terms": [t for t, _ in c.terms[:6]], "central": list(c.central[:3])}
+        for c in ours.clusters[:5]
+    ]
+    return out
 
 
-def bench_classify(parts: Any, vecs: Any) -> dict[str, Any]:
+def bench_classify(parts: Any, vecs: Any, text_field: str) -> dict[str, Any]:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -179,69 +203,56 @@ def bench_classify(parts: Any, vecs: Any) -> dict[str, Any]:
                                                                           y["train"]))  # fmt: skip
     out["sklearn_logistic_same_vectors"] = score(ref.predict(vecs["test"]), "test") | {
         "fit_seconds": t}  # fmt: skip
-    tfidf = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=2)
-    xt = {name: (tfidf.fit_transform if name == "train" else tfidf.transform)(
-        [r["text"] for r in parts[name]]) for name in ("train", "dev", "test")}  # fmt: skip
+    for field in dict.fromkeys((text_field, "text")):
+        tfidf = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=2)
+        xt = {name: (tfidf.fit_transform if name == "train" else tfidf.transform)(
+            [r[field] for r in parts[name]]) for name in ("train", "dev", "test")}  # fmt: skip
 
-    def lr(c: float) -> Any:
-        return LogisticRegression(C=c, max_iter=1000).fit(xt["train"], y["train"])
+        def lr(c: float, xt: Any = xt) -> Any:
+            return LogisticRegression(C=c, max_iter=1000).fit(xt["train"], y["train"])
 
-    best_tc = max((1.0, 10.0), key=lambda c: dev_acc(lr(c), xt["dev"]))
-    base, t = timed(lambda: lr(best_tc))
-    out["tfidf_logistic_baseline"] = score(base.predict(xt["test"]), "test") | {
-        "C": best_tc, "fit_seconds": t}  # fmt: skip
+        best_tc = max((1.0, 10.0), key=lambda c, xt=xt: dev_acc(lr(c), xt["dev"]))
+        base, t = timed(lambda best_tc=best_tc: lr(best_tc))
+        name = "same_text" if field == text_field else "full_text"
+        out[f"tfidf_logistic_{name}"] = score(base.predict(xt["test"]), "test") | {
+            "C": best_tc, "fit_seconds": t, "text": field}  # fmt: skip
     return out
 
 
-def _dup_worker(method: str, path: str, threshold: float) -> None:
-    """Run one duplicate finder in this process; print pairs count, seconds, peak RSS."""
-    x = np.load(path)
-    start = time.perf_counter()
-    if method == "embedlab":
-        from embedlab.analysis import find_duplicates
+def als_ranker(train: Any, *, factors: int, regularization: float, alpha: float) -> Any:
+    """implicit's AlternatingLeastSquares on the train baskets (one row a basket); each
+    user's factors recomputed from their seen items (``recalculate_user``), seen items
+    filtered, as implicit's own recommend does."""
+    from implicit.als import AlternatingLeastSquares
+    from scipy.sparse import csr_matrix
 
-        d = find_duplicates(x, threshold=threshold)
-        pairs = set(zip(d.left.tolist(), d.right.tolist(), strict=True))
-    elif method == "paraphrase_mining":
-        import torch
-        from sentence_transformers import util
+    names: dict[str, int] = {}
+    for basket in train:
+        for item in basket:
+            names.setdefault(item, len(names))
+    keys = list(names)
 
-        torch.set_num_threads(2)
-        got = util.paraphrase_mining_embeddings(torch.from_numpy(x), top_k=100)
-        pairs = {(min(i, j), max(i, j)) for s, i, j in got if s >= threshold}
-    else:  # the exact oracle: blocked numpy scan
-        pairs = set()
-        for s in range(0, len(x), 2048):
-            sim = x[s : s + 2048] @ x.T
-            i, j = np.nonzero(sim >= threshold)
-            pairs |= {(a + s, b) for a, b in zip(i.tolist(), j.tolist(), strict=True)
-                      if a + s < b}  # fmt: skip
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out = Path(path).with_suffix(f".{method}.json")
-    out.write_text(json.dumps({"pairs": sorted(pairs), "seconds": seconds, "peak_mb": peak}))
+    def matrix(baskets: Any) -> Any:
+        rows = [r for r, b in enumerate(baskets) for i in dict.fromkeys(b) if i in names]
+        cols = [names[i] for b in baskets for i in dict.fromkeys(b) if i in names]
+        return csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
+                          shape=(len(baskets), len(names)))  # fmt: skip
 
+    model = AlternatingLeastSquares(factors=factors, regularization=regularization, alpha=alpha,
+                                    iterations=15, random_state=0, num_threads=2)  # fmt: skip
+    from threadpoolctl import threadpool_limits
 
-def bench_duplicates(vecs: Any, n: int, threshold: float) -> dict[str, Any]:
-    x = np.concatenate([vecs["train"], vecs["dev"], vecs["test"]])[:n]
-    path = CACHE / f"dup-{len(x)}.npy"
-    np.save(path, np.ascontiguousarray(x, dtype=np.float32))
-    res = {}
-    for method in ("exact", "embedlab", "paraphrase_mining"):
-        subprocess.run([sys.executable, __file__, "--dup-worker", method, str(path),
-                        str(threshold)], check=True, env=os.environ.copy())  # fmt: skip
-        res[method] = json.loads(path.with_suffix(f".{method}.json").read_text())
-    exact = {tuple(p) for p in res["exact"]["pairs"]}
-    out: dict[str, Any] = {"rows": len(x), "dim": x.shape[1], "threshold": threshold,
-                           "exact_pairs": len(exact)}  # fmt: skip
-    for method in ("embedlab", "paraphrase_mining"):
-        found = {tuple(p) for p in res[method]["pairs"]}
-        recall = len(found & exact) / max(len(exact), 1)
-        r = res[method]
-        out[method] = {"pairs": len(found), "recall": recall, "seconds": r["seconds"],
-                       "peak_mb": r["peak_mb"]}  # fmt: skip
-    out["speedup"] = out["paraphrase_mining"]["seconds"] / out["embedlab"]["seconds"]
-    return out
+    with threadpool_limits(1, "blas"):  # implicit's advice: its own threads, BLAS on one
+        model.fit(matrix(train), show_progress=False)
+
+    def rank(users: Any, k: int) -> list[list[str]]:
+        m = matrix(users)
+        with threadpool_limits(1, "blas"):
+            ids, _ = model.recommend(np.arange(len(users)), m, N=k, recalculate_user=True,
+                                     filter_already_liked_items=True)  # fmt: skip
+        return [[keys[j] for j in row if j >= 0] for row in ids]
+
+    return rank
 
 
 def bench_recommend(k: int = 10) -> dict[str, Any]:
@@ -258,56 +269,76 @@ def bench_recommend(k: int = 10) -> dict[str, Any]:
     order = np.random.default_rng(1).permutation(len(rows))
     baskets = [rows[i]["depends"] for i in order if len(rows[i]["depends"]) >= 1]
     cut = int(0.8 * len(baskets))
-    dev_split = holdout_split(baskets[:cut], seed=1)  # tune on the first 80%
-    best, best_hr = 0.75, -1.0
-    for ns in (-0.5, 0.0, 0.75):
-        wv = item2vec(dev_split.train, dim=64, epochs=5, ns_exponent=ns, seed=1, threads=2)
-        hr = evaluate(vector_ranker(wv), dev_split, k).hit_rate
-        if hr > best_hr:
-            best, best_hr = ns, hr
+    dev = holdout_split(baskets[:cut], seed=1)  # tune on the first 80%, held items hidden
+    tuning: dict[str, Any] = {"item2vec": [], "als": []}
+
+    def i2v_dev(**params: Any) -> float:
+        wv = item2vec(dev.train, epochs=5, seed=1, threads=2, **params)
+        hr = evaluate(vector_ranker(wv), dev, k).hit_rate
+        tuning["item2vec"].append(params | {"dev_hit_rate": hr})
+        print("item2vec", params, hr, file=sys.stderr, flush=True)
+        return hr
+
+    # Stop 9 found 0.75 beat -0.5 and 0 on this dev set; each fit takes minutes on the
+    # shared cores, so the grid looks around it, dim fixed at 64.
+    best_ns = max((0.5, 0.75, 1.0), key=lambda ns: i2v_dev(dim=64, ns_exponent=ns))
+    best_dim = 64
+
+    def als_dev(**params: Any) -> float:
+        hr = evaluate(als_ranker(dev.train, **params), dev, k).hit_rate
+        tuning["als"].append(params | {"dev_hit_rate": hr})
+        print("als", params, hr, file=sys.stderr, flush=True)
+        return hr
+
+    grid = [{"factors": f, "regularization": 0.01, "alpha": a}
+            for f in (32, 64, 128) for a in (1.0, 10.0)]  # fmt: skip
+    best_als = max(grid, key=lambda g: als_dev(**g))
+
     test = holdout_split(baskets[cut:], seed=0)  # report on the last 20%
     train = tuple(tuple(b) for b in baskets[:cut]) + test.train
     held_test = Holdout(test.users, test.held, train)
-    wv, t = timed(lambda: item2vec(train, dim=64, epochs=5, ns_exponent=best, seed=1, threads=2))
+    wv, t = timed(lambda: item2vec(train, dim=best_dim, epochs=5, ns_exponent=best_ns, seed=1,
+                                   threads=2))  # fmt: skip
     ours = evaluate(vector_ranker(wv), held_test, k).to_dict() | {"train_s": t}
-    pop = evaluate(popularity_ranker(test.train), held_test, k).to_dict()
-    return {"baskets": len(baskets), "test_users": len(held_test.users), "ns_exponent": best,
-            "item2vec": ours, "popularity": pop}  # fmt: skip
+    als, t = timed(lambda: als_ranker(train, **best_als))
+    theirs = evaluate(als, held_test, k).to_dict() | {"train_s": t}
+    pop = evaluate(popularity_ranker(train), held_test, k).to_dict()
+    return {"baskets": len(baskets), "test_users": len(held_test.users),
+            "item2vec_params": {"dim": best_dim, "ns_exponent": best_ns, "epochs": 5},
+            "als_params": best_als, "item2vec": ours, "implicit_als": theirs,
+            "popularity": pop, "tuning": tuning}  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=20000)
-    parser.add_argument("--dim", type=int, default=384)
-    parser.add_argument("--dup-n", type=int, default=20000)
-    parser.add_argument("--threshold", type=float, default=0.9)
-    parser.add_argument("--only", choices=["cluster", "classify", "duplicates", "recommend"],
-                        action="append")  # fmt: skip
+    parser.add_argument("--vectors", choices=["minilm", "lsa"], default="minilm")
+    parser.add_argument("--dim", type=int, default=384, help="LSA's width")
+    parser.add_argument("--only", choices=["cluster", "classify", "recommend"], action="append")
+    parser.add_argument("--skip-bertopic", action="store_true")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--dup-worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.dup_worker:
-        _dup_worker(args.dup_worker[0], args.dup_worker[1], float(args.dup_worker[2]))
-        return
-    only = set(args.only or ["cluster", "classify", "duplicates", "recommend"])
-    report: dict[str, Any] = {}
-    if only & {"cluster", "classify", "duplicates"}:
+    only = set(args.only or ["cluster", "classify", "recommend"])
+    report: dict[str, Any] = {"load_before": os.getloadavg()}
+    if only & {"cluster", "classify"}:
         parts = split(args.n)
-        vecs, t = timed(lambda: lsa(parts, args.dim))
+        if args.vectors == "minilm":
+            vecs, t = timed(lambda: minilm(parts))
+            text_field = "short"  # MiniLM saw the synopsis only
+        else:
+            vecs, t = timed(lambda: lsa(parts, args.dim))
+            text_field = "text"
         report["data"] = {name: len(rows) for name, rows in parts.items()} | {
-            "sections": len({r["section"] for r in parts["train"]}), "lsa_seconds": t}  # fmt: skip
+            "sections": len({r["section"] for r in parts["train"]}), "vectors": args.vectors,
+            "vector_seconds": t}  # fmt: skip
         if "cluster" in only:
-            report["cluster"] = bench_cluster(parts, vecs)
+            report["cluster"] = bench_cluster(parts, vecs, not args.skip_bertopic)
         if "classify" in only:
-            report["classify"] = bench_classify(parts, vecs)
-        if "duplicates" in only:
-            report["duplicates"] = bench_duplicates(vecs, args.dup_n, args.threshold)
+            report["classify"] = bench_classify(parts, vecs, text_field)
     if "recommend" in only:
         report["recommend"] = bench_recommend()
-    if args.json:
-        print(json.dumps(report))
-    else:
-        print(json.dumps(report, indent=1))
+    report["load_after"] = os.getloadavg()
+    print(json.dumps(report, indent=None if args.json else 1))
 
 
 if __name__ == "__main__":

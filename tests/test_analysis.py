@@ -142,6 +142,37 @@ def test_duplicates_bad_threshold() -> None:
         find_duplicates(np.eye(3), threshold=1.5)
 
 
+def test_inverted_file_duplicates_are_exact_pairs_found_from_either_end() -> None:
+    # 60 planted groups of near-copies among 3,000 random rows: the inverted-file path
+    # must report only true pairs (exact similarities), each once, and nearly all of them.
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3000, 24)).astype(np.float32)
+    for g in range(60):
+        base = x[g]
+        for r in range(3):
+            x[100 + 3 * g + r] = base + 0.05 * rng.normal(size=24)
+    truth = _brute_pairs(x, 0.9)
+    exact = find_duplicates(x, threshold=0.9)
+    assert exact.exact  # 3,000 rows: below EXACT_ROWS, every pair scanned
+    approx = find_duplicates(x, threshold=0.9, exact=False, nprobe=4, block=700)
+    assert not approx.exact
+    found = list(zip(approx.left.tolist(), approx.right.tolist(), strict=True))
+    assert len(found) == len(set(found)) and all(a < b for a, b in found)
+    assert set(found) <= truth
+    assert len(set(found) & truth) >= 0.97 * len(truth) >= 0.97 * 360
+    u = x / np.linalg.norm(x, axis=1, keepdims=True)
+    want = np.einsum("ij,ij->i", u[approx.left], u[approx.right])
+    np.testing.assert_allclose(approx.similarity, want, atol=1e-5)
+    # every list probed: the same pairs as the exact scan
+    full = find_duplicates(x, threshold=0.9, exact=False, nprobe=10_000)
+    assert set(zip(full.left.tolist(), full.right.tolist(), strict=True)) == truth
+
+
+def test_duplicates_bad_nprobe() -> None:
+    with pytest.raises(InvalidParameterError, match=r"'nprobe'.*Got 0"):
+        find_duplicates(np.eye(3), threshold=0.5, nprobe=0)
+
+
 # -- outliers -----------------------------------------------------------------------------
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
 def test_lof_equals_scikit_learn(metric: str) -> None:

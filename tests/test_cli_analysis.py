@@ -41,8 +41,8 @@ def test_cluster_writes_ids_into_metadata(tmp_path: Path) -> None:
 def test_duplicates_and_outliers_commands(tmp_path: Path) -> None:
     _collection(tmp_path / "db")
     dup = run_cli("duplicates", "items", "--db", tmp_path / "db", "--threshold", "0.9999",
-                  "--json").json()  # fmt: skip
-    assert [(p["a"], p["b"]) for p in dup["pairs"]] == [("i0", "i59")]
+                  "--exact", "--json").json()  # fmt: skip
+    assert [(p["a"], p["b"]) for p in dup["pairs"]] == [("i0", "i59")] and dup["exact"] is True
     out = run_cli("outliers", "items", "--db", tmp_path / "db", "--k", "5", "--json").json()
     assert out["top"][0]["id"] == "i58"
 

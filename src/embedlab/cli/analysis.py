@@ -97,6 +97,9 @@ def duplicates(
     threshold: float = typer.Option(0.95, "--threshold", help="Cosine similarity at least."),
     top: int | None = typer.Option(None, "--top", help="The N most similar pairs instead."),
     show: int = typer.Option(20, "--show", help="Pairs and groups to print."),
+    exact: bool = typer.Option(
+        False, "--exact", help="Scan every pair, even from 20,000 rows (an inverted file there)."
+    ),
     db: Path = DbOption,
     json_output: bool = JsonOption,
 ) -> None:
@@ -104,7 +107,7 @@ def duplicates(
     from embedlab.analysis import find_duplicates
 
     with open_source(source, db) as src:
-        result = find_duplicates(src, threshold=threshold, top=top)
+        result = find_duplicates(src, threshold=threshold, top=top, exact=True if exact else None)
     if json_output:
         emit_json(result.to_dict())
         return
