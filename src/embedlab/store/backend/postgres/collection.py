@@ -5,28 +5,12 @@ which reads back to the same float32). Rows are never changed in place: upsert a
 delete the old row and insert a new one, so ``get()`` without ids lists rows in the order
 they were last written, as in the embedded store.
 
-The query planner (the rules the embedded planner follows, with pgvector's means):
-
-- No filter: the HNSW (or IVFFlat) index answers, with ``hnsw.ef_search`` (at least k, at
-  most pgvector's 1,000) set on the database's connection before the query (a session
-  ``SET``, sent only when the value changes, so a query costs one round trip); fewer than
-  k results sends the query to the exact path.
-- A filter: pgvector 0.6 (the version pgserver ships) filters *after* the graph search,
-  so a narrow filter leaves too few of the ``ef_search`` candidates. The planner estimates
-  the filter's selectivity on a page sample (``TABLESAMPLE SYSTEM``, about 2,000 rows) or
-  counts exactly on small tables; few matches (``exact_threshold`` or fewer, or under 5%)
-  are scanned exactly (ordered by ``distance + 0``, which no index can serve: a scan that
-  filters and sorts by true distance, whatever plan a prepared statement cached); many go
-  to the index with ``ef_search`` widened to ``4 k / selectivity``, and a result shorter
-  than k falls back to the exact path.
-- Metrics without a pgvector index (manhattan via ``l1_distance``, hamming via
-  ``bit_count(a # b)``) and the ``flat`` kind are always exact.
+The query planner is in :mod:`embedlab.store.backend.postgres._planner`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -42,11 +26,11 @@ from embedlab.errors import (
     StoreCorruptError,
     UnknownKeyError,
 )
-from embedlab.metrics import Metric
 from embedlab.store._inputs import Batch, Include, show_values
 from embedlab.store._state import Spec
 from embedlab.store._storage import CollectionRow
 from embedlab.store.backend.base import Patches
+from embedlab.store.backend.postgres._planner import OPS, nearest, plan
 from embedlab.store.backend.postgres._sql import document_sql, where_sql
 from embedlab.store.filters import DocumentFilter, Where
 from embedlab.store.metadata import Metadata, check_metadata, metadata_to_json
@@ -57,17 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PostgresCollection", "create_items_table", "items_table"]
 
-_OPS = {
-    Metric.COSINE: "vector_cosine_ops",
-    Metric.DOT: "vector_ip_ops",
-    Metric.EUCLIDEAN: "vector_l2_ops",
-}
 R = TypeVar("R", bound=GetResult)
-_OPERATOR = {Metric.COSINE: "<=>", Metric.DOT: "<#>", Metric.EUCLIDEAN: "<->"}
-MAX_EF_SEARCH = 1000  # pgvector's upper bound for hnsw.ef_search
-MIN_ANN_SELECTIVITY = 0.05  # as in the embedded planner
-FILTER_WIDENING = 4  # ef_search = FILTER_WIDENING * k / selectivity for filtered searches
-_SAMPLE_ROWS = 2000
 
 
 def items_table(collection_id: int) -> str:
@@ -86,7 +60,7 @@ def create_items_table(cur: Any, spec: Spec) -> None:
         " STORED)"
     )
     cur.execute(f"CREATE INDEX {table}_tsv ON {table} USING gin (tsv)")
-    ops = _OPS.get(spec.metric)
+    ops = OPS.get(spec.metric)
     if spec.kind == "hnsw" and ops is not None:
         m, ef = int(spec.params["M"]), int(spec.params["ef_construction"])
         cur.execute(
@@ -314,13 +288,37 @@ class PostgresCollection:
         columns = self._columns(include)
         out: list[QueryResult] = []
         with self._read() as cur:
-            ef = self._plan(cur, k, condition, params, filtered, overrides, exact_threshold)
+            ef = plan(
+                cur,
+                self._db,
+                self._spec,
+                self.table,
+                self._indexed,
+                k,
+                condition,
+                params,
+                filtered,
+                overrides,
+                exact_threshold,
+            )
             for query in queries:
                 text = self._vector_text(query)
-                rows = self._nearest(cur, columns, condition, params, text, k, exact=ef is None)
+                rows = nearest(
+                    cur,
+                    self._spec,
+                    self.table,
+                    columns,
+                    condition,
+                    params,
+                    text,
+                    k,
+                    exact=ef is None,
+                )
                 if ef is not None and len(rows) < k:
                     # the index's candidates ran out (under a filter): answer exactly
-                    rows = self._nearest(cur, columns, condition, params, text, k, exact=True)
+                    rows = nearest(
+                        cur, self._spec, self.table, columns, condition, params, text, k, exact=True
+                    )
                     ef = None
                 if not rows and self._empty(cur):
                     raise InvalidParameterError(
@@ -364,7 +362,7 @@ class PostgresCollection:
         return 0
 
     def rebuild_index(self) -> None:
-        ops = _OPS.get(self._spec.metric)
+        ops = OPS.get(self._spec.metric)
         with self._tx() as cur:
             if self._spec.kind == "ivf" and ops is not None:
                 lists = int(self._spec.params["nlist"])
@@ -476,46 +474,6 @@ class PostgresCollection:
         columns.append("t.vector::text" if Include.VECTORS in include else "NULL")
         return ", ".join(columns)
 
-    def _distance_sql(self) -> tuple[str, str]:
-        """(ordering expression, distance expression) of ``t.vector`` against the query,
-        a named parameter ``%(q)s`` (sent once, used twice)."""
-        dim = self._spec.dim
-        metric = self._spec.metric
-        if metric is Metric.HAMMING:
-            expr = f"bit_count(t.vector # %(q)s::bit({dim}))::float8"
-            return expr, expr
-        if metric is Metric.MANHATTAN:
-            expr = f"l1_distance(t.vector, %(q)s::vector({dim}))"
-            return expr, expr
-        expr = f"(t.vector {_OPERATOR[metric]} %(q)s::vector)"
-        return expr, f"1 + {expr}" if metric is Metric.DOT else expr
-
-    def _nearest(
-        self,
-        cur: Any,
-        columns: str,
-        condition: str,
-        params: list[Any],
-        text: str,
-        k: int,
-        *,
-        exact: bool,
-    ) -> list[tuple[Any, ...]]:
-        """The k nearest rows; ``exact`` orders by ``distance + 0``, which no index can
-        serve, so PostgreSQL scans and sorts by true distance (whatever plan a prepared
-        statement cached, and whatever the session's settings)."""
-        order, distance = self._distance_sql()
-        if exact:
-            order = f"({order}) + 0"
-        named = {f"p{i}": value for i, value in enumerate(params)}
-        pieces = condition.split("%s")  # the filter's positional placeholders, named
-        where = pieces[0] + "".join(f"%(p{i})s{rest}" for i, rest in enumerate(pieces[1:]))
-        sql = (
-            f"SELECT {columns}, {distance} AS distance FROM {self.table} t"
-            f" WHERE {where} ORDER BY {order} LIMIT %(k)s"
-        )
-        return list(cur.execute(sql, {**named, "q": text, "k": k}).fetchall())
-
     def _indexed(self, cur: Any) -> bool:
         """Whether the vector index exists (looked up once per collection object, and again
         after rebuild_index)."""
@@ -526,64 +484,6 @@ class PostgresCollection:
     def _has_index(self, cur: Any) -> bool:
         row = cur.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{self.table}_ann",)).fetchone()
         return bool(row[0])
-
-    def _plan(
-        self,
-        cur: Any,
-        k: int,
-        condition: str,
-        params: list[Any],
-        filtered: bool,
-        overrides: Mapping[str, int] | None,
-        exact_threshold: int,
-    ) -> int | None:
-        """The breadth for an index search (set for this transaction), or None: exact."""
-        if self._spec.metric not in _OPS or not self._indexed(cur):
-            return None
-        if self._spec.kind == "ivf":
-            probes = int((overrides or {}).get("nprobe", self._spec.params.get("nprobe", 16)))
-            self._db.setting(cur, "ivfflat.probes", probes)
-        base = int((overrides or {}).get("ef_search", self._spec.params.get("ef_search", 64)))
-        breadth = max(base, k)
-        if filtered:
-            share = self._selectivity(cur, condition, params, exact_threshold)
-            if share is None:
-                return None
-            breadth = max(breadth, math.ceil(FILTER_WIDENING * k / share))
-        if breadth > MAX_EF_SEARCH:
-            return None
-        self._db.setting(cur, "hnsw.ef_search", breadth)
-        return breadth
-
-    def _selectivity(
-        self, cur: Any, condition: str, params: list[Any], exact_threshold: int
-    ) -> float | None:
-        """The filter's estimated share of the rows, or None when the exact path is better."""
-        estimate = float(
-            cur.execute(
-                "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (self.table,)
-            ).fetchone()[0]
-        )
-        if 0 <= estimate <= exact_threshold:  # few rows in all: the exact path, uncounted
-            return None
-        if estimate < 0:  # never analysed: count exactly
-            matched, total = cur.execute(
-                f"SELECT count(*) FILTER (WHERE {condition}), count(*) FROM {self.table} t",
-                params,
-            ).fetchone()
-            count = float(matched)
-        else:
-            percent = min(100.0, 100.0 * _SAMPLE_ROWS / estimate)
-            matched, total = cur.execute(
-                f"SELECT count(*) FILTER (WHERE {condition}), count(*)"
-                f" FROM {self.table} t TABLESAMPLE SYSTEM (%s)",
-                [*params, percent],
-            ).fetchone()
-            count = float(matched) / max(1, int(total)) * estimate
-        share = float(matched) / max(1, int(total))
-        if count <= exact_threshold or share < MIN_ANN_SELECTIVITY:
-            return None
-        return share
 
     def _result(
         self,
