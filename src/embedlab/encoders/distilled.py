@@ -59,6 +59,15 @@ import numpy as np
 import numpy.typing as npt
 
 from embedlab._validation import check_float, check_int
+from embedlab.encoders._chunkwise import (
+    CHUNK_CACHE,
+    JOIN,
+    SEPARATOR,
+    WHITESPACE,
+    chunkwise_tokenizer,
+    ids_and_sizes,
+    separator_id,
+)
 from embedlab.encoders.base import check_texts
 from embedlab.errors import FormatError, InvalidParameterError, MissingDependencyError
 from embedlab.metrics import normalize as unit_rows
@@ -145,7 +154,7 @@ class DistilledEncoder:
         self._separator_id: int | None = None
         if chunkwise_tokenizer(tokenizer):
             self._reset_chunks()
-            self._separator_id = _separator_id(tokenizer)
+            self._separator_id = separator_id(tokenizer)
 
     @property
     def dim(self) -> int:
@@ -213,12 +222,12 @@ class DistilledEncoder:
         Otherwise the texts go to the tokenizer whole.
         """
         if self._chunks is None:
-            ids, sizes = _ids_and_sizes(self._tokenizer, items)
+            ids, sizes = ids_and_sizes(self._tokenizer, items)
             rows = self._row_of[np.minimum(ids, self._last)]
             keep = rows >= 0
             owner = np.repeat(np.arange(len(items)), sizes)[keep]
             return rows[keep], np.bincount(owner, minlength=len(items)).astype(np.int64)
-        split = _WHITESPACE.split
+        split = WHITESPACE.split
         per_text = [split(text) for text in items]  # every text has one chunk or more
         with self._chunk_lock:
             known = self._chunks if self._chunks is not None else self._reset_chunks()
@@ -263,7 +272,7 @@ class DistilledEncoder:
         joinable = len(chunks) - sum(SEPARATOR in c for c in chunks)
         ids, sizes = self._joined_ids(chunks[:joinable])
         if joinable < len(chunks):
-            more, more_sizes = _ids_and_sizes(self._tokenizer, chunks[joinable:])
+            more, more_sizes = ids_and_sizes(self._tokenizer, chunks[joinable:])
             ids, sizes = np.concatenate((ids, more)), np.concatenate((sizes, more_sizes))
         rows = self._row_of[np.minimum(ids, self._last)]
         keep = rows >= 0
@@ -286,15 +295,15 @@ class DistilledEncoder:
         """
         sep = self._separator_id
         if sep is None or not chunks:
-            return _ids_and_sizes(self._tokenizer, chunks)
+            return ids_and_sizes(self._tokenizer, chunks)
         texts = [
             f" {SEPARATOR} ".join(chunks[i : i + JOIN]) + f" {SEPARATOR}"
             for i in range(0, len(chunks), JOIN)
         ]
-        ids, _ = _ids_and_sizes(self._tokenizer, texts)
+        ids, _ = ids_and_sizes(self._tokenizer, texts)
         at = np.flatnonzero(ids == sep)
         if len(at) != len(chunks):
-            return _ids_and_sizes(self._tokenizer, chunks)
+            return ids_and_sizes(self._tokenizer, chunks)
         sizes = np.diff(at, prepend=-1) - 1
         return ids[ids != sep], sizes
 
@@ -368,87 +377,6 @@ class DistilledEncoder:
             config=config,
             max_tokens=cut,
         )
-
-
-_WHITESPACE = re.compile(r"[ \t\n\r]+")
-CHUNK_CACHE = 500_000
-"""Distinct whitespace-separated chunks a :class:`DistilledEncoder` remembers the tokens of."""
-_CHUNKWISE_NORMALIZERS = {
-    "BertNormalizer",
-    "Lowercase",
-    "NFC",
-    "NFD",
-    "NFKC",
-    "NFKD",
-    "StripAccents",
-}
-_CHUNKWISE_PRE_TOKENIZERS = {"BertPreTokenizer", "Whitespace", "WhitespaceSplit"}
-
-
-SEPARATOR = "|"
-"""Joins chunks for one trip through the tokenizer (see ``DistilledEncoder._joined_ids``)."""
-JOIN = 256
-"""Chunks per joined text."""
-
-
-def _ids_and_sizes(
-    tokenizer: Any, texts: list[str]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """All token ids of the texts one after another, and how many each text has."""
-    encoded = tokenizer.encode_batch_fast(texts, add_special_tokens=False)
-    sizes = np.fromiter((len(e.ids) for e in encoded), dtype=np.int64, count=len(texts))
-    ids = np.fromiter((i for e in encoded for i in e.ids), dtype=np.int64, count=int(sizes.sum()))
-    return ids, sizes
-
-
-def _separator_id(tokenizer: Any) -> int | None:
-    """The id of SEPARATOR if it is one token that leaves its neighbours alone, else None."""
-    sep = tokenizer.encode(f" {SEPARATOR} ", add_special_tokens=False).ids
-    if len(sep) != 1:
-        return None
-    a, b = ("alpha", "beta")
-    one = tokenizer.encode(f"{a} {SEPARATOR} {b}", add_special_tokens=False).ids
-    apart = tokenizer.encode_batch_fast([a, b], add_special_tokens=False)
-    return int(sep[0]) if one == [*apart[0].ids, sep[0], *apart[1].ids] else None
-
-
-def chunkwise_tokenizer(tokenizer: Any) -> bool:
-    """Whether tokenizing a text equals tokenizing its ASCII-whitespace chunks one by one.
-
-    True for BERT-style tokenizers: a normalizer that works character by character
-    (lower-casing, accents, Unicode forms, BERT's clean-up), a pre-tokenizer that splits at
-    whitespace before anything else, a WordPiece or word-level model (each word alone).
-    False for byte-level BPE, SentencePiece / Metaspace and the like, where a token's form
-    depends on the space before it.
-
-    Example:
-        >>> from tokenizers import Tokenizer, models, pre_tokenizers
-        >>> t = Tokenizer(models.WordLevel({"a": 0}, unk_token="a"))
-        >>> t.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-        >>> chunkwise_tokenizer(t)
-        True
-    """
-    try:
-        spec = json.loads(tokenizer.to_str())
-    except (AttributeError, ValueError, TypeError):
-        return False
-
-    def kinds(part: Any, key: str) -> list[str]:
-        if part is None:
-            return []
-        if part.get("type") == "Sequence":
-            return [k for sub in part.get(key, []) for k in kinds(sub, key)]
-        return [str(part.get("type"))]
-
-    normalizers = kinds(spec.get("normalizer"), "normalizers")
-    pre = kinds(spec.get("pre_tokenizer"), "pretokenizers")
-    model = spec.get("model") or {}
-    return (
-        model.get("type") in {"WordPiece", "WordLevel"}
-        and bool(pre)
-        and all(k in _CHUNKWISE_PRE_TOKENIZERS for k in pre)
-        and all(k in _CHUNKWISE_NORMALIZERS for k in normalizers)
-    )
 
 
 def read_config(folder: Path) -> dict[str, Any] | None:
