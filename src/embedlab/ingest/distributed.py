@@ -42,7 +42,7 @@ from embedlab.ingest.readers import Document, parse_document
 if TYPE_CHECKING:
     from embedlab.encoders import Encoder
     from embedlab.ingest._controls import Bar
-    from embedlab.ingest.pipeline import _Indexed, _Run
+    from embedlab.ingest.pipeline import _Indexed, _Pending, _Run
 
 __all__ = ["RAY_PIP", "RayOptions", "connect", "plan_units", "token_batches"]
 
@@ -168,6 +168,23 @@ class _FileResult:
     """Chunks the worker wrote itself (PostgreSQL), or None: the caller writes them."""
     removed: int = 0
 
+    def pending(self, replaces: bool) -> _Pending:
+        """This indexed file as the writer's ``_Pending`` (``replaces``: it had chunks)."""
+        from embedlab.ingest.pipeline import _Pending
+
+        if self.vectors is None:
+            raise ValueError(f"{self.path}: no vectors to write")  # pragma: no cover
+        document = Document(Path(self.path), "", self.title, self.kind)
+        return _Pending(
+            self.path,
+            document,
+            self.chunks,
+            self.sha256,
+            self.mtime,
+            replaces,
+            dict(enumerate(self.vectors)),
+        )
+
 
 class _Worker:
     """A Ray actor's state: the model, loaded once, and the chunking settings."""
@@ -217,7 +234,7 @@ class _Worker:
     def _store(self, results: list[_FileResult], known: list[_Indexed | None]) -> None:
         """Write each indexed file's chunks to the PostgreSQL collection (one writer per
         worker; the server keeps them apart) and keep only the counts for the caller."""
-        from embedlab.ingest.pipeline import _Pending, store_chunks
+        from embedlab.ingest.pipeline import store_chunks
         from embedlab.store import Database
 
         if self.collection is None and self.target is not None:
@@ -225,16 +242,7 @@ class _Worker:
         for result, was in zip(results, known, strict=True):
             if result.status != "indexed" or result.vectors is None:
                 continue
-            document = Document(Path(result.path), "", result.title, result.kind)
-            item = _Pending(
-                result.path,
-                document,
-                result.chunks,
-                result.sha256,
-                result.mtime,
-                was is not None,
-                dict(enumerate(result.vectors)),
-            )
+            item = result.pending(replaces=was is not None)
             result.removed = store_chunks(
                 self.collection,
                 item,
@@ -387,7 +395,7 @@ class _Dispatch:
             self.bar.file_done(0)
 
     def _write(self, results: list[_FileResult]) -> None:
-        from embedlab.ingest.pipeline import FailedFile, _Pending
+        from embedlab.ingest.pipeline import FailedFile
 
         for result in results:
             known = self.known.get(result.path)
@@ -404,18 +412,7 @@ class _Dispatch:
                 self.bar.chunks_done(result.written)
                 continue
             else:
-                assert result.vectors is not None  # every indexed result carries them
-                document = Document(Path(result.path), "", result.title, result.kind)
-                item = _Pending(
-                    result.path,
-                    document,
-                    result.chunks,
-                    result.sha256,
-                    result.mtime,
-                    known is not None,
-                    dict(enumerate(result.vectors)),
-                )
-                self.run._store(item)
+                self.run._store(result.pending(replaces=known is not None))
                 self.bar.file_done(len(result.chunks))
                 self.bar.chunks_done(len(result.chunks))
                 continue
