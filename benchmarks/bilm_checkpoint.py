@@ -33,7 +33,7 @@ def main() -> None:
 
     from safetensors.torch import load_file
 
-    from embedlab.encoders._bilm_net import BOUNDARY, BiLMNet, NetConfig
+    from embedlab.encoders._bilm_net import BOUNDARY, BiLMNet
     from embedlab.encoders.bilm import BiLMEncoder
     from embedlab.text.corpus import Corpus
     from embedlab.text.encode import scan_corpus
@@ -48,14 +48,7 @@ def main() -> None:
         vocab, _ = Vocabulary.from_scan(scan, min_count=p.min_count, max_size=p.vocab_size)
         ids = np.fromfile(scan.ids_path or "", dtype=np.int32)
     out_words = ["<unk>", BOUNDARY, *vocab.keys]
-    cfg = NetConfig(
-        vocab_size=len(out_words),
-        dim=p.dim,
-        hidden=p.hidden,
-        layers=p.layers,
-        max_chars=p.max_chars,
-        dropout=p.dropout,
-    )
+    cfg = p.net_config(len(out_words))
     net = BiLMNet(cfg)
     tensors = load_file(str(args.checkpoint / "checkpoint.safetensors"))
     net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})

@@ -54,6 +54,7 @@ from embedlab.text.vocabulary import Vocabulary
 from embedlab.train._base import ThreadsParam
 
 if TYPE_CHECKING:
+    from embedlab.encoders._bilm_net import NetConfig
     from embedlab.encoders.bilm import BiLMEncoder
 
 __all__ = ["BiLM", "BiLMParams", "BiLMStats"]
@@ -106,6 +107,19 @@ class BiLMParams(ThreadsParam):
         check_float("clip", self.clip, inclusive_min=False)
         check_int("threads", self.threads, minimum=0)
         check_int("seed", self.seed, minimum=0)
+
+    def net_config(self, out_words: int) -> NetConfig:
+        """The network these parameters build over ``out_words`` output words."""
+        from embedlab.encoders._bilm_net import NetConfig
+
+        return NetConfig(
+            vocab_size=out_words,
+            dim=self.dim,
+            hidden=self.hidden,
+            layers=self.layers,
+            max_chars=self.max_chars,
+            dropout=self.dropout,
+        )
 
 
 @dataclass(frozen=True)
@@ -198,7 +212,7 @@ class BiLM:
         every: float,
         resume: bool,
     ) -> BiLMEncoder:
-        from embedlab.encoders._bilm_net import BOUNDARY, BiLMNet, NetConfig, char_ids
+        from embedlab.encoders._bilm_net import BOUNDARY, BiLMNet, char_ids
         from embedlab.encoders.bilm import BiLMEncoder
 
         torch = _torch()
@@ -220,14 +234,7 @@ class BiLM:
                     f"included), fewer than one window of {p.window}; lower window"
                 )
             out_words = ["<unk>", BOUNDARY, *vocab.keys]
-            cfg = NetConfig(
-                vocab_size=len(out_words),
-                dim=p.dim,
-                hidden=p.hidden,
-                layers=p.layers,
-                max_chars=p.max_chars,
-                dropout=p.dropout,
-            )
+            cfg = p.net_config(len(out_words))
             fingerprint = _fingerprint(out_words, scan.words)
             previous = torch.get_num_threads()
             torch.set_num_threads(p.resolved_threads)
