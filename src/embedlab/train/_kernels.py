@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 from llvmlite import ir  # type: ignore[import-untyped]
+from llvmlite.binding import llvm_version_info  # type: ignore[import-untyped]
 from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
@@ -242,6 +243,10 @@ def _skipgram_step(
     return loss
 
 
+# LLVM 17+ has only opaque pointers ("p0"); older LLVM (numba 0.60's) mangles "p0i8".
+_PREFETCH_NAME = "llvm.prefetch.p0" if llvm_version_info[0] >= 17 else "llvm.prefetch.p0i8"
+
+
 def _prefetch_typer(typingctx: Any, matrix: Any, row: Any, col: Any) -> Any:
     """Hint the CPU to load the cache line holding ``matrix[row, col]`` (llvm.prefetch)."""
     signature = types.void(matrix, row, col)
@@ -258,7 +263,7 @@ def _prefetch_typer(typingctx: Any, matrix: Any, row: Any, col: Any) -> Any:
         i32 = ir.IntType(32)
         fn_type = ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32])
         fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
-            builder.module, fn_type, "llvm.prefetch.p0"
+            builder.module, fn_type, _PREFETCH_NAME
         )
         # read access, high temporal locality, data cache
         builder.call(fn, [builder.bitcast(ptr, byte_ptr), i32(0), i32(3), i32(1)])
