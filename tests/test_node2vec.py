@@ -212,3 +212,28 @@ def test_expected_visits_match_the_walks() -> None:
 def test_shared_negatives_is_validated() -> None:
     with pytest.raises(InvalidParameterError, match="shared_negatives"):
         Node2Vec(shared_negatives="yes")
+
+
+def _pair_update(dot: float) -> tuple[np.ndarray, np.ndarray]:
+    """Input and output weights after a 2-node walk whose pairs start at the given dot."""
+    w_in = np.full((2, 4), -1.0, dtype=np.float32)
+    w_out = np.full((2, 4), -dot / 4, dtype=np.float32)
+    prob, alias = _kernels.build_alias(np.ones(2))
+    sig, logsig = _kernels.sigmoid_tables()
+    _kernels.train_lines(
+        np.array([0, 1, -1], dtype=np.int32), np.arange(2, dtype=np.int32),
+        np.ones(2, dtype=np.float32), w_in, w_out, np.arange(3, dtype=np.int64),
+        np.arange(2, dtype=np.int32), prob, alias, sig, logsig, 1, 0, False, False,
+        0.1, 0.1, _kernels.chunk_seed(1, 0, 0), np.empty(0, dtype=np.int64), 0, True, 0,
+        True, 1, True,
+    )  # fmt: skip
+    return w_in, w_out
+
+
+def test_graph_pairs_skip_terms_beyond_the_sigmoid_table() -> None:
+    """As gensim's skip-gram, a term whose dot product is beyond -6..6 changes nothing
+    (word2vec.c would apply the saturated gradient); one inside the table trains."""
+    far_in, far_out = _pair_update(-8.0)
+    assert (far_in == -1.0).all() and (far_out == 2.0).all()
+    near_in, near_out = _pair_update(-4.0)
+    assert (near_in != -1.0).all() and (near_out != 1.0).all()

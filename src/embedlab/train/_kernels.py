@@ -20,7 +20,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
+from llvmlite import ir  # type: ignore[import-untyped]
+from llvmlite.binding import llvm_version_info  # type: ignore[import-untyped]
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 MAX_EXP = 6.0
 TABLE_SIZE = 1024
@@ -239,6 +243,98 @@ def _skipgram_step(
     return loss
 
 
+# LLVM 17+ has only opaque pointers ("p0"); older LLVM (numba 0.60's) mangles "p0i8".
+_PREFETCH_NAME = "llvm.prefetch.p0" if llvm_version_info[0] >= 17 else "llvm.prefetch.p0i8"
+
+
+def _prefetch_typer(typingctx: Any, matrix: Any, row: Any, col: Any) -> Any:
+    """Hint the CPU to load the cache line holding ``matrix[row, col]`` (llvm.prefetch)."""
+    signature = types.void(matrix, row, col)
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        array_type = sig.args[0]
+        array = context.make_array(array_type)(context, builder, args[0])
+        r = context.cast(builder, args[1], sig.args[1], types.intp)
+        c = context.cast(builder, args[2], sig.args[2], types.intp)
+        ptr = cgutils.get_item_pointer(  # type: ignore[no-untyped-call]
+            context, builder, array_type, array, [r, c]
+        )
+        byte_ptr = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn_type = ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
+            builder.module, fn_type, _PREFETCH_NAME
+        )
+        # read access, high temporal locality, data cache
+        builder.call(fn, [builder.bitcast(ptr, byte_ptr), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+_prefetch: Any = intrinsic(_prefetch_typer)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _prefetch_pair(
+    src: np.ndarray, i: int, w_out: np.ndarray, outs: np.ndarray, n_out: int
+) -> None:
+    """Prefetch input row src[i] and the output rows of its targets, 16 floats a line."""
+    dim = w_out.shape[1]
+    for c in range(0, dim, 16):
+        _prefetch(src, i, c)
+    for n in range(n_out):
+        for c in range(0, dim, 16):
+            _prefetch(w_out, outs[n], c)
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _pair_step(
+    src: np.ndarray,
+    i: int,
+    pending: np.ndarray,
+    cached: bool,
+    outs: np.ndarray,
+    n_out: int,
+    w_out: np.ndarray,
+    work: np.ndarray,
+    sig: np.ndarray,
+    logsig: np.ndarray,
+    alpha: float,
+    frozen: int,
+    learn_out: bool,
+    n_pos: int,
+) -> float:
+    """One input ``src[i]`` predicts its own draw of targets, as gensim's fast_sentence_sg_neg.
+
+    Targets are taken in turn (an output row drawn twice sees its first update); the
+    input moves once, by the summed error, at the end. A target whose dot product lies
+    beyond ±MAX_EXP is skipped, loss included (gensim's rule; word2vec.c instead applies
+    the saturated gradient, which on a graph keeps pushing hubs apart).
+    """
+    dim = w_out.shape[1]
+    vec = src[i]
+    work[:] = 0.0
+    loss = 0.0
+    for n in range(n_out):
+        out_row = w_out[outs[n]]
+        f = _dot(vec, out_row)
+        if f <= -MAX_EXP or f >= MAX_EXP:
+            continue
+        x = f if n < n_pos else -f
+        t = int((x + MAX_EXP) * (TABLE_SIZE / (2 * MAX_EXP)))
+        miss = 1.0 - sig[t]
+        loss -= logsig[t]
+        g = np.float32((miss if n < n_pos else -miss) * alpha)
+        for k in range(dim):
+            work[k] += g * out_row[k]
+        if learn_out:
+            for k in range(dim):
+                out_row[k] += g * vec[k]
+    _apply(src, i, pending, cached, work, frozen)
+    return loss
+
+
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _apply(
     src: np.ndarray, i: int, pending: np.ndarray, cached: bool, delta: np.ndarray, frozen: int
@@ -382,6 +478,8 @@ def train_lines(
     ctx_pos = np.empty(2 * window + 1, dtype=np.int32)
     outs = np.empty(negative + share, dtype=np.int32)
     grads = np.empty((2 * window + 1, negative + share), dtype=np.float32)
+    pair_outs = np.empty((2 * window + 1, negative + share), dtype=np.int32)
+    pair_n = np.empty(2 * window + 1, dtype=np.int64)
     err = np.zeros((2 * window + 1, dim), dtype=np.float32)
     has_docs = line_rows.shape[0] > 0
     min_length = 1 if has_docs else 2
@@ -461,15 +559,25 @@ def train_lines(
             for g in range(group):
                 outs[g] = sent[i + g]
             if pair_negatives and not cbow:
+                # Every pair's targets are drawn first (the same random numbers in the same
+                # order as drawing pair by pair); while one pair trains, the next pair's
+                # rows are fetched into cache, so their memory latencies overlap.
                 for m in range(n_ctx):
-                    n_out, state = _draw_negatives(
-                        outs, group, negative, alias_prob, alias_idx, vocab_size, state
+                    row = pair_outs[m]
+                    for g in range(group):
+                        row[g] = outs[g]
+                    pair_n[m], state = _draw_negatives(
+                        row, group, negative, alias_prob, alias_idx, vocab_size, state
                     )
-                    loss += _skipgram_step(
-                        src, idx[m : m + 1], pending, cache_lines, 1, outs, n_out, w_out,
-                        grads, err, sig, logsig, alpha, frozen_rows, learn_out, group,
+                _prefetch_pair(src, idx[0], w_out, pair_outs[0], pair_n[0])
+                for m in range(n_ctx):
+                    if m + 1 < n_ctx:
+                        _prefetch_pair(src, idx[m + 1], w_out, pair_outs[m + 1], pair_n[m + 1])
+                    loss += _pair_step(
+                        src, idx[m], pending, cache_lines, pair_outs[m], pair_n[m], w_out,
+                        err[0], sig, logsig, alpha, frozen_rows, learn_out, group,
                     )  # fmt: skip
-                    terms += n_out
+                    terms += pair_n[m]
                 i += group
                 continue
             n_out, state = _draw_negatives(
