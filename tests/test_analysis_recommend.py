@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -16,7 +18,7 @@ from embedlab.analysis.recommend import (
     recommend,
     vector_ranker,
 )
-from embedlab.errors import CorpusError, InvalidParameterError
+from embedlab.errors import CorpusError, InvalidParameterError, MissingFileError
 from embedlab.train import Word2Vec
 from embedlab.vectors import WordVectors
 
@@ -87,6 +89,18 @@ def test_context_ranker_scores_by_hand() -> None:
     np.testing.assert_allclose([r.score for r in recs], [np.log(100), 0.5 + np.log(10)], rtol=1e-6)
     with pytest.raises(InvalidParameterError, match="'prior'"):
         context_ranker(model, prior=-1.0)
+
+
+def test_item_model_saves_both_tables(tmp_path: Path) -> None:
+    model = item2vec_model(_baskets(n=100), dim=8, epochs=2, seed=3)
+    model.save(tmp_path / "m")
+    back = ItemModel.load(tmp_path / "m")
+    assert back.vectors.keys == model.vectors.keys
+    np.testing.assert_array_equal(back.context, model.context)
+    np.testing.assert_array_equal(back.vectors.counts, model.vectors.counts)
+    model.vectors.save(tmp_path / "plain")
+    with pytest.raises(MissingFileError, match=r"output_vectors\.npy"):
+        ItemModel.load(tmp_path / "plain")
 
 
 def test_metrics_by_hand() -> None:

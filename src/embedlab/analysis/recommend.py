@@ -24,10 +24,12 @@ nDCG@k (one relevant item: ``1 / log2(rank + 1)``).
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,7 +37,7 @@ import numpy.typing as npt
 
 from embedlab._validation import check_float, check_int
 from embedlab.analysis._source import unit_rows
-from embedlab.errors import CorpusError, InvalidParameterError
+from embedlab.errors import CorpusError, FormatError, InvalidParameterError, MissingFileError
 from embedlab.vectors import Neighbor, WordVectors
 
 __all__ = [
@@ -57,6 +59,8 @@ __all__ = [
 PRIOR = 0.5
 """The default weight of log count in :func:`context_ranker` (tuned on a dev split)."""
 
+CONTEXT_FILE = "output_vectors.npy"
+
 Ranker = Callable[[Sequence[Sequence[str]], int], list[list[str]]]
 """Given users' seen items and k, each user's top-k unseen items."""
 
@@ -71,6 +75,38 @@ class ItemModel:
 
     def __len__(self) -> int:
         return len(self.vectors)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """A model folder (the input vectors) with the output vectors beside them, in
+        ``output_vectors.npy`` (as a saved Word2Vec keeps them).
+
+        Example:
+            >>> model.save("items")  # doctest: +SKIP
+        """
+        self.vectors.save(path)
+        np.save(Path(path) / CONTEXT_FILE, self.context, allow_pickle=False)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ItemModel:
+        """Read a folder written by :meth:`save`.
+
+        Example:
+            >>> model = ItemModel.load("items")  # doctest: +SKIP
+        """
+        from embedlab.io import load_folder
+
+        output = Path(path) / CONTEXT_FILE
+        if not output.is_file():
+            raise MissingFileError(f"no {CONTEXT_FILE} in {path}: not an item2vec model folder")
+        vectors = load_folder(path)
+        context = np.load(output, allow_pickle=False)
+        if context.shape != vectors.vectors.shape:
+            raise FormatError(
+                f"{CONTEXT_FILE} has shape {context.shape}; the vectors have "
+                f"{vectors.vectors.shape}",
+                path=os.fspath(output),
+            )
+        return cls(vectors, np.ascontiguousarray(context, dtype=np.float32))
 
 
 def item2vec(baskets: Iterable[Sequence[str]], **params: Any) -> WordVectors:
