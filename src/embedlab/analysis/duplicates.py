@@ -173,7 +173,7 @@ def _ivf_range_pairs(
                           min_points_per_centroid=1, max_points_per_centroid=64)  # fmt: skip
     kmeans.train(x)  # on 64 sampled rows a list
     centroids = faiss.IndexFlatIP(d)
-    centroids.add(kmeans.centroids)
+    centroids.add(np.asarray(kmeans.centroids, dtype=np.float32))
     nprobe = min(nprobe, nlist)
     _, probes = centroids.search(x, nprobe)  # nearest first: probes[:, 0] is the home list
     members, member_at = _by_list(probes[:, 0], nlist)
