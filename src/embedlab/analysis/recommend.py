@@ -17,9 +17,9 @@ Two ways to rank a user's unseen items:
   which estimates ``PMI(seen, c)`` up to a constant, plus ``prior * log count(c)``, which
   turns it towards ``log P(c | seen)``. On Debian's Depends baskets this ranks the held-out
   dependency far better than the cosine (benchmarks/RESULTS.md).
- :func:`evaluate` holds out
-one item of every basket of two or more, ranks for the rest, and reports hit-rate@k and
-nDCG@k (one relevant item: ``1 / log2(rank + 1)``).
+
+:func:`evaluate` holds out one item of every basket of two or more, ranks for the rest,
+and reports hit-rate@k and nDCG@k (one relevant item: ``1 / log2(rank + 1)``).
 """
 
 from __future__ import annotations
@@ -109,7 +109,20 @@ class ItemModel:
         return cls(vectors, np.ascontiguousarray(context, dtype=np.float32))
 
 
-def item2vec(baskets: Iterable[Sequence[str]], **params: Any) -> WordVectors:
+def item2vec(
+    baskets: Iterable[Sequence[str]],
+    *,
+    dim: int = 64,
+    epochs: int = 20,
+    negative: int = 5,
+    ns_exponent: float = 0.75,
+    window: int | None = None,
+    min_count: int = 1,
+    sample: float = 0.0,
+    alpha: float = 0.025,
+    threads: int = 1,
+    seed: int = 1,
+) -> WordVectors:
     """Item vectors by skip-gram with negative sampling over baskets (lists of item ids).
 
     The input vectors of :func:`item2vec_model` (same parameters); keep the model to rank
@@ -121,7 +134,11 @@ def item2vec(baskets: Iterable[Sequence[str]], **params: Any) -> WordVectors:
         >>> sorted(wv.keys)
         ['beer', 'chips', 'milk', 'sugar', 'tea']
     """
-    return item2vec_model(baskets, **params).vectors
+    return item2vec_model(
+        baskets, dim=dim, epochs=epochs, negative=negative, ns_exponent=ns_exponent,
+        window=window, min_count=min_count, sample=sample, alpha=alpha, threads=threads,
+        seed=seed,
+    ).vectors  # fmt: skip
 
 
 def item2vec_model(
