@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -99,12 +100,18 @@ def test_recommend_train_for_and_evaluate(tmp_path: Path) -> None:
     out = run_cli("recommend", "train", tmp_path / "baskets.txt", "-o", tmp_path / "m",
                   "--dim", "8", "--epochs", "10", "--json").json()  # fmt: skip
     assert out["items"] == 18
+    assert (tmp_path / "m" / "output_vectors.npy").is_file()  # what `for` scores with
     recs = run_cli("recommend", "for", tmp_path / "m", "g1.0", "g1.1", "-k", "3", "--json").json()
     keys = [r["key"] for r in recs["recommendations"]]
     assert len(keys) == 3 and all(k.startswith("g1.") and k not in ("g1.0", "g1.1") for k in keys)
+    shutil.copytree(tmp_path / "m", tmp_path / "plain")  # input vectors only: the cosine
+    (tmp_path / "plain" / "output_vectors.npy").unlink()
+    plain = run_cli("recommend", "for", tmp_path / "plain", "g1.0", "-k", "2", "--json").json()
+    assert all(r["key"].startswith("g1.") for r in plain["recommendations"])
     ev = run_cli("recommend", "evaluate", tmp_path / "baskets.txt", "-k", "3", "--dim", "8",
                  "--epochs", "10", "--json").json()  # fmt: skip
     assert ev["item2vec"]["hit_rate"] > ev["popularity"]["hit_rate"]
+    assert ev["item2vec_cosine"]["users"] == ev["item2vec"]["users"]
 
 
 def test_align_command(tmp_path: Path) -> None:

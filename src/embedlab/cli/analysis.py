@@ -239,12 +239,14 @@ def recommend_train(
     seed: int = typer.Option(1, "--seed"),
     json_output: bool = JsonOption,
 ) -> None:
-    """Train item vectors (skip-gram over baskets) and save them as a model folder."""
-    from embedlab.analysis import item2vec
+    """Train item vectors (skip-gram over baskets) and save them as a model folder (the
+    output vectors too, which `recommend for` scores with)."""
+    from embedlab.analysis import item2vec_model
 
-    wv = item2vec(_read_baskets(baskets), dim=dim, epochs=epochs, ns_exponent=ns_exponent,
-                  seed=seed)  # fmt: skip
-    wv.save(output)
+    model = item2vec_model(_read_baskets(baskets), dim=dim, epochs=epochs,
+                           ns_exponent=ns_exponent, seed=seed)  # fmt: skip
+    model.save(output)
+    wv = model.vectors
     if json_output:
         emit_json({"saved": str(output), "items": len(wv), "dim": wv.dim})
         return
@@ -259,11 +261,16 @@ def recommend_for(
     k: int = typer.Option(10, "--k", "-k"),
     json_output: bool = JsonOption,
 ) -> None:
-    """Recommend k items for a user who has ITEMS (those excluded)."""
-    from embedlab.analysis import recommend
+    """Recommend k items for a user who has ITEMS (those excluded): skip-gram's score
+    (output vectors + log count) for a `recommend train` folder, else cosine."""
+    from embedlab.analysis import ItemModel, recommend
+    from embedlab.analysis.recommend import CONTEXT_FILE
     from embedlab.io import load_vectors
 
-    recs = recommend(load_vectors(model), items, k=k)
+    if (Path(model) / CONTEXT_FILE).is_file():
+        recs = recommend(ItemModel.load(model), items, k=k)
+    else:
+        recs = recommend(load_vectors(model), items, k=k)
     if json_output:
         emit_json({"items": items, "recommendations": [r._asdict() for r in recs]})
         return
@@ -282,19 +289,23 @@ def recommend_evaluate(
     seed: int = typer.Option(0, "--seed"),
     json_output: bool = JsonOption,
 ) -> None:
-    """Hold out one item per basket: hit-rate@k and nDCG@k, item2vec vs popularity."""
+    """Hold out one item per basket: hit-rate@k and nDCG@k, item2vec (skip-gram's score,
+    and the cosine) vs popularity."""
     from embedlab.analysis import (
+        context_ranker,
         evaluate,
         holdout_split,
-        item2vec,
+        item2vec_model,
         popularity_ranker,
         vector_ranker,
     )
 
     split = holdout_split(_read_baskets(baskets), seed=seed)
-    wv = item2vec(split.train, dim=dim, epochs=epochs, ns_exponent=ns_exponent, seed=seed + 1)
+    model = item2vec_model(split.train, dim=dim, epochs=epochs, ns_exponent=ns_exponent,
+                           seed=seed + 1)  # fmt: skip
     report = {
-        "item2vec": evaluate(vector_ranker(wv), split, k).to_dict(),
+        "item2vec": evaluate(context_ranker(model), split, k).to_dict(),
+        "item2vec_cosine": evaluate(vector_ranker(model.vectors), split, k).to_dict(),
         "popularity": evaluate(popularity_ranker(split.train), split, k).to_dict(),
     }
     if json_output:
