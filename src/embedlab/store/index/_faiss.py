@@ -23,6 +23,7 @@ __all__ = [
     "overrides_or",
     "search_params",
     "serialize",
+    "squared_norm",
     "subset_knn",
 ]
 
@@ -68,6 +69,17 @@ def float_search(
     ptr = faiss.swig_ptr
     index.search_c(n, ptr(x), k, ptr(scores), ptr(found), params)
     return scores, found
+
+
+def squared_norm(vector: npt.NDArray[np.float32]) -> float:
+    """The sum of squares of one C-contiguous float32 vector, in one C call (no numpy
+    warning: overflow gives inf, a NaN component gives NaN).
+
+    Example:
+        >>> squared_norm(np.array([3.0, 4.0], dtype=np.float32))
+        25.0
+    """
+    return float(faiss.fvec_norm_L2sqr(faiss.swig_ptr(vector), len(vector)))
 
 
 def subset_knn(
