@@ -157,7 +157,6 @@ def test_non_finite_vectors(col: Collection, bad: float) -> None:
     )
 
 
-
 def test_one_float32_query_vector_is_checked_like_any_other(db: Database) -> None:
     """A 1-D float32 query takes a one-pass check (a sum of squares in C): NaN, infinity,
     overflow and a norm just past the limit still get the typed errors, strided views and
@@ -196,6 +195,7 @@ def test_one_float32_query_vector_is_checked_like_any_other(db: Database) -> Non
         got = col.query(form, k=5)
         assert got.ids == expected.ids
         np.testing.assert_allclose(got.distances, expected.distances, rtol=1e-5, atol=1e-6)
+
 
 def test_vectors_of_wrong_type_or_shape(col: Collection) -> None:
     cases: list[tuple[Callable[[], object], list[str]]] = [
