@@ -62,7 +62,9 @@ def float_search(
     Calls faiss's C entry point directly: the Python wrapper's checks and conversions cost
     a noticeable share of a one-query HNSW search (queries arrive as float32 rows here).
     """
-    x = np.ascontiguousarray(queries, dtype=np.float32)
+    x = queries
+    if x.dtype != np.float32 or not x.flags.c_contiguous:
+        x = np.ascontiguousarray(x, dtype=np.float32)
     n = len(x)
     scores = np.empty((n, k), dtype=np.float32)
     found = np.empty((n, k), dtype=np.int64)
