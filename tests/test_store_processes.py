@@ -175,6 +175,36 @@ def test_open_reader_sees_delete_after_an_add_and_delete_elsewhere(
         assert len(col) == 1
 
 
+def test_view_only_queries_see_each_commit_elsewhere_and_hold_no_transaction(
+    tmp_path: Path, server: Server
+) -> None:
+    """A query answered from the view alone (no documents or vectors asked for) checks
+    SQLite's data_version on a cursor it keeps: each write of another process is seen by
+    the very next query, and between queries the reader holds no read transaction (a
+    TRUNCATE checkpoint from another connection is not held up)."""
+    import sqlite3
+
+    rng = np.random.default_rng(11)
+    with Database(tmp_path / "db") as db:
+        col = db.get_collection("c")
+        col.add(["a"], _vectors(rng, 1))
+        for i in range(4):
+            vector = _vectors(rng, 1)
+            server("add", [f"w{i}"], vectors=vector.tolist(), metadata=[{"i": i}])
+            got = col.query(vector[0], k=1, include=("metadata",))
+            assert got.ids == (f"w{i}",) and got.metadata == ({"i": i},)
+            assert len(col) == 2 + i
+        server("delete", ["w0"])
+        assert "w0" not in col.query(np.zeros(CHURN_DIM, np.float32), k=10, include=()).ids
+        other = sqlite3.connect(tmp_path / "db" / "embedlab.sqlite", isolation_level=None)
+        try:
+            busy, _, _ = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            other.close()
+        assert busy == 0
+        server.close()
+
+
 def test_two_writer_processes_both_land(tmp_path: Path) -> None:
     folder = tmp_path / "db"
     _flat(folder)

@@ -157,6 +157,46 @@ def test_non_finite_vectors(col: Collection, bad: float) -> None:
     )
 
 
+def test_one_float32_query_vector_is_checked_like_any_other(db: Database) -> None:
+    """A 1-D float32 query takes a one-pass check (a sum of squares in C): NaN, infinity,
+    overflow and a norm just past the limit still get the typed errors, strided views and
+    other dtypes answer as their contiguous float32 copy, and a long vector is fine."""
+    from embedlab.store._inputs import MAX_NORM
+
+    col = db.create_collection("cos", dim=DIM, metric="cosine", index="hnsw")
+    rng = np.random.default_rng(0)
+    col.add([f"r{i}" for i in range(50)], rng.standard_normal((50, DIM)).astype(np.float32))
+    for bad in (np.nan, np.inf, -np.inf):
+        vector = np.ones(DIM, np.float32)
+        vector[2] = bad
+        refused(
+            lambda v=vector: col.query(v),
+            InvalidParameterError,
+            "must be finite",
+            unchanged=lambda: snapshot(col),
+        )
+    huge = np.full(DIM, 1e30, np.float32)  # finite, but its sum of squares overflows
+    past = np.zeros(DIM, np.float32)
+    past[0] = np.nextafter(np.float32(MAX_NORM), np.float32(np.inf))
+    for long in (huge, past):
+        refused(
+            lambda v=long: col.query(v),
+            InvalidParameterError,
+            "norm of at most",
+            unchanged=lambda: snapshot(col),
+        )
+    within = np.zeros(DIM, np.float32)
+    within[1] = np.float32(MAX_NORM * 0.99)
+    assert col.query(within, k=3).ids == col.query([0.0, 1.0, 0.0, 0.0], k=3).ids
+    wide = rng.standard_normal(2 * DIM).astype(np.float32)
+    strided = wide[::2]  # 1-D, float32, not contiguous
+    expected = col.query(np.ascontiguousarray(strided), k=5)
+    for form in (strided, strided.astype(np.float64), strided.tolist()):
+        got = col.query(form, k=5)
+        assert got.ids == expected.ids
+        np.testing.assert_allclose(got.distances, expected.distances, rtol=1e-5, atol=1e-6)
+
+
 def test_vectors_of_wrong_type_or_shape(col: Collection) -> None:
     cases: list[tuple[Callable[[], object], list[str]]] = [
         (lambda: col.add(["x"], [["a", "b", "c", "d"]]), ["must be numbers", "<U1"]),

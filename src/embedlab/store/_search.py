@@ -83,7 +83,9 @@ def _search(
             if covered == 0:
                 return _within(exact(state, queries, k, None), max_distance)
             hits = ann(state, queries, k, None, 1.0, overrides, covered)
-            tail = None if covered == n else np.arange(covered, n, dtype=np.int64)
+            if covered == n:  # the common case: the index holds every row
+                return hits if max_distance is None else _within(hits, max_distance)
+            tail: npt.NDArray[np.int64] | None = np.arange(covered, n, dtype=np.int64)
         else:
             mask = state.alive if allowed is None else allowed & state.alive
             count = int(np.count_nonzero(mask))
@@ -140,12 +142,12 @@ def ann(
             out.extend(exact(state, q[None, :], k, found))
         return out
     distances = to_distances(state.spec.metric, scores)
-    for d_row, p_row in zip(distances, positions, strict=True):
-        if p_row[-1] >= 0:  # faiss pads missing results with -1 at the end
-            out.append((d_row, p_row))
-        else:
+    for i in range(len(positions)):
+        d_row, p_row = distances[i], positions[i]
+        if p_row[-1] < 0:  # faiss pads missing results with -1 at the end
             keep = p_row >= 0
-            out.append((d_row[keep], p_row[keep]))
+            d_row, p_row = d_row[keep], p_row[keep]
+        out.append((d_row, p_row))
     return out
 
 
@@ -202,7 +204,8 @@ def to_distances(metric: Metric, scores: npt.NDArray[Any]) -> npt.NDArray[np.flo
     """faiss scores to the store's distances: 1 - similarity, true L2, L1 or bit counts."""
     out: npt.NDArray[np.float32]
     if metric in (Metric.COSINE, Metric.DOT):
-        out = np.subtract(np.float32(1.0), scores, dtype=np.float32)
+        similarity: npt.NDArray[Any] = 1.0 - scores  # float32 stays float32, and faster
+        out = similarity if similarity.dtype == np.float32 else similarity.astype(np.float32)
     elif metric is Metric.EUCLIDEAN:
         out = np.sqrt(np.maximum(scores, 0.0)).astype(np.float32)
     else:

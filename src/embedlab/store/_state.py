@@ -9,6 +9,7 @@ applied; :meth:`CollectionState.refresh` replays what other processes committed 
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 import warnings
@@ -35,6 +36,7 @@ from embedlab.store._indexfile import (
 )
 from embedlab.store._storage import CollectionRow, Rows, Storage
 from embedlab.store.index import INDEX_KINDS, AnnIndex
+from embedlab.store.index._faiss import squared_norm
 from embedlab.store.metadata import Metadata
 
 __all__ = [
@@ -139,8 +141,8 @@ def unpack_vectors(spec: Spec, blobs: list[bytes]) -> npt.NDArray[Any]:
 def prepare(spec: Spec, vectors: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Stored vectors in the form the index searches: unit rows for cosine."""
     if spec.metric is Metric.COSINE:
-        if len(vectors) == 1:  # one query: skip the blockwise machinery
-            norm = float(np.sqrt(np.dot(vectors[0], vectors[0])))
+        if len(vectors) == 1 and vectors.dtype == np.float32 and vectors.flags.c_contiguous:
+            norm = math.sqrt(squared_norm(vectors[0]))  # one query: one C call
             return vectors / norm if norm > 0 else vectors.copy()
         return normalize(vectors)
     return np.ascontiguousarray(vectors, dtype=spec.dtype)
@@ -236,7 +238,7 @@ class CollectionState:
         """Fresh copies of these rows' metadata (lists copied too, so callers may mutate)."""
         rows = [self.metadata[p] for p in positions]
         if not self.any_lists or not self._lists[positions].any():
-            return tuple(map(dict, rows))
+            return tuple(map(dict.copy, rows))  # copy(): twice as fast as dict(m)
         return tuple({k: list(v) if type(v) is list else v for k, v in m.items()} for m in rows)
 
     def lookup(

@@ -177,6 +177,7 @@ class Storage:
                 check_same_thread=False,
                 timeout=30.0,
             )
+        self._version_cursor: sqlite3.Cursor | None = None
         self.conn.create_function("row_checksum", 6, _row_checksum_sql, deterministic=True)
         self.has_checksums = True
         try:
@@ -312,8 +313,10 @@ class Storage:
 
     def data_version(self) -> int:
         """Changes whenever another connection commits (cheap: no disk access)."""
-        try:  # read before every query: no context manager on this path
-            return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+        try:  # read before every query: no context manager, one cursor kept for it
+            if self._version_cursor is None:
+                self._version_cursor = self.conn.cursor()
+            return int(self._version_cursor.execute("PRAGMA data_version").fetchone()[0])
         except sqlite3.DatabaseError as exc:
             raise _typed(exc, self.path) from None
 

@@ -42,7 +42,7 @@ from embedlab.store._inputs import (
 )
 from embedlab.store._search import DEFAULT_EXACT_THRESHOLD
 from embedlab.store._state import Spec
-from embedlab.store.filters import parse_where, parse_where_document
+from embedlab.store.filters import DOCUMENT_ALL, MATCH_ALL, parse_where, parse_where_document
 from embedlab.store.index import INDEX_KINDS
 from embedlab.store.results import CollectionInfo, GetResult, QueryResult, VerifyReport
 
@@ -304,14 +304,18 @@ class Collection:
             where, where_document = opts["where"], opts["where_document"]
         else:
             k = 10 if k is None else k
-            where, where_document = split_document_keys(where, where_document)
-        self._check_model(model, "a query")
+            if where is not None:
+                where, where_document = split_document_keys(where, where_document)
+        if model is not None:
+            self._check_model(model, "a query")
         stored, single = check_queries(self.spec, queries)
         if type(k) is not int or not 1 <= k <= MAX_K:
             k = check_k(k)
         wanted = check_include(include)
-        parsed = parse_where(where)
-        parsed_doc = parse_where_document(where_document)
+        parsed = MATCH_ALL if where is None else parse_where(where)
+        parsed_doc = (
+            DOCUMENT_ALL if where_document is None else parse_where_document(where_document)
+        )
         overrides = None
         if search_params:
             overrides = INDEX_KINDS[self.spec.kind].check_params(

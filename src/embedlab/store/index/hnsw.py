@@ -70,7 +70,8 @@ class HnswIndex(AnnIndex):
         overrides: Mapping[str, int] | None = None,
     ) -> SearchOutput:
         ef = max(overrides_or(self.params, overrides, "ef_search"), k)
-        ef = widen(ef, selectivity, cap=max(_MAX_EF, k))
+        if selectivity < 1.0:
+            ef = widen(ef, selectivity, cap=max(_MAX_EF, k))
         if allowed is None and not self.binary_codes:
             # The common case: no SearchParameters object (its creation costs as much as
             # the rest of a small query's overhead).

@@ -179,28 +179,74 @@ class EmbeddedCollection:
         exact_threshold: int,
         max_distance: float | None,
     ) -> list[QueryResult]:
-        from_sql = Include.DOCUMENTS in include or Include.VECTORS in include
-        with self._reading(snapshot=from_sql or not where_document.is_all()) as state:
-            if state.n_alive == 0:
-                raise InvalidParameterError(
-                    f"collection {self.name!r} is empty; add vectors before querying it"
+        if (
+            Include.DOCUMENTS in include
+            or Include.VECTORS in include
+            or not where_document.is_all()
+        ):
+            with self._reading() as state:  # one snapshot for the view and the SQL reads
+                return self._answer(
+                    state,
+                    queries,
+                    k,
+                    where,
+                    where_document,
+                    include,
+                    overrides,
+                    exact_threshold,
+                    max_distance,
                 )
-            allowed = None
-            if not where.is_all() or not where_document.is_all():
-                allowed = self._mask(state, where, where_document)
-            hits = search(
-                state,
-                prepare(self.spec, queries),
+        # Answered from the view alone (ids, distances, metadata): caught up to the latest
+        # commit (the catch-up reads in a transaction of its own), no transaction held.
+        with self._db.lock:
+            return self._answer(
+                self._current(),
+                queries,
                 k,
-                allowed=allowed,
-                overrides=overrides,
-                exact_threshold=exact_threshold,
-                max_distance=max_distance,
+                where,
+                where_document,
+                include,
+                overrides,
+                exact_threshold,
+                max_distance,
             )
-            return [
-                self._rows(state, positions, include, QueryResult, distances=distances)
-                for distances, positions in hits
-            ]
+
+    def _answer(
+        self,
+        state: CollectionState,
+        queries: npt.NDArray[Any],
+        k: int,
+        where: Where,
+        where_document: DocumentFilter,
+        include: frozenset[Include],
+        overrides: Mapping[str, int] | None,
+        exact_threshold: int,
+        max_distance: float | None,
+    ) -> list[QueryResult]:
+        """The results of a query on a caught-up view (the caller holds the lock)."""
+        if state.n_alive == 0:
+            raise InvalidParameterError(
+                f"collection {self.name!r} is empty; add vectors before querying it"
+            )
+        allowed = None
+        if not where.is_all() or not where_document.is_all():
+            allowed = self._mask(state, where, where_document)
+        hits = search(
+            state,
+            prepare(self.spec, queries),
+            k,
+            allowed=allowed,
+            overrides=overrides,
+            exact_threshold=exact_threshold,
+            max_distance=max_distance,
+        )
+        if len(hits) == 1:
+            distances, positions = hits[0]
+            return [self._rows(state, positions, include, QueryResult, distances=distances)]
+        return [
+            self._rows(state, positions, include, QueryResult, distances=distances)
+            for distances, positions in hits
+        ]
 
     def keyword_query(
         self,
@@ -301,20 +347,15 @@ class EmbeddedCollection:
         self._state.retired = True
 
     @contextmanager
-    def _reading(self, *, snapshot: bool = True) -> Iterator[CollectionState]:
+    def _reading(self) -> Iterator[CollectionState]:
         """Hold the thread lock and one read transaction, with the view caught up to it.
 
         Everything read inside (the view, then documents and vectors by label) comes from
         that one snapshot, so a compaction committed meanwhile elsewhere is not half seen.
-        ``snapshot=False`` is for reads answered from the view alone (a query returning
-        ids, distances and metadata): the view is caught up to the latest commit (that
-        catch-up reads in a transaction of its own) and no transaction is held after it.
+        (A query answered from the view alone needs no snapshot: see ``query``.)
         """
         with self._db.lock:
             self._db.check_open()
-            if not snapshot:
-                yield self._current()
-                return
             with self._db.storage.read():
                 yield self._current()
 
@@ -406,7 +447,8 @@ class EmbeddedCollection:
     ) -> R:
         """A result object for these positions with what ``include`` asks for."""
         plist = positions.tolist()
-        fields: dict[str, Any] = {"ids": state.ids_of(plist)}
+        fields: dict[str, Any] = extra  # a fresh dict (keyword arguments)
+        fields["ids"] = state.ids_of(plist)
         if Include.METADATA in wanted:
             fields["metadata"] = state.metadata_of(plist)
         if Include.DOCUMENTS in wanted or Include.VECTORS in wanted:
@@ -418,4 +460,4 @@ class EmbeddedCollection:
             if Include.VECTORS in wanted:
                 blobs = storage.fetch(labels, "vector") if labels else {}
                 fields["vectors"] = unpack_vectors(self.spec, [blobs[label] for label in labels])
-        return kind._make(**fields, **extra)
+        return kind._make(**fields)
