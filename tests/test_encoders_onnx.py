@@ -73,13 +73,30 @@ def test_fp32_export_matches_sentence_transformers(
 
 def test_int8_is_close_to_fp32(int8: OnnxEncoder, reference: np.ndarray) -> None:
     assert int8.model_file.name == "model.int8.onnx"
-    assert (
+    assert (  # int8 matrices; the embedding table (~47 MB for MiniLM) stays fp32
         int8.model_file.stat().st_size
-        < 0.5 * (int8.cache_folder / "model.fp32.onnx").stat().st_size
+        < 0.7 * (int8.cache_folder / "model.fp32.onnx").stat().st_size
     )
     vectors = int8.encode(TEXTS, batch_size=4)
     assert cosines(vectors, reference).min() > 0.98
     assert int8.cache_id != "minilm" and int8.name == "minilm"
+
+
+def test_int8_keeps_cosine_to_fp32_on_short_and_long_texts(
+    fp32: OnnxEncoder, int8: OnnxEncoder
+) -> None:
+    """Recipe 3 (per-row scaled feed-forward inputs, unfused norms) stays close to fp32."""
+    import onnx
+
+    ops = {node.op_type for node in onnx.load(str(int8.model_file)).graph.node}
+    assert "MatMulNBits" not in ops and "SkipLayerNormalization" not in ops
+    assert {"ReduceMax", "MatMulInteger", "LayerNormalization"} <= ops
+    sentence = "The river bank was muddy after the storm, and the ferry waited for the tide."
+    texts = [*TEXTS[:3], sentence * 6, " ".join([sentence] * 40)]  # ~100 and ~700 tokens
+    a, b = int8.encode(texts, batch_size=8), fp32.encode(texts, batch_size=8)
+    assert int8.last_stats.split == 1  # the longest text went through windows
+    similarity = cosines(a, b)
+    assert similarity.mean() >= 0.997 and similarity.min() >= 0.99
 
 
 def test_rows_keep_input_order_whatever_the_batching(fp32: OnnxEncoder) -> None:

@@ -12,16 +12,21 @@ config: mean over the attention mask for all-MiniLM-L6-v2) and normalization are
 torch backend's, so the two backends' vectors are comparable: the fp32 file matches
 sentence-transformers to cosine ~1, int8 to ~0.998.
 
-Quantization, stated once: weights are int8, activations are quantized at run time. The
-attention projections (square weights) go through ``quantize_dynamic`` (per-channel
-weights, one uint8 scale per activation tensor); the feed-forward matrices become
-``MatMulNBits`` nodes (8-bit weights in blocks of 128, int8 compute with one activation
-scale per row and block). One scale per tensor everywhere is faster (~3.7x
-sentence-transformers instead of ~2.8x on 2 cores) but loses too much (mean cosine
-0.992, top-10 overlap 0.83 on GCIDE sentences): the first token ([CLS]) carries
-activations ~10x everyone else's in a few channels, which coarsens every other row.
-A consequence of per-tensor scales: an int8 vector depends slightly on the other texts in
-its batch (cosine > 0.99 between batchings); the same call is deterministic.
+Quantization, stated once (recipe 3): weights are int8 per output channel, activations are
+quantized at run time with ``quantize_dynamic`` (uint8, one scale per tensor). One scale
+per tensor alone loses too much (mean cosine 0.992): the first token ([CLS]) carries
+activations ~10x everyone else's in a few channels, which coarsens every other row. So
+each feed-forward matrix's input is first divided by its own per-row max |x| (plain
+``ReduceMax``/``ReduceMin``/``Div`` nodes) and the product multiplied back by it: exact
+in fp32, and the per-tensor int8 scale then acts as one scale per row (per token), while
+the product runs as onnxruntime's fast ``DynamicQuantizeMatMul``. The embedding table
+stays fp32. onnxruntime's fused ``SkipLayerNormalization`` and ``BiasGelu`` kernels are
+slower on CPU than ``Add`` + ``LayerNormalization`` / ``Gelu``, so the int8 file keeps
+them unfused and the session turns those two fusions off. Recipe 2 (``MatMulNBits``
+feed-forward, per-row-block activations) matched this cosine but ran ~1.3x slower on
+256-token windows. An int8 vector depends slightly on the other texts in its batch
+(attention inputs share one scale per batch; cosine > 0.99 between batchings); the same
+call is deterministic.
 
 The encoder keeps the torch backend's ``name`` (collections built with either backend
 can be queried with the other); its ``cache_id`` names the backend, so the embedding
@@ -61,9 +66,11 @@ __all__ = ["OnnxEncoder", "default_cache_dir"]
 
 FloatArray = npt.NDArray[np.float32]
 PIP_LINE = "pip install 'embedlab[onnx]'"
-RECIPE = 2
+RECIPE = 3
 """Version of the export recipe; bumping it moves the cache to fresh folders."""
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+_UNFUSED = ("SkipLayerNormFusion", "BiasGeluFusion")
+"""onnxruntime fusions the session turns off: the unfused kernels are faster on CPU."""
 _WEIGHTS = re.compile(r".*\.(safetensors|bin)$|config\.json$")
 
 
@@ -176,7 +183,10 @@ class OnnxEncoder(WindowPlanning):
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         self._session = ort.InferenceSession(
-            str(self.model_file), options, providers=["CPUExecutionProvider"]
+            str(self.model_file),
+            options,
+            providers=["CPUExecutionProvider"],
+            disabled_optimizers=list(_UNFUSED),  # see the module docstring
         )
         self.last_stats = EncodeStats(texts=0, sequences=0, truncated=0, split=0, seconds=0.0)
         """What the latest :meth:`encode` call did (inputs truncated or split, timing)."""
@@ -390,7 +400,7 @@ def _export(folder: ModelFolder, mode: Pooling | None, path: Path, token_types: 
     """Export the transformer to ONNX (fp32) and fuse it with onnxruntime's optimizer."""
     _log.info("exporting %s to ONNX once (cached in %s)", folder.name, path.parent)
     torch, _ = import_torch()
-    _, onnx_optimizer, _ = _import_tools()
+    _, onnx_optimizer = _import_tools()
     model = load_model(folder, pooling=mode, device="cpu")
     body = model[0].auto_model.eval()
     with contextlib.suppress(AttributeError, ValueError):  # eager attention fuses in ORT
@@ -445,46 +455,96 @@ def _export(folder: ModelFolder, mode: Pooling | None, path: Path, token_types: 
 
 def _quantize(fp32: Path, int8: Path) -> None:
     """Dynamic int8 quantization of every weight matrix (see the module docstring)."""
-    quantization, _, nbits = _import_tools()
+    quantization, _ = _import_tools()
     import onnx
 
     model = onnx.load(str(fp32))
-    shapes = {tensor.name: tuple(tensor.dims) for tensor in model.graph.initializer}
-    square = [  # attention projections: per-tensor activations lose little there
-        node.name
-        for node in model.graph.node
-        if node.op_type == "MatMul"
-        and len(shape := shapes.get(node.input[1], ())) == 2
-        and shape[0] == shape[1]
-    ]
-    config = nbits.DefaultWeightOnlyQuantConfig(
-        block_size=128, is_symmetric=True, accuracy_level=4, bits=8
-    )
-    blocks = nbits.MatMulNBitsQuantizer(
-        model,
-        bits=8,
-        block_size=128,
-        is_symmetric=True,
-        accuracy_level=4,  # int8 compute: activations quantized per row and block
-        nodes_to_exclude=square,
-        algo_config=config,
-    )
-    middle, tmp = _temporary(int8.with_name("blocks.onnx")), _temporary(int8)
+    _scale_rows(model)
+    _unfuse(model)
+    middle, tmp = _temporary(int8.with_name("rows.onnx")), _temporary(int8)
     try:
+        onnx.save(model, str(middle))
         with _quiet_root_logger():  # "consider pre-processing": not needed after fusion
-            blocks.process()
-            blocks.model.save_model_to_file(str(middle), use_external_data_format=False)
             quantization.quantize_dynamic(
                 str(middle),
                 str(tmp),
                 weight_type=quantization.QuantType.QInt8,
                 per_channel=True,
+                op_types_to_quantize=["MatMul", "Attention"],  # embeddings stay fp32
                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # for fused ops
             )
         os.replace(tmp, int8)
     finally:
         for leftover in (middle, tmp):
             leftover.unlink(missing_ok=True)
+
+
+def _scale_rows(model: Any) -> None:
+    """Divide each feed-forward MatMul's input by its per-row max |x|; multiply back after.
+
+    The feed-forward matrices are the non-square 2-D weights. In fp32 the result is the
+    same; quantized per tensor afterwards, every row (token) gets its own int8 range.
+    """
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    shapes = {tensor.name: tuple(tensor.dims) for tensor in graph.initializer}
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 17)
+    graph.initializer.append(numpy_helper.from_array(np.array(1e-12, np.float32), "rows_eps"))
+    if opset >= 18:  # ReduceMax/ReduceMin take their axes as an input from opset 18
+        graph.initializer.append(numpy_helper.from_array(np.array([-1], np.int64), "rows_axes"))
+    nodes: list[Any] = []
+    for node in graph.node:
+        shape = shapes.get(node.input[1], ()) if node.op_type == "MatMul" else ()
+        if len(shape) != 2 or shape[0] == shape[1]:
+            nodes.append(node)
+            continue
+        x, p = node.input[0], node.name or node.output[0]
+        axes: dict[str, Any] = {} if opset >= 18 else {"axes": [-1]}
+        extra = ["rows_axes"] if opset >= 18 else []
+        nodes += [
+            helper.make_node("ReduceMax", [x, *extra], [p + "_hi"], keepdims=1, **axes),
+            helper.make_node("ReduceMin", [x, *extra], [p + "_lo"], keepdims=1, **axes),
+            helper.make_node("Neg", [p + "_lo"], [p + "_nlo"]),
+            helper.make_node("Max", [p + "_hi", p + "_nlo", "rows_eps"], [p + "_rowmax"]),
+            helper.make_node("Div", [x, p + "_rowmax"], [p + "_rows"]),
+        ]
+        out = node.output[0]
+        node.input[0], node.output[0] = p + "_rows", p + "_scaled"
+        nodes += [node, helper.make_node("Mul", [p + "_scaled", p + "_rowmax"], [out])]
+    del graph.node[:]
+    graph.node.extend(nodes)
+
+
+def _unfuse(model: Any) -> None:
+    """SkipLayerNormalization -> Add(s) + LayerNormalization; BiasGelu -> Add + Gelu."""
+    from onnx import helper
+
+    nodes: list[Any] = []
+    for node in model.graph.node:
+        p = node.name or node.output[0]
+        outputs = [o for o in node.output if o]
+        if node.op_type == "SkipLayerNormalization" and len(outputs) == 1:
+            x, skip, gamma, beta, *rest = node.input
+            eps = next((a.f for a in node.attribute if a.name == "epsilon"), 1e-12)
+            if rest and rest[0]:
+                nodes.append(helper.make_node("Add", [x, rest[0]], [p + "_biased"]))
+                x = p + "_biased"
+            nodes += [
+                helper.make_node("Add", [x, skip], [p + "_sum"]),
+                helper.make_node(
+                    "LayerNormalization", [p + "_sum", gamma, beta], outputs, axis=-1, epsilon=eps
+                ),
+            ]
+        elif node.op_type == "BiasGelu":
+            nodes += [
+                helper.make_node("Add", list(node.input), [p + "_biased"]),
+                helper.make_node("Gelu", [p + "_biased"], outputs, domain="com.microsoft"),
+            ]
+        else:
+            nodes.append(node)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
 
 
 @contextlib.contextmanager
@@ -501,22 +561,19 @@ def _quiet_root_logger() -> Iterator[None]:
         root.setLevel(level)
 
 
-def _import_tools() -> tuple[Any, Any, Any]:
-    """onnxruntime.quantization, its transformer optimizer and its MatMulNBits quantizer."""
+def _import_tools() -> tuple[Any, Any]:
+    """onnxruntime.quantization and its transformer optimizer."""
     try:
         import onnx  # noqa: F401
         import onnxruntime.quantization as quantization  # type: ignore[import-untyped]
-        from onnxruntime.transformers.optimizer import (  # type: ignore[import-untyped]
-            optimize_model,
-        )
 
         with _quiet_root_logger():  # it calls logging.basicConfig(INFO) on import
-            from onnxruntime.quantization import (
-                matmul_nbits_quantizer,  # needs onnx-ir
+            from onnxruntime.transformers.optimizer import (  # type: ignore[import-untyped]
+                optimize_model,
             )
     except ImportError as exc:
         raise MissingDependencyError(
-            f"exporting to ONNX needs onnx, onnx-ir and onnxruntime ({exc.name or 'onnx'} is "
+            f"exporting to ONNX needs onnx and onnxruntime ({exc.name or 'onnx'} is "
             f"missing); install them with: {PIP_LINE}"
         ) from exc
-    return quantization, optimize_model, matmul_nbits_quantizer
+    return quantization, optimize_model
