@@ -133,6 +133,7 @@ def centroid_accuracy(groups: list[np.ndarray]) -> tuple[int, int]:
 def centroid_hits(groups: list[np.ndarray]) -> list[bool]:
     """Per held-out row: did leave-one-out nearest centroid pick its own group?"""
     hits: list[bool] = []
+    rng = np.random.default_rng(0)  # ties (identical vectors: a static word) drawn at random
     sums = [g.sum(axis=0) for g in groups]
     for s, group in enumerate(groups):
         if len(group) < 2:
@@ -143,7 +144,8 @@ def centroid_hits(groups: list[np.ndarray]) -> list[bool]:
                 c = total - row if t == s else total
                 norm = np.linalg.norm(c)
                 scores.append(float(row @ c) / norm if norm > 0 else -np.inf)
-            hits.append(bool(np.argmax(scores) == s))
+            top = np.flatnonzero(np.isclose(scores, max(scores), rtol=0, atol=1e-6))
+            hits.append(bool(rng.choice(top) == s))
     return hits
 
 
