@@ -130,7 +130,7 @@ def test_the_indexer_leaves_a_cheap_backlog_to_the_scan_while_queries_arrive(
     paid for it, it indexes small chunks; with no queries about, large ones."""
     import time
 
-    from embedlab.store._indexer import BUSY_CHUNK, Indexer, quiet_chunk
+    from embedlab.store._indexer import BUSY_CHUNK, QUIET_HOLD, Indexer, quiet_chunk
 
     rows = _rows(1800, seed=3)
     with Database(tmp_path / "db", background_indexing=False) as db:
@@ -152,7 +152,11 @@ def test_the_indexer_leaves_a_cheap_backlog_to_the_scan_while_queries_arrive(
         indexer._step(state, cores=1)
         assert col.pending == 800 - BUSY_CHUNK
         state.last_query = 0.0  # no queries about
+        # The measured cost per row decides the quiet chunk; under load a slow 32-row chunk
+        # made it 32 (this test failed on a loaded machine). Fix the cost: ~200 rows a hold.
+        state.seconds_per_row = QUIET_HOLD / 200
         chunk = quiet_chunk(state)
+        assert BUSY_CHUNK < chunk <= 200
         assert chunk > BUSY_CHUNK
         indexer._step(state, cores=1)
         assert col.pending == 800 - BUSY_CHUNK - chunk
