@@ -34,7 +34,8 @@ from embedlab.store._indexfile import (
     read_index_file,
     write_index_file,
 )
-from embedlab.store._storage import CollectionRow, Rows, Storage
+from embedlab.store._records import CollectionRow, Rows
+from embedlab.store._storage import Storage
 from embedlab.store.index import INDEX_KINDS, AnnIndex
 from embedlab.store.index._faiss import squared_norm
 from embedlab.store.metadata import Metadata

@@ -24,10 +24,8 @@ import os
 import sqlite3
 import time
 import uuid
-import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,111 +40,22 @@ from embedlab.errors import (
     StoreReadOnlyError,
     StoreVersionError,
 )
+from embedlab.store._records import (
+    FORMAT_VERSION,
+    SCHEMA,
+    SQLITE_NAME,
+    CollectionRow,
+    Rows,
+    collection_row,
+    row_checksum,
+    row_checksum_sql,
+    statements,
+)
 
 __all__ = ["FORMAT_VERSION", "SQLITE_NAME", "CollectionRow", "Rows", "Storage", "row_checksum"]
 
-# 2: items.checksum (databases of format 1 get it computed when first opened for writing)
-FORMAT_VERSION = 2
-SQLITE_NAME = "embedlab.sqlite"
 _BUSY_TIMEOUT_MS = 30_000
 _IN_CHUNK = 500  # host parameters per IN (...) list
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS collections (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL UNIQUE,
-    dim INTEGER NOT NULL,
-    metric TEXT NOT NULL,
-    index_kind TEXT NOT NULL,
-    index_params TEXT NOT NULL,
-    model TEXT,
-    created REAL NOT NULL,
-    seq INTEGER NOT NULL DEFAULT 0,
-    generation INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS items (
-    label INTEGER PRIMARY KEY AUTOINCREMENT,
-    collection_id INTEGER NOT NULL,
-    id TEXT NOT NULL,
-    vector BLOB NOT NULL,
-    metadata TEXT,
-    document TEXT,
-    seq INTEGER NOT NULL,
-    deleted_seq INTEGER,
-    checksum INTEGER
-);
-CREATE UNIQUE INDEX IF NOT EXISTS items_live_id ON items(collection_id, id)
-    WHERE deleted_seq IS NULL;
-CREATE INDEX IF NOT EXISTS items_seq ON items(collection_id, seq);
-CREATE INDEX IF NOT EXISTS items_deleted ON items(collection_id, deleted_seq)
-    WHERE deleted_seq IS NOT NULL;
-CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5(
-    document, content='items', content_rowid='label', tokenize='porter unicode61'
-);
-CREATE TRIGGER IF NOT EXISTS items_fts_insert AFTER INSERT ON items
-    WHEN new.document IS NOT NULL BEGIN
-    INSERT INTO items_fts(rowid, document) VALUES (new.label, new.document);
-END;
-CREATE TRIGGER IF NOT EXISTS items_fts_delete AFTER DELETE ON items
-    WHEN old.document IS NOT NULL BEGIN
-    INSERT INTO items_fts(items_fts, rowid, document) VALUES ('delete', old.label, old.document);
-END;
-"""
-
-
-@dataclass(frozen=True)
-class CollectionRow:
-    """A collection's settings and its change counters, as stored."""
-
-    id: int
-    name: str
-    dim: int
-    metric: str
-    index_kind: str
-    index_params: dict[str, float]  # ints, and a float recall target
-    model: str | None
-    created: float
-    seq: int
-    generation: int
-
-
-@dataclass(frozen=True)
-class Rows:
-    """Live rows read back in label order (vectors as raw blobs, metadata as JSON)."""
-
-    labels: npt.NDArray[np.int64]
-    ids: list[str]
-    blobs: list[bytes]
-    metadata: list[str | None]
-    seqs: npt.NDArray[np.int64]
-
-
-def row_checksum(
-    collection_id: int,
-    key: str,
-    seq: int,
-    vector: bytes,
-    metadata: str | None,
-    document: str | None,
-) -> int:
-    """CRC-32 of what one row stores (each part length-prefixed; None differs from "")."""
-    crc = zlib.crc32(f"{collection_id}:{seq}:".encode())
-    for part in (key, vector, metadata, document):
-        if part is None:
-            crc = zlib.crc32(b"N", crc)
-            continue
-        data = part if isinstance(part, bytes) else str(part).encode("utf-8", "surrogatepass")
-        crc = zlib.crc32(b"%d:" % len(data), crc)
-        crc = zlib.crc32(data, crc)
-    return crc
-
-
-def _row_checksum_sql(*args: Any) -> int | None:
-    try:
-        return row_checksum(*args)
-    except Exception:  # damaged values (wrong types): report a mismatch, not a crash
-        return None
 
 
 class Storage:
@@ -178,7 +87,7 @@ class Storage:
                 timeout=30.0,
             )
         self._version_cursor: sqlite3.Cursor | None = None
-        self.conn.create_function("row_checksum", 6, _row_checksum_sql, deterministic=True)
+        self.conn.create_function("row_checksum", 6, row_checksum_sql, deterministic=True)
         self.has_checksums = True
         try:
             with self.guard():
@@ -210,7 +119,7 @@ class Storage:
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = FULL")
         with self.write():
-            for statement in _statements(_SCHEMA):
+            for statement in statements(SCHEMA):
                 self.conn.execute(statement)
             row = self.conn.execute("SELECT value FROM meta WHERE key='format'").fetchone()
             if row is None:
@@ -324,21 +233,21 @@ class Storage:
     def collections(self) -> list[CollectionRow]:
         """Every collection, by name."""
         rows = self.conn.execute(f"SELECT {_COLLECTION_COLUMNS} FROM collections ORDER BY name")
-        return [_collection(r) for r in rows]
+        return [collection_row(r) for r in rows]
 
     def collection(self, name: str) -> CollectionRow | None:
         """The collection called ``name``, if any."""
         row = self.conn.execute(
             f"SELECT {_COLLECTION_COLUMNS} FROM collections WHERE name = ?", (name,)
         ).fetchone()
-        return None if row is None else _collection(row)
+        return None if row is None else collection_row(row)
 
     def collection_by_id(self, collection_id: int) -> CollectionRow | None:
         """The collection with this id, if it still exists."""
         row = self.conn.execute(
             f"SELECT {_COLLECTION_COLUMNS} FROM collections WHERE id = ?", (collection_id,)
         ).fetchone()
-        return None if row is None else _collection(row)
+        return None if row is None else collection_row(row)
 
     def insert_collection(
         self,
@@ -534,23 +443,6 @@ _COLLECTION_COLUMNS = (
 )
 
 
-def _collection(row: tuple[Any, ...]) -> CollectionRow:
-    return CollectionRow(
-        id=row[0],
-        name=row[1],
-        dim=row[2],
-        metric=row[3],
-        index_kind=row[4],
-        index_params={
-            str(k): v if isinstance(v, float) else int(v) for k, v in json.loads(row[5]).items()
-        },
-        model=row[6],
-        created=row[7],
-        seq=row[8],
-        generation=row[9],
-    )
-
-
 def _check_present(path: Path, was_database: bool) -> None:
     """Refuse to start an empty database where one was (missing or zero-length file)."""
     if not was_database:
@@ -591,16 +483,6 @@ def _typed(exc: sqlite3.DatabaseError, path: Path) -> Exception:
     return StoreCorruptError(
         f"the database file is damaged or not a database ({exc})", path=str(path)
     )
-
-
-def _statements(script: str) -> Iterator[str]:
-    """The complete SQL statements of a script (trigger bodies hold semicolons too)."""
-    buffer = ""
-    for line in script.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            yield buffer
-            buffer = ""
 
 
 def _chunks(values: Sequence[Any]) -> Iterator[list[Any]]:

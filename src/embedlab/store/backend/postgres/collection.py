@@ -27,8 +27,8 @@ from embedlab.errors import (
     UnknownKeyError,
 )
 from embedlab.store._inputs import Batch, Include, show_values
+from embedlab.store._records import CollectionRow
 from embedlab.store._state import Spec
-from embedlab.store._storage import CollectionRow
 from embedlab.store.backend.base import Patches
 from embedlab.store.backend.postgres._planner import OPS, nearest, plan
 from embedlab.store.backend.postgres._sql import document_sql, where_sql
