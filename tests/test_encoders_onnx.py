@@ -105,6 +105,17 @@ def test_rows_keep_input_order_whatever_the_batching(fp32: OnnxEncoder) -> None:
     np.testing.assert_allclose(together, alone, atol=1e-5)
 
 
+def test_long_batches_run_in_token_bounded_pieces_keeping_order(fp32: OnnxEncoder) -> None:
+    """A batch of many 256-token windows is cut into runs of <= _TOKENS_PER_RUN tokens."""
+    sentence = "the river bank was muddy after the storm and the ferry waited"
+    texts = [f"{i} " + " ".join([sentence] * (15 + 10 * i)) for i in range(4)]
+    rows = onnx_module._TOKENS_PER_RUN // fp32.max_tokens
+    together = fp32.encode(texts, batch_size=32)
+    assert fp32.last_stats.sequences > rows  # so the batch was cut into several runs
+    alone = np.vstack([fp32.encode([text]) for text in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
 def test_int8_is_deterministic_and_batching_moves_it_little(int8: OnnxEncoder) -> None:
     # Activation scales are per batch, so int8 vectors depend a little on their batch.
     np.testing.assert_array_equal(int8.encode(TEXTS), int8.encode(TEXTS))
