@@ -159,6 +159,12 @@ def test_colour_by_another_field(browser: Any, page_file: tuple[Path, Any]) -> N
     tab.select_option("#embedlab-color", "")
     tab.wait_for_function("document.querySelector('#embedlab-legend').textContent === ''")
     assert tab.evaluate("embedlabProjector.pointsDrawn") == len(pts)
+    # Two changes in a row: the second used to reach the plot while the first still drew,
+    # and was dropped (the page logged an error and kept the old colours).
+    tab.select_option("#embedlab-color", "n")
+    tab.select_option("#embedlab-color", "")
+    tab.wait_for_function("document.querySelector('#embedlab-legend').textContent === ''")
+    tab.wait_for_timeout(300)
     tab.close()
     assert errors == []
 

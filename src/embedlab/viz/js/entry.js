@@ -221,7 +221,14 @@ export function start() {
 
   for (const field of Object.keys(colorings)) colorSelect.append(el('option', { value: field }, field));
   colorSelect.value = data.colorBy || '';
-  colorSelect.addEventListener('change', () => { colour(colorSelect.value); });
+  // One draw at a time: the scatter plot ignores a draw while the previous one runs (a
+  // quick second change of colouring was dropped, with a console error), so changes queue.
+  let drawing = Promise.resolve();
+  function recolour(field) {
+    drawing = drawing.then(() => colour(field), () => colour(field));
+    return drawing;
+  }
+  colorSelect.addEventListener('change', () => { recolour(colorSelect.value); });
 
   // Labels on an overlay canvas: points in view, in input order (priority), skipping any
   // label that would overlap one already drawn. Only when few points are in view.
@@ -287,7 +294,7 @@ export function start() {
   });
 
   const started = performance.now();
-  colour(data.colorBy || '').then(() => {
+  recolour(data.colorBy || '').then(() => {
     hook.pointsDrawn = scatterplot.get('points').length;
     hook.firstRenderMs = performance.now() - started;
     hook.readyAtMs = performance.now();
