@@ -186,11 +186,11 @@ def test_ctrl_c_during_add_says_how_many_rows_were_stored(tmp_path: Path) -> Non
     db = tmp_path / "db"
     ok_json("db", "create", "c", "--dim", 8, "--index", "flat", "--db", db)
     np.save(
-        tmp_path / "x.npy", np.random.default_rng(0).normal(size=(400_000, 8)).astype(np.float32)
-    )
+        tmp_path / "x.npy", np.random.default_rng(0).normal(size=(1_000_000, 8)).astype(np.float32)
+    )  # enough batches that the add is still running when SIGINT comes (400k finished first)
     proc = subprocess.Popen(
         [sys.executable, "-m", "embedlab", "db", "add", "c", "--vectors", tmp_path / "x.npy",
-         "--batch-size", "2000", "--db", db],
+         "--batch-size", "1000", "--db", db],
         env=cli_env(), stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     count = 0
@@ -203,7 +203,7 @@ def test_ctrl_c_during_add_says_how_many_rows_were_stored(tmp_path: Path) -> Non
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     stored_now = ok_json("db", "info", "c", "--db", db)["count"]
-    assert f"{stored_now:,} of 400,000 rows were stored" in err, err
+    assert f"{stored_now:,} of 1,000,000 rows were stored" in err, err
 
 
 # -- tracebacks that became one line ---------------------------------------------------------
