@@ -187,11 +187,14 @@ def test_ctrl_c_during_add_says_how_many_rows_were_stored(tmp_path: Path) -> Non
     ok_json("db", "create", "c", "--dim", 8, "--index", "flat", "--db", db)
     np.save(
         tmp_path / "x.npy", np.random.default_rng(0).normal(size=(1_000_000, 8)).astype(np.float32)
-    )  # enough batches that the add is still running when SIGINT comes (400k finished first)
+    )  # enough batches that the add is still running when SIGINT comes
     proc = subprocess.Popen(
         [sys.executable, "-m", "embedlab", "db", "add", "c", "--vectors", tmp_path / "x.npy",
          "--batch-size", "1000", "--db", db],
         env=cli_env(), stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        # A job started in the background (`cmd &`) inherits SIGINT ignored, and Python
+        # then keeps ignoring it: give the child the default, as a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     count = 0
     deadline = time.monotonic() + 60
