@@ -31,6 +31,8 @@ DEFAULT_EXACT_THRESHOLD = 8192
 MIN_ANN_SELECTIVITY = 0.05
 _QUERY_BLOCK = 64  # queries per block of the exact scan: (64 x candidates) distances at a time
 
+_F32 = np.dtype(np.float32)
+
 Hits = tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]
 
 
@@ -142,6 +144,8 @@ def ann(
             out.extend(exact(state, q[None, :], k, found))
         return out
     distances = to_distances(state.spec.metric, scores)
+    if len(positions) == 1 and positions[0, -1] >= 0:  # one query, k found: no copies
+        return [(distances[0], positions[0])]
     for i in range(len(positions)):
         d_row, p_row = distances[i], positions[i]
         if p_row[-1] < 0:  # faiss pads missing results with -1 at the end
@@ -203,9 +207,9 @@ def distance_matrix(
 def to_distances(metric: Metric, scores: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
     """faiss scores to the store's distances: 1 - similarity, true L2, L1 or bit counts."""
     out: npt.NDArray[np.float32]
-    if metric in (Metric.COSINE, Metric.DOT):
+    if metric is Metric.COSINE or metric is Metric.DOT:
         similarity: npt.NDArray[Any] = 1.0 - scores  # float32 stays float32, and faster
-        out = similarity if similarity.dtype == np.float32 else similarity.astype(np.float32)
+        out = similarity if similarity.dtype is _F32 else similarity.astype(np.float32)
     elif metric is Metric.EUCLIDEAN:
         out = np.sqrt(np.maximum(scores, 0.0)).astype(np.float32)
     else:

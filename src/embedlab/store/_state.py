@@ -9,7 +9,6 @@ applied; :meth:`CollectionState.refresh` replays what other processes committed 
 from __future__ import annotations
 
 import json
-import math
 import threading
 import time
 import warnings
@@ -37,8 +36,10 @@ from embedlab.store._indexfile import (
 from embedlab.store._records import CollectionRow, Rows
 from embedlab.store._storage import Storage
 from embedlab.store.index import INDEX_KINDS, AnnIndex
-from embedlab.store.index._faiss import squared_norm
+from embedlab.store.index._faiss import unit_rows
 from embedlab.store.metadata import Metadata
+
+_F32 = np.dtype(np.float32)
 
 __all__ = [
     "CollectionState",
@@ -142,9 +143,8 @@ def unpack_vectors(spec: Spec, blobs: list[bytes]) -> npt.NDArray[Any]:
 def prepare(spec: Spec, vectors: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Stored vectors in the form the index searches: unit rows for cosine."""
     if spec.metric is Metric.COSINE:
-        if len(vectors) == 1 and vectors.dtype == np.float32 and vectors.flags.c_contiguous:
-            norm = math.sqrt(squared_norm(vectors[0]))  # one query: one C call
-            return vectors / norm if norm > 0 else vectors.copy()
+        if len(vectors) == 1 and vectors.dtype is _F32 and vectors.flags.c_contiguous:
+            return unit_rows(vectors)  # one query: a copy and one C call
         return normalize(vectors)
     return np.ascontiguousarray(vectors, dtype=spec.dtype)
 

@@ -17,6 +17,15 @@ from embedlab.store.metadata import Metadata
 __all__ = ["CollectionInfo", "GetResult", "Match", "QueryResult", "VerifyReport"]
 
 _NO_DISTANCES = np.zeros(0, np.float32)
+_EMPTY: dict[type, dict[str, Any]] = {}
+
+
+def _empty_fields(cls: type) -> dict[str, Any]:
+    """A fresh dict with every field of the result class ``cls`` set to None."""
+    template = _EMPTY.get(cls)
+    if template is None:
+        template = _EMPTY[cls] = dict.fromkeys(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+    return template.copy()
 
 
 class Match(NamedTuple):
@@ -45,9 +54,9 @@ class GetResult:
     def _make(cls, **fields: Any) -> Self:
         """Build without the frozen dataclass's per-field ``object.__setattr__`` (hot path)."""
         out = cls.__new__(cls)
-        values: dict[str, Any] = dict.fromkeys(cls.__dataclass_fields__)
+        values = _empty_fields(cls)
         values.update(fields)
-        if "distances" in values and values["distances"] is None:
+        if values.get("distances", _NO_DISTANCES) is None:
             values["distances"] = _NO_DISTANCES
         out.__dict__.update(values)
         return out

@@ -25,6 +25,7 @@ __all__ = [
     "serialize",
     "squared_norm",
     "subset_knn",
+    "unit_rows",
 ]
 
 
@@ -74,14 +75,28 @@ def float_search(
 
 
 def squared_norm(vector: npt.NDArray[np.float32]) -> float:
-    """The sum of squares of one C-contiguous float32 vector, in one C call (no numpy
-    warning: overflow gives inf, a NaN component gives NaN).
+    """The sum of squares of a C-contiguous float32 array (every element: one vector, or one
+    row as a 1 x d matrix), in one C call (no numpy warning: overflow gives inf, a NaN
+    component gives NaN).
 
     Example:
         >>> squared_norm(np.array([3.0, 4.0], dtype=np.float32))
         25.0
     """
-    return float(faiss.fvec_norm_L2sqr(faiss.swig_ptr(vector), len(vector)))
+    return float(faiss.fvec_norm_L2sqr(faiss.swig_ptr(vector), vector.size))
+
+
+def unit_rows(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """A copy of a C-contiguous float32 matrix with unit rows (zero rows stay zero), in one
+    C call after the copy.
+
+    Example:
+        >>> unit_rows(np.array([[3.0, 4.0]], dtype=np.float32))
+        array([[0.6, 0.8]], dtype=float32)
+    """
+    out = matrix.copy()
+    faiss.fvec_renorm_L2(out.shape[1], out.shape[0], faiss.swig_ptr(out))
+    return out
 
 
 def subset_knn(

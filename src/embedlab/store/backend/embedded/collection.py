@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 __all__ = ["EmbeddedCollection"]
 
 R = TypeVar("R", bound=GetResult)
+_METADATA = Include.METADATA
+_FROM_SQL = frozenset((Include.DOCUMENTS, Include.VECTORS))  # read from SQLite, not the view
 
 
 class EmbeddedCollection:
@@ -179,11 +181,7 @@ class EmbeddedCollection:
         exact_threshold: int,
         max_distance: float | None,
     ) -> list[QueryResult]:
-        if (
-            Include.DOCUMENTS in include
-            or Include.VECTORS in include
-            or not where_document.is_all()
-        ):
+        if not include.isdisjoint(_FROM_SQL) or not where_document.is_all():
             with self._reading() as state:  # one snapshot for the view and the SQL reads
                 return self._answer(
                     state,
@@ -449,9 +447,9 @@ class EmbeddedCollection:
         plist = positions.tolist()
         fields: dict[str, Any] = extra  # a fresh dict (keyword arguments)
         fields["ids"] = state.ids_of(plist)
-        if Include.METADATA in wanted:
+        if _METADATA in wanted:
             fields["metadata"] = state.metadata_of(plist)
-        if Include.DOCUMENTS in wanted or Include.VECTORS in wanted:
+        if not wanted.isdisjoint(_FROM_SQL):
             labels = state.labels[positions].tolist()
             storage = self._db.storage
             if Include.DOCUMENTS in wanted:
