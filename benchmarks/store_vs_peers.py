@@ -14,7 +14,8 @@ indexes built; chroma and faiss index inside their add calls, so both rates are 
 q/s: one query at a time, ids + distances + metadata (raw faiss: labels + distances).
 Filters: {"bucket": v} keeps 10% of the rows, {"shard": v} 0.1%. --growth adds the q/s at
 50k vs 500k synthetic clustered vectors (embedlab and raw faiss only). Rates are the median
-of --repeat runs, systems alternating.
+of --repeat runs, systems alternating. The ratio to raw faiss is also measured with both
+stores open, query blocks alternating (--interleave rounds): the target is judged on it.
 """
 
 from __future__ import annotations
@@ -401,6 +402,44 @@ def print_flow(res: dict[str, dict[str, float]]) -> list[str]:
     return out
 
 
+def interleaved_vs_faiss(ds: Dataset, cfg: Config, args: argparse.Namespace) -> list[float]:
+    """embedlab's q/s over raw faiss's, per round, with both stores built and open and the
+    same queries timed on each in turn (who goes first alternates).
+
+    The separate-store runs above time each system in its own store, one after the other,
+    and this machine's speed drifts between them: raw faiss alone gave 5,802, 8,585 and
+    7,384 q/s in three runs of one invocation (same graph: 1,504 distances a query each
+    time). Alternating blocks of queries puts that drift on both systems alike, so the
+    ratio measures what the target is about, embedlab's per-query cost over faiss's.
+    """
+    names = ("embedlab", "faiss")
+    with tempfile.TemporaryDirectory(prefix="store-interleaved-") as tmp:
+        set_threads(cfg.build_threads)
+        stores: dict[str, Store] = {}
+        try:
+            for name in names:
+                stores[name] = store = STORES[name](Path(tmp) / name, ds.dim, cfg)
+                for ids, vectors, metadata in ds.batches(args.batch):
+                    store.add(ids, vectors, metadata)
+                store.finish()
+            set_threads(cfg.threads)
+            unfiltered: list[Where | None] = [None] * len(ds.queries)
+            ratios = []
+            for i in range(args.interleave):
+                order = names if i % 2 == 0 else names[::-1]
+                qps = {n: time_queries(stores[n], ds, unfiltered, args.warmup)[0] for n in order}
+                ratios.append(qps["embedlab"] / qps["faiss"])
+                print(
+                    f"interleaved round {i + 1}: embedlab {qps['embedlab']:,.0f} q/s, "
+                    f"faiss {qps['faiss']:,.0f} q/s ({ratios[-1]:.3f}x)",
+                    file=sys.stderr,
+                )
+        finally:
+            for store in stores.values():
+                store.close()
+    return ratios
+
+
 def run_all(
     systems: list[str], ds: Dataset, args: argparse.Namespace, cfg: Config, filters: list[str]
 ) -> dict[str, dict[str, float]]:
@@ -464,7 +503,10 @@ def verdict(label: str, ok: bool | None, detail: str) -> str:
 
 
 def targets(
-    res: dict[str, dict[str, float]], filters: list[str], growth: dict[str, list[float]] | None
+    res: dict[str, dict[str, float]],
+    filters: list[str],
+    growth: dict[str, list[float]] | None,
+    interleaved: list[float] | None = None,
 ) -> list[str]:
     """The issue's targets as PASS / FAIL / n/a lines."""
     e, c, f = res.get("embedlab"), res.get("chroma"), res.get("faiss")
@@ -484,8 +526,15 @@ def targets(
     else:
         out.append(verdict("targets against Chroma", None, "embedlab or chroma not measured"))
     if e and f:
-        ratio = e["qps"] / f["qps"]
+        ratio = separate = e["qps"] / f["qps"]
         det = f"{ratio:.2f}x, recall {e['recall']:.4f} vs {f['recall']:.4f}"
+        if interleaved:
+            ratio = statistics.median(interleaved)
+            det = (
+                f"{ratio:.2f}x interleaved (median of {len(interleaved)} rounds, "
+                f"{min(interleaved):.2f}-{max(interleaved):.2f}); separate stores "
+                f"{separate:.2f}x; recall {e['recall']:.4f} vs {f['recall']:.4f}"
+            )
         out.append(verdict("q/s >= 0.75x raw faiss HNSW, same parameters", ratio >= 0.75, det))
     else:
         out.append(verdict("q/s vs raw faiss", None, "embedlab or faiss not measured"))
@@ -523,6 +572,13 @@ def main() -> None:
     parser.add_argument("--lance-nprobes", type=int, default=None, help="default: all lists")
     parser.add_argument("--warmup", type=int, default=50, help="untimed queries first")
     parser.add_argument("--repeat", type=int, default=1, help="runs per system; median counts")
+    parser.add_argument(
+        "--interleave",
+        type=int,
+        default=7,
+        help="rounds of embedlab vs raw faiss with both stores open (0: none); its median "
+        "ratio is the one the 0.75x target is judged on",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--growth", action="store_true", help="also 50k vs 500k clustered")
     parser.add_argument("--growth-size", type=int, default=500_000)
@@ -589,7 +645,10 @@ def main() -> None:
             for name, r in rows.items():
                 growth.setdefault(name, []).append(r["qps"])
         growth = {name: qps for name, qps in growth.items() if len(qps) == 2}
-    lines = targets(results, filters, growth)
+    interleaved = None
+    if args.interleave and "embedlab" in results and "faiss" in results:
+        interleaved = interleaved_vs_faiss(ds, cfg, args)
+    lines = targets(results, filters, growth, interleaved)
 
     if args.json:
         doc = {
@@ -597,6 +656,7 @@ def main() -> None:
             "selectivity": ds.selectivity,
             "config": {**asdict(cfg), "batch": args.batch, "k": args.k, "repeat": args.repeat},
             "results": results,
+            "interleaved_vs_faiss": interleaved,
             "growth": growth_rows,
             "targets": lines,
         }
