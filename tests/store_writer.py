@@ -161,7 +161,9 @@ def serve(folder: str) -> None:
         op = command["op"]
         if op in ("add", "upsert"):
             vectors = np.asarray(command["vectors"], dtype=np.float32)
-            getattr(col, op)(command["ids"], vectors, command.get("metadata"))
+            getattr(col, op)(
+                command["ids"], vectors, command.get("metadata"), documents=command.get("documents")
+            )
             _emit({"ok": len(command["ids"])})
         elif op == "delete":
             _emit({"ok": col.delete(ids=command["ids"])})

@@ -247,6 +247,48 @@ def test_view_only_queries_ask_sqlite_only_after_a_commit_and_see_every_one(
         server.close()
 
 
+def test_documents_are_read_from_sqlite_only_once_the_view_has_held_one(
+    tmp_path: Path, server: Server
+) -> None:
+    """Rows with no documents: a query with the default include (documents too) answers
+    None for each from the view, with no read of SQLite's documents and no transaction.
+    A row with a document, written here or by another process, turns the reads back on,
+    and a reopened database knows it from the rows it loads."""
+    rng = np.random.default_rng(13)
+    folder = tmp_path / "db"
+    with Database(folder) as db:
+        col = db.get_collection("c")
+        plain = _vectors(rng, 2)
+        col.add(["a", "b"], plain)
+        statements: list[str] = []
+        storage = col._impl._db.storage  # type: ignore[attr-defined]
+        storage.conn.set_trace_callback(statements.append)
+        got = col.query(plain[0], k=2)
+        assert got.ids[0] == "a" and got.documents == (None, None)
+        assert not [s for s in statements if "document" in s or s.startswith("BEGIN")]
+        assert col.get(["a"]).documents == (None,)  # in a transaction, no document read
+        assert not [s for s in statements if "document" in s]
+        theirs = _vectors(rng, 1)
+        server("add", ["d"], vectors=theirs.tolist(), documents=["their text"])
+        got = col.query(theirs[0], k=2)
+        assert got.ids[0] == "d" and got.documents[0] == "their text"
+        assert [s for s in statements if "document" in s]
+        storage.conn.set_trace_callback(None)
+        server.close()
+    with Database(folder) as db:  # the index file holds every row: loaded from it
+        col = db.get_collection("c")
+        assert col.query(theirs[0], k=1).documents == ("their text",)
+    folder2 = tmp_path / "own"
+    with Database(folder2) as db:
+        col = db.create_collection("c", dim=CHURN_DIM, metric="euclidean", index="flat")
+        col.add(["a"], plain[:1])
+        assert col.query(plain[0], k=1).documents == (None,)
+        col.add(["e"], plain[1:], documents=["my text"])
+        assert col.query(plain[1], k=1).documents == ("my text",)
+        col.update(["a"], documents=["now a text"])
+        assert col.get(["a"]).documents == ("now a text",)
+
+
 def test_two_writer_processes_both_land(tmp_path: Path) -> None:
     folder = tmp_path / "db"
     _flat(folder)

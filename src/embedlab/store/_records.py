@@ -101,6 +101,7 @@ class Rows:
     blobs: list[bytes]
     metadata: list[str | None]
     seqs: npt.NDArray[np.int64]
+    any_document: bool = True  # whether any of them has a document (True when unknown)
 
 
 def row_checksum(

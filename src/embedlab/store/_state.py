@@ -180,6 +180,9 @@ class CollectionState:
         self._matrix = np.zeros((0, spec.width), dtype=spec.dtype)
         self._lists = np.zeros(0, dtype=bool)  # rows whose metadata holds a list
         self.any_lists = False
+        # False while no row ever added to this view had a document: queries asking for
+        # documents then answer None for each without reading SQLite.
+        self.documents_seen = False
         self.ids: list[str] = []
         self.metadata: list[Metadata] = []  # decoded once; results get copies
         self.columns = MetadataColumns()
@@ -268,14 +271,17 @@ class CollectionState:
         metadata: list[Metadata],
         *,
         in_index: bool = False,
+        documents: bool = True,
     ) -> None:
         """Add live rows at the next positions (vectors prepared, metadata validated).
 
-        ``in_index``: the rows are already in the ANN index (loaded from its file).
+        ``in_index``: the rows are already in the ANN index (loaded from its file);
+        ``documents``: whether any of them may have a document.
         """
         count = len(labels)
         if count == 0:
             return
+        self.documents_seen = self.documents_seen or documents
         end = self.n + count
         if end > len(self._labels):
             capacity = max(end, 2 * len(self._labels), 1024)
@@ -373,7 +379,8 @@ class CollectionState:
     def apply_rows(self, rows: Rows) -> None:
         """Append rows read from SQLite."""
         vectors = prepare(self.spec, decode_vectors(self.spec, rows.blobs))
-        self.append(rows.labels, rows.ids, vectors, _decode_metadata(rows.metadata))
+        metadata = _decode_metadata(rows.metadata)
+        self.append(rows.labels, rows.ids, vectors, metadata, documents=rows.any_document)
 
     @contextmanager
     def following(self, seq: int) -> Iterator[None]:
@@ -561,7 +568,7 @@ def _from_file(
         text = rows.metadata[i]
         if text:
             meta[p] = json.loads(text)
-    state.append(file_labels, ids, vectors, meta, in_index=True)
+    state.append(file_labels, ids, vectors, meta, in_index=True, documents=rows.any_document)
     alive = np.zeros(width, dtype=bool)
     alive[pos[olds]] = True
     state.kill(np.flatnonzero(~alive).astype(np.int64))
@@ -574,6 +581,7 @@ def _from_file(
             blobs=[rows.blobs[i] for i in news],
             metadata=[rows.metadata[i] for i in news],
             seqs=rows.seqs[news],
+            any_document=rows.any_document,
         )
     )
     state.saved_seq = entry.seq

@@ -368,7 +368,7 @@ class Storage:
     def rows_since(self, collection_id: int, seq: int) -> Rows:
         """Live rows with a sequence number above ``seq`` (all live rows for seq = -1)."""
         cursor = self.conn.execute(
-            "SELECT label, id, vector, metadata, seq FROM items"
+            "SELECT label, id, vector, metadata, seq, document IS NOT NULL FROM items"
             " WHERE collection_id = ? AND seq > ? AND deleted_seq IS NULL ORDER BY label",
             (collection_id, seq),
         )
@@ -379,6 +379,7 @@ class Storage:
             blobs=[r[2] for r in rows],
             metadata=[r[3] for r in rows],
             seqs=np.fromiter((r[4] for r in rows), dtype=np.int64, count=len(rows)),
+            any_document=any(r[5] for r in rows),
         )
 
     def tombstones_since(self, collection_id: int, seq: int) -> npt.NDArray[np.int64]:

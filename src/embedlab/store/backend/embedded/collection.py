@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 __all__ = ["EmbeddedCollection"]
 
 R = TypeVar("R", bound=GetResult)
-_METADATA = Include.METADATA
-_FROM_SQL = frozenset((Include.DOCUMENTS, Include.VECTORS))  # read from SQLite, not the view
+_METADATA, _DOCUMENTS, _VECTORS = Include.METADATA, Include.DOCUMENTS, Include.VECTORS
+_FROM_SQL = frozenset((_DOCUMENTS, _VECTORS))  # read from SQLite, not the view
 
 
 class EmbeddedCollection:
@@ -181,33 +181,17 @@ class EmbeddedCollection:
         exact_threshold: int,
         max_distance: float | None,
     ) -> list[QueryResult]:
-        if not include.isdisjoint(_FROM_SQL) or not where_document.is_all():
-            with self._reading() as state:  # one snapshot for the view and the SQL reads
-                return self._answer(
-                    state,
-                    queries,
-                    k,
-                    where,
-                    where_document,
-                    include,
-                    overrides,
-                    exact_threshold,
-                    max_distance,
-                )
-        # Answered from the view alone (ids, distances, metadata): caught up to the latest
-        # commit (the catch-up reads in a transaction of its own), no transaction held.
-        with self._db.lock:
-            return self._answer(
-                self._current(),
-                queries,
-                k,
-                where,
-                where_document,
-                include,
-                overrides,
-                exact_threshold,
-                max_distance,
-            )
+        args = (queries, k, where, where_document, include, overrides, exact_threshold)
+        if where_document.is_all() and _VECTORS not in include:
+            # Answered from the view alone (ids, distances, metadata; documents only when
+            # the view has never held one): caught up to the latest commit (the catch-up
+            # reads in a transaction of its own), no transaction held.
+            with self._db.lock:
+                state = self._current()
+                if _DOCUMENTS not in include or not state.documents_seen:
+                    return self._answer(state, *args, max_distance)
+        with self._reading() as state:  # one snapshot for the view and the SQL reads
+            return self._answer(state, *args, max_distance)
 
     def _answer(
         self,
@@ -401,7 +385,9 @@ class EmbeddedCollection:
             )
         with state.following(seq):
             state.kill(replaced)
-            state.append(labels, batch.ids, prepare(self.spec, batch.vectors), batch.metadata)
+            vectors = prepare(self.spec, batch.vectors)
+            documents = any(d is not None for d in batch.documents)
+            state.append(labels, batch.ids, vectors, batch.metadata, documents=documents)
 
     def _mask(
         self, state: CollectionState, where: Where, where_document: DocumentFilter
@@ -452,10 +438,10 @@ class EmbeddedCollection:
         if not wanted.isdisjoint(_FROM_SQL):
             labels = state.labels[positions].tolist()
             storage = self._db.storage
-            if Include.DOCUMENTS in wanted:
-                docs = storage.fetch(labels, "document") if labels else {}
+            if _DOCUMENTS in wanted:
+                docs = storage.fetch(labels, "document") if labels and state.documents_seen else {}
                 fields["documents"] = tuple([docs.get(label) for label in labels])
-            if Include.VECTORS in wanted:
+            if _VECTORS in wanted:
                 blobs = storage.fetch(labels, "vector") if labels else {}
                 fields["vectors"] = unpack_vectors(self.spec, [blobs[label] for label in labels])
         return kind._make(**fields)
