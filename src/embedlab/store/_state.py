@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +40,7 @@ from embedlab.store.index._faiss import unit_rows
 from embedlab.store.metadata import Metadata
 
 _F32 = np.dtype(np.float32)
+T = TypeVar("T")
 
 __all__ = [
     "CollectionState",
@@ -234,13 +235,11 @@ class CollectionState:
 
     def ids_of(self, positions: list[int]) -> tuple[str, ...]:
         """The ids at these positions."""
-        if len(positions) == 1:
-            return (self.ids[positions[0]],)
-        return itemgetter(*positions)(self.ids) if positions else ()
+        return _take(self.ids, positions)
 
     def metadata_of(self, positions: list[int]) -> tuple[Metadata, ...]:
         """Fresh copies of these rows' metadata (lists copied too, so callers may mutate)."""
-        rows = [self.metadata[p] for p in positions]
+        rows = _take(self.metadata, positions)
         if not self.any_lists or not self._lists[positions].any():
             return tuple(map(dict.copy, rows))  # copy(): twice as fast as dict(m)
         return tuple({k: list(v) if type(v) is list else v for k, v in m.items()} for m in rows)
@@ -596,6 +595,13 @@ def _from_file(
         )
         state.stale_file = True
     return state
+
+
+def _take(items: list[T], positions: list[int]) -> tuple[T, ...]:
+    """The items at these positions, as a tuple (one C call for several)."""
+    if len(positions) == 1:
+        return (items[positions[0]],)
+    return itemgetter(*positions)(items) if positions else ()
 
 
 def _decode_metadata(texts: list[str | None]) -> list[Metadata]:

@@ -181,7 +181,6 @@ class EmbeddedCollection:
         exact_threshold: int,
         max_distance: float | None,
     ) -> list[QueryResult]:
-        args = (queries, k, where, where_document, include, overrides, exact_threshold)
         if where_document.is_all() and _VECTORS not in include:
             # Answered from the view alone (ids, distances, metadata; documents only when
             # the view has never held one): caught up to the latest commit (the catch-up
@@ -189,9 +188,29 @@ class EmbeddedCollection:
             with self._db.lock:
                 state = self._current()
                 if _DOCUMENTS not in include or not state.documents_seen:
-                    return self._answer(state, *args, max_distance)
+                    return self._answer(
+                        state,
+                        queries,
+                        k,
+                        where,
+                        where_document,
+                        include,
+                        overrides,
+                        exact_threshold,
+                        max_distance,
+                    )
         with self._reading() as state:  # one snapshot for the view and the SQL reads
-            return self._answer(state, *args, max_distance)
+            return self._answer(
+                state,
+                queries,
+                k,
+                where,
+                where_document,
+                include,
+                overrides,
+                exact_threshold,
+                max_distance,
+            )
 
     def _answer(
         self,
