@@ -12,7 +12,7 @@ config: mean over the attention mask for all-MiniLM-L6-v2) and normalization are
 torch backend's, so the two backends' vectors are comparable: the fp32 file matches
 sentence-transformers to cosine ~1, int8 to ~0.998.
 
-Quantization, stated once (recipe 3): weights are int8 per output channel, activations are
+Quantization, stated once (recipe 4): weights are int8 per output channel, activations are
 quantized at run time with ``quantize_dynamic`` (uint8, one scale per tensor). One scale
 per tensor alone loses too much (mean cosine 0.992): the first token ([CLS]) carries
 activations ~10x everyone else's in a few channels, which coarsens every other row. So
@@ -24,11 +24,15 @@ stays fp32. onnxruntime's fused ``SkipLayerNormalization`` and ``BiasGelu`` kern
 slower on CPU than ``Add`` + ``LayerNormalization`` / ``Gelu``, so the int8 file keeps
 them unfused and the session turns those two fusions off. Recipe 2 (``MatMulNBits``
 feed-forward, per-row-block activations) matched this cosine but ran ~1.3x slower on
-256-token windows. An int8 vector depends slightly on the other texts in its batch
-(attention inputs share one scale per batch; cosine > 0.99 between batchings); the same
-call is deterministic. Batches of long texts run in pieces of at most ``_TOKENS_PER_RUN``
-padded tokens (faster per token on a CPU's cache; the caller's ``batch_size`` still bounds
-the texts per piece).
+256-token windows. Attention runs in an ``If``: a batch without padding (all 256-token
+windows of long texts, or texts of one length) takes ``MultiHeadAttention`` without a mask,
+which onnxruntime computes with flash attention (~1.35x faster than the masked kernel,
+~8% of a window batch), on the same int8 projection; a padded batch runs ``QAttention``
+as in recipe 3, so vectors are unchanged but for float noise. An int8 vector depends
+slightly on the other texts in its batch (attention inputs share one scale per batch;
+cosine > 0.99 between batchings); the same call is deterministic. How a call is cut into
+onnxruntime runs, and why several runs go side by side on single-threaded runs, is in
+:mod:`embedlab.encoders._onnx_runs`.
 
 The encoder keeps the torch backend's ``name`` (collections built with either backend
 can be queried with the other); its ``cache_id`` names the backend, so the embedding
@@ -41,8 +45,8 @@ import hashlib
 import json
 import os
 import re
+import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +58,7 @@ from embedlab._platform import available_cores
 from embedlab._validation import check_int
 from embedlab.encoders._loading import ModelFolder, Pooling, locate
 from embedlab.encoders._onnx_build import PIP_LINE, RECIPE, ensure_files
+from embedlab.encoders._onnx_runs import plan_runs, run_all
 from embedlab.encoders._windows import WindowPlanning
 from embedlab.encoders.base import EncodeStats
 from embedlab.errors import FormatError, InvalidParameterError, MissingDependencyError
@@ -64,14 +69,6 @@ __all__ = ["OnnxEncoder", "default_cache_dir"]
 FloatArray = npt.NDArray[np.float32]
 _UNFUSED = ("SkipLayerNormFusion", "BiasGeluFusion")
 """onnxruntime fusions the session turns off: the unfused kernels are faster on CPU."""
-_TOKENS_PER_RUN = 1024
-"""Most padded tokens one onnxruntime run gets: a caller's batch of long sequences is cut
-into runs of at most this many tokens (4 windows of 256), which ran ~1.2x faster per
-token than 32 windows at once on 2 cores (the activations stay in cache); only batches
-at least ``_CUT_FROM`` tokens wide are cut, in even pieces. The vectors are the same but
-for int8 noise (runs share one activation scale per matrix), cosine > 0.995 to uncut."""
-_CUT_FROM = 128
-"""Batches narrower than this many tokens run whole (small runs cost more than they save)."""
 _WEIGHTS = re.compile(r".*\.(safetensors|bin)$|config\.json$")
 
 
@@ -114,7 +111,10 @@ class OnnxEncoder(WindowPlanning):
         model: a registered name (``"minilm"``) or a local sentence-transformers or
             Hugging Face model folder.
         quantize: run the dynamic int8 file (default); ``False`` runs the fp32 export.
-        threads: onnxruntime intra-op threads (default: every core this process may use).
+        threads: cores to use (default: every core this process may use): a call of
+            several runs (more texts than ``batch_size``, or long texts) runs that many
+            single-threaded runs side by side; a call of one run gives it this many
+            onnxruntime intra-op threads.
         cache_dir: where exported files live (default: :func:`default_cache_dir`).
         pooling, query_prompt, passage_prompt, truncate, overlap, name: as for
             :class:`~embedlab.encoders.TransformerEncoder`.
@@ -179,16 +179,12 @@ class OnnxEncoder(WindowPlanning):
         )
         self.export_seconds = time.perf_counter() - start if built else 0.0
         """Seconds this construction spent exporting and quantizing (0.0: all cached)."""
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            str(self.model_file),
-            options,
-            providers=["CPUExecutionProvider"],
-            disabled_optimizers=list(_UNFUSED),  # see the module docstring
-        )
+        self._ort = ort
+        self._session = self._open_session(self.threads)
+        self._solo: Any = None  # the single-threaded session for runs side by side, when needed
+        self._solo_lock = threading.Lock()
+        self._parallel = True
+        """Whether a call of several runs runs them side by side (see ``_onnx_runs``)."""
         self.last_stats = EncodeStats(texts=0, sequences=0, truncated=0, split=0, seconds=0.0)
         """What the latest :meth:`encode` call did (inputs truncated or split, timing)."""
 
@@ -221,32 +217,21 @@ class OnnxEncoder(WindowPlanning):
         self, sequences: list[list[int]], batch_size: int, show_progress: bool, prompt: str
     ) -> FloatArray:
         """Pooled (and, per the model, normalized) vectors of id sequences, in input order."""
-        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
         out = np.empty((len(sequences), self._dim), dtype=np.float32)
         pad = self._tokenizer.pad_token_id or 0
         skip = len(self._prefix) + len(self._ids([prompt])[0]) if prompt else 0
-        starts = range(0, len(order), batch_size)
-        batches: Iterable[int] = starts
-        if show_progress:
-            from rich.progress import track
+        workers = self.threads if self._parallel else 1
+        runs = plan_runs([len(s) for s in sequences], batch_size)
+        # several runs: side by side, one thread each; one run: every thread on it
+        session = self._single_threaded() if workers > 1 and len(runs) > 1 else self._session
 
-            from embedlab._progress import stderr_console
+        def work(run: list[int]) -> None:
+            out[run] = self._run(session, [sequences[i] for i in run], pad, skip)
 
-            batches = track(
-                starts, description="encoding", total=len(starts), console=stderr_console()
-            )
-        for start in batches:
-            batch = order[start : start + batch_size]
-            # one onnxruntime run per at most _TOKENS_PER_RUN padded tokens (see its note)
-            width = len(sequences[batch[-1]])
-            runs = -(-len(batch) * width // _TOKENS_PER_RUN) if width >= _CUT_FROM else 1
-            rows = -(-len(batch) // runs)  # even pieces
-            for first in range(0, len(batch), rows):
-                run = batch[first : first + rows]
-                out[run] = self._run([sequences[i] for i in run], pad, skip)
+        run_all(runs, work, workers, show_progress)
         return out
 
-    def _run(self, rows: list[list[int]], pad: int, skip: int) -> FloatArray:
+    def _run(self, session: Any, rows: list[list[int]], pad: int, skip: int) -> FloatArray:
         """One onnxruntime run: the pooled vectors of id sequences sorted by length."""
         width = len(rows[-1])
         ids = np.full((len(rows), width), pad, dtype=np.int64)
@@ -257,10 +242,30 @@ class OnnxEncoder(WindowPlanning):
         feeds = {"input_ids": ids, "attention_mask": mask}
         if self._token_types:
             feeds["token_type_ids"] = np.zeros_like(ids)
-        (hidden,) = self._session.run(["last_hidden_state"], feeds)
+        (hidden,) = session.run(["last_hidden_state"], feeds)
         if skip and not self._head.include_prompt:
             mask[:, :skip] = 0
         return _pool(np.asarray(hidden, dtype=np.float32), mask, self._head)
+
+    def _open_session(self, threads: int) -> Any:
+        """An onnxruntime session on the model file with ``threads`` intra-op threads."""
+        options = self._ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        return self._ort.InferenceSession(
+            str(self.model_file),
+            options,
+            providers=["CPUExecutionProvider"],
+            disabled_optimizers=list(_UNFUSED),  # see the module docstring
+        )
+
+    def _single_threaded(self) -> Any:
+        """The single-threaded session that runs side by side share, opened on first use."""
+        with self._solo_lock:
+            if self._solo is None:
+                self._solo = self._open_session(1)
+            return self._solo
 
 
 def _pool(hidden: FloatArray, mask: npt.NDArray[np.int64], head: _Head) -> FloatArray:
