@@ -1,14 +1,17 @@
 """How an :class:`~embedlab.encoders.onnx.OnnxEncoder` cuts one call's token sequences into
 onnxruntime runs, and runs them: in turn on one session with every thread, or side by side
-on single-threaded runs from several Python threads.
+on one single-threaded session from several Python threads.
 
 Two threads inside one run meet at every operator (each matrix product is split between
 them and the faster waits for the slower); two runs side by side, one thread each, never
-wait for each other. On 2 cores the latter encoded 256-token windows ~8% faster and short
-texts ~10% faster (benchmarks/RESULTS.md, issue 11). So a call that makes several runs
-gives them to ``workers`` threads over a single-threaded session (onnxruntime's ``run``
-is thread-safe and releases the GIL); a call that makes one run (a query) runs it on the
-multi-threaded session, where both cores shorten its latency.
+wait for each other. Measured on 2 cores (benchmarks/RESULTS.md, issue 11, interleaved in
+one process): 256-token windows ran 2-3% faster side by side on a quiet machine and far
+more steadily under load (no run over 1.6 s where runs in turn spiked to 2-6 s), but short
+and ~90-token texts ran 5% and 2% slower (their runs are cheap, and the Python between
+them is serial). So only runs at least :data:`CUT_FROM` tokens wide go side by side, when
+a call has two or more; the rest run in turn on the multi-threaded session, as does a
+call of one run (a query), where every core shortens its latency. onnxruntime's ``run``
+is thread-safe and releases the GIL.
 """
 
 from __future__ import annotations
@@ -65,33 +68,44 @@ def _even(items: list[int], parts: int) -> list[list[int]]:
 
 def run_all(
     runs: list[list[int]],
-    work: Callable[[list[int]], None],
+    work: Callable[[list[int], bool], None],
     workers: int,
+    in_turn: int = 0,
     show_progress: bool = False,
 ) -> None:
-    """Call ``work(run)`` for every run: in turn, or from ``workers`` threads side by side.
+    """Call ``work(run, side_by_side)`` for every run, in order of ``runs``.
 
-    ``work`` must be safe to call from several threads at once (each run writes its own
-    rows); its first error is raised here, once the runs already started have finished
-    (the others are dropped).
+    The first ``in_turn`` runs go one after the other (``side_by_side`` False); the rest
+    go to ``workers`` threads side by side (True) when there are two or more of them and
+    ``workers > 1``, else in turn too. ``work`` must be safe to call from several threads
+    at once (each run writes its own rows); its first error is raised here, once the runs
+    already started have finished (the others are dropped).
 
     Example:
         >>> done = []
-        >>> run_all([[0, 1], [2]], done.append, workers=2)
+        >>> run_all([[0], [1, 2], [3, 4]], lambda run, side: done.append((run, side)), 2, 1)
         >>> sorted(done)
-        [[0, 1], [2]]
+        [([0], False), ([1, 2], True), ([3, 4], True)]
     """
-    if workers <= 1 or len(runs) <= 1:
-        _drain(map(work, runs), len(runs), show_progress)
-        return
-    pool = ThreadPoolExecutor(max_workers=min(workers, len(runs)))
+    rest = runs[in_turn:]
+    together = workers > 1 and len(rest) > 1
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(rest))) if together else None
+
+    def steps() -> Iterator[object]:
+        for run in runs[: in_turn if pool is not None else len(runs)]:
+            work(run, False)
+            yield run
+        if pool is not None:
+            yield from pool.map(lambda run: work(run, True), rest)  # in order; first error
+
     try:
-        _drain(pool.map(work, runs), len(runs), show_progress)  # in order; first error
+        _drain(steps(), len(runs), show_progress)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _drain(done: Iterator[None], total: int, show_progress: bool) -> None:
+def _drain(done: Iterator[object], total: int, show_progress: bool) -> None:
     """Consume the runs' results, with a progress bar on stderr when asked."""
     if show_progress:
         from rich.progress import track

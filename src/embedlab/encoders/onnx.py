@@ -58,7 +58,7 @@ from embedlab._platform import available_cores
 from embedlab._validation import check_int
 from embedlab.encoders._loading import ModelFolder, Pooling, locate
 from embedlab.encoders._onnx_build import PIP_LINE, RECIPE, ensure_files
-from embedlab.encoders._onnx_runs import plan_runs, run_all
+from embedlab.encoders._onnx_runs import CUT_FROM, plan_runs, run_all
 from embedlab.encoders._windows import WindowPlanning
 from embedlab.encoders.base import EncodeStats
 from embedlab.errors import FormatError, InvalidParameterError, MissingDependencyError
@@ -111,10 +111,9 @@ class OnnxEncoder(WindowPlanning):
         model: a registered name (``"minilm"``) or a local sentence-transformers or
             Hugging Face model folder.
         quantize: run the dynamic int8 file (default); ``False`` runs the fp32 export.
-        threads: cores to use (default: every core this process may use): a call of
-            several runs (more texts than ``batch_size``, or long texts) runs that many
-            single-threaded runs side by side; a call of one run gives it this many
-            onnxruntime intra-op threads.
+        threads: cores to use (default: every core this process may use): onnxruntime
+            intra-op threads for each run, except that the runs of long texts (several
+            windows of 256 tokens) go this many side by side, one thread each.
         cache_dir: where exported files live (default: :func:`default_cache_dir`).
         pooling, query_prompt, passage_prompt, truncate, overlap, name: as for
             :class:`~embedlab.encoders.TransformerEncoder`.
@@ -184,7 +183,7 @@ class OnnxEncoder(WindowPlanning):
         self._solo: Any = None  # the single-threaded session for runs side by side, when needed
         self._solo_lock = threading.Lock()
         self._parallel = True
-        """Whether a call of several runs runs them side by side (see ``_onnx_runs``)."""
+        """Whether wide runs may go side by side (see ``_onnx_runs``; off for A/B tests)."""
         self.last_stats = EncodeStats(texts=0, sequences=0, truncated=0, split=0, seconds=0.0)
         """What the latest :meth:`encode` call did (inputs truncated or split, timing)."""
 
@@ -221,14 +220,16 @@ class OnnxEncoder(WindowPlanning):
         pad = self._tokenizer.pad_token_id or 0
         skip = len(self._prefix) + len(self._ids([prompt])[0]) if prompt else 0
         workers = self.threads if self._parallel else 1
-        runs = plan_runs([len(s) for s in sequences], batch_size)
-        # several runs: side by side, one thread each; one run: every thread on it
-        session = self._single_threaded() if workers > 1 and len(runs) > 1 else self._session
+        runs = plan_runs([len(s) for s in sequences], batch_size)  # narrowest first
+        wide = sum(len(sequences[run[-1]]) >= CUT_FROM for run in runs)
+        # two or more wide runs: side by side, one thread each; the rest: every thread on each
+        solo = self._single_threaded() if workers > 1 and wide > 1 else self._session
 
-        def work(run: list[int]) -> None:
+        def work(run: list[int], side_by_side: bool) -> None:
+            session = solo if side_by_side else self._session
             out[run] = self._run(session, [sequences[i] for i in run], pad, skip)
 
-        run_all(runs, work, workers, show_progress)
+        run_all(runs, work, workers, len(runs) - wide, show_progress)
         return out
 
     def _run(self, session: Any, rows: list[list[int]], pad: int, skip: int) -> FloatArray:
