@@ -8,7 +8,7 @@ wait for each other. Measured on 2 cores (benchmarks/RESULTS.md, issue 11, inter
 one process): 256-token windows ran 2-3% faster side by side on a quiet machine and far
 more steadily under load (no run over 1.6 s where runs in turn spiked to 2-6 s), but short
 and ~90-token texts ran 5% and 2% slower (their runs are cheap, and the Python between
-them is serial). So only runs at least :data:`CUT_FROM` tokens wide go side by side, when
+them is serial). So only runs at least :data:`SIDE_BY_SIDE_FROM` tokens wide go side by side, when
 a call has two or more; the rest run in turn on the multi-threaded session, as does a
 call of one run (a query), where every core shortens its latency. onnxruntime's ``run``
 is thread-safe and releases the GIL.
@@ -20,7 +20,7 @@ import itertools
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["CUT_FROM", "TOKENS_PER_RUN", "plan_runs", "run_all"]
+__all__ = ["CUT_FROM", "SIDE_BY_SIDE_FROM", "TOKENS_PER_RUN", "plan_runs", "run_all"]
 
 TOKENS_PER_RUN = 1024
 """Most padded tokens one run of wide sequences gets: a batch of long sequences is cut into
@@ -30,6 +30,8 @@ for int8 noise (runs share one activation scale per matrix), cosine > 0.995 to u
 CUT_FROM = 128
 """Batches narrower than this many tokens are not cut by tokens (small runs cost more
 than they save)."""
+SIDE_BY_SIDE_FROM = 128
+"""Runs at least this many tokens wide go side by side when a call has two or more."""
 
 
 def plan_runs(lengths: Sequence[int], batch_size: int) -> list[list[int]]:

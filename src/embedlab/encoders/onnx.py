@@ -56,9 +56,10 @@ import numpy.typing as npt
 
 from embedlab._platform import available_cores
 from embedlab._validation import check_int
+from embedlab.encoders import _onnx_runs
 from embedlab.encoders._loading import ModelFolder, Pooling, locate
 from embedlab.encoders._onnx_build import PIP_LINE, RECIPE, ensure_files
-from embedlab.encoders._onnx_runs import CUT_FROM, plan_runs, run_all
+from embedlab.encoders._onnx_runs import plan_runs, run_all
 from embedlab.encoders._windows import WindowPlanning
 from embedlab.encoders.base import EncodeStats
 from embedlab.errors import FormatError, InvalidParameterError, MissingDependencyError
@@ -221,7 +222,7 @@ class OnnxEncoder(WindowPlanning):
         skip = len(self._prefix) + len(self._ids([prompt])[0]) if prompt else 0
         workers = self.threads if self._parallel else 1
         runs = plan_runs([len(s) for s in sequences], batch_size)  # narrowest first
-        wide = sum(len(sequences[run[-1]]) >= CUT_FROM for run in runs)
+        wide = sum(len(sequences[run[-1]]) >= _onnx_runs.SIDE_BY_SIDE_FROM for run in runs)
         # two or more wide runs: side by side, one thread each; the rest: every thread on each
         solo = self._single_threaded() if workers > 1 and wide > 1 else self._session
 
