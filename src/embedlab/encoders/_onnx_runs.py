@@ -5,13 +5,12 @@ on one single-threaded session from several Python threads.
 Two threads inside one run meet at every operator (each matrix product is split between
 them and the faster waits for the slower); two runs side by side, one thread each, never
 wait for each other. Measured on 2 cores (benchmarks/RESULTS.md, issue 11, interleaved in
-one process): 256-token windows ran 2-3% faster side by side on a quiet machine and far
-more steadily under load (no run over 1.6 s where runs in turn spiked to 2-6 s), but short
-and ~90-token texts ran 5% and 2% slower (their runs are cheap, and the Python between
-them is serial). So only runs at least :data:`SIDE_BY_SIDE_FROM` tokens wide go side by side, when
-a call has two or more; the rest run in turn on the multi-threaded session, as does a
-call of one run (a query), where every core shortens its latency. onnxruntime's ``run``
-is thread-safe and releases the GIL.
+one process): 40 texts of 256-token windows took 1.52-1.54 s side by side against
+1.54-1.91 s in turn (2-4%, and steadier), but 1,000 short and 500
+~90-token texts ran 5% and 2% slower side by side (why, not settled). So only runs at
+least :data:`SIDE_BY_SIDE_FROM` tokens wide go side by side, when a call has two or more;
+the rest run in turn on the multi-threaded session, as does a call of one run (a query),
+where every core shortens its latency. onnxruntime's ``run`` is thread-safe and releases the GIL.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ them unfused and the session turns those two fusions off. Recipe 2 (``MatMulNBit
 feed-forward, per-row-block activations) matched this cosine but ran ~1.3x slower on
 256-token windows. Attention runs in an ``If``: a batch without padding (all 256-token
 windows of long texts, or texts of one length) takes ``MultiHeadAttention`` without a mask,
-which onnxruntime computes with flash attention (~1.35x faster than the masked kernel,
+which onnxruntime computes with flash attention (~1.3x faster than the masked kernel,
 ~8% of a window batch), on the same int8 projection; a padded batch runs ``QAttention``
 as in recipe 3, so vectors are unchanged but for float noise. An int8 vector depends
 slightly on the other texts in its batch (attention inputs share one scale per batch;
