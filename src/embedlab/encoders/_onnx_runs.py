@@ -4,13 +4,15 @@ on one single-threaded session from several Python threads.
 
 Two threads inside one run meet at every operator (each matrix product is split between
 them and the faster waits for the slower); two runs side by side, one thread each, never
-wait for each other. Measured on 2 cores (benchmarks/RESULTS.md, issue 11, interleaved in
-one process): 40 texts of 256-token windows took 1.52-1.54 s side by side against
-1.54-1.91 s in turn (2-4%, and steadier), but 1,000 short and 500
-~90-token texts ran 5% and 2% slower side by side (why, not settled). So only runs at
-least :data:`SIDE_BY_SIDE_FROM` tokens wide go side by side, when a call has two or more;
-the rest run in turn on the multi-threaded session, as does a call of one run (a query),
-where every core shortens its latency. onnxruntime's ``run`` is thread-safe and releases the GIL.
+wait for each other. Measured on 2 cores (benchmarks/RESULTS.md, issue 11): interleaved in
+one process on a quiet machine, 40 texts of 256-token windows took 1.52-1.54 s side by
+side against 1.54-1.91 s in turn, while 1,000 short and 500 ~90-token texts ran 5% and 2%
+slower side by side; but in benchmarks/encode.py runs beside other jobs, short texts in
+turn fell to ~545 texts/s in about half the processes (likely: the two threads of a run wait for
+each other whenever another process takes a core), where side by side held 690-740. So a
+call of two or more runs (at least :data:`SIDE_BY_SIDE_FROM` tokens wide; 0: any) runs
+them side by side; a call of one run (a query) runs on the multi-threaded session, where
+every core shortens its latency. onnxruntime's ``run`` is thread-safe and releases the GIL.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ for int8 noise (runs share one activation scale per matrix), cosine > 0.995 to u
 CUT_FROM = 128
 """Batches narrower than this many tokens are not cut by tokens (small runs cost more
 than they save)."""
-SIDE_BY_SIDE_FROM = 128
-"""Runs at least this many tokens wide go side by side when a call has two or more."""
+SIDE_BY_SIDE_FROM = 0
+"""Runs at least this many tokens wide go side by side when a call has two or more (0: all;
+128 would keep short texts in turn, 5% faster on a quiet machine, far slower on a busy one)."""
 
 
 def plan_runs(lengths: Sequence[int], batch_size: int) -> list[list[int]]:

@@ -112,9 +112,10 @@ class OnnxEncoder(WindowPlanning):
         model: a registered name (``"minilm"``) or a local sentence-transformers or
             Hugging Face model folder.
         quantize: run the dynamic int8 file (default); ``False`` runs the fp32 export.
-        threads: cores to use (default: every core this process may use): onnxruntime
-            intra-op threads for each run, except that the runs of long texts (several
-            windows of 256 tokens) go this many side by side, one thread each.
+        threads: cores to use (default: every core this process may use): a call of
+            several onnxruntime runs (more texts than ``batch_size``, or long texts) runs
+            this many side by side, one thread each; a call of one run gives it this many
+            intra-op threads.
         cache_dir: where exported files live (default: :func:`default_cache_dir`).
         pooling, query_prompt, passage_prompt, truncate, overlap, name: as for
             :class:`~embedlab.encoders.TransformerEncoder`.
@@ -223,7 +224,7 @@ class OnnxEncoder(WindowPlanning):
         workers = self.threads if self._parallel else 1
         runs = plan_runs([len(s) for s in sequences], batch_size)  # narrowest first
         wide = sum(len(sequences[run[-1]]) >= _onnx_runs.SIDE_BY_SIDE_FROM for run in runs)
-        # two or more wide runs: side by side, one thread each; the rest: every thread on each
+        # two or more (wide) runs: side by side, one thread each; else every thread on each
         solo = self._single_threaded() if workers > 1 and wide > 1 else self._session
 
         def work(run: list[int], side_by_side: bool) -> None:
