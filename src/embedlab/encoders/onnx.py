@@ -12,7 +12,7 @@ config: mean over the attention mask for all-MiniLM-L6-v2) and normalization are
 torch backend's, so the two backends' vectors are comparable: the fp32 file matches
 sentence-transformers to cosine ~1, int8 to ~0.998.
 
-Quantization, stated once (recipe 3): weights are int8 per output channel, activations are
+Quantization, stated once (recipe 4): weights are int8 per output channel, activations are
 quantized at run time with ``quantize_dynamic`` (uint8, one scale per tensor). One scale
 per tensor alone loses too much (mean cosine 0.992): the first token ([CLS]) carries
 activations ~10x everyone else's in a few channels, which coarsens every other row. So
@@ -24,11 +24,15 @@ stays fp32. onnxruntime's fused ``SkipLayerNormalization`` and ``BiasGelu`` kern
 slower on CPU than ``Add`` + ``LayerNormalization`` / ``Gelu``, so the int8 file keeps
 them unfused and the session turns those two fusions off. Recipe 2 (``MatMulNBits``
 feed-forward, per-row-block activations) matched this cosine but ran ~1.3x slower on
-256-token windows. An int8 vector depends slightly on the other texts in its batch
-(attention inputs share one scale per batch; cosine > 0.99 between batchings); the same
-call is deterministic. Batches of long texts run in pieces of at most ``_TOKENS_PER_RUN``
-padded tokens (faster per token on a CPU's cache; the caller's ``batch_size`` still bounds
-the texts per piece).
+256-token windows. Attention runs in an ``If``: a batch without padding (all 256-token
+windows of long texts, or texts of one length) takes ``MultiHeadAttention`` without a mask,
+which onnxruntime computes with flash attention (~1.3x faster than the masked kernel,
+~8% of a window batch), on the same int8 projection; a padded batch runs ``QAttention``
+as in recipe 3, so vectors are unchanged but for float noise. An int8 vector depends
+slightly on the other texts in its batch (attention inputs share one scale per batch;
+cosine > 0.99 between batchings); the same call is deterministic. How a call is cut into
+onnxruntime runs, and why several runs go side by side on single-threaded runs, is in
+:mod:`embedlab.encoders._onnx_runs`.
 
 The encoder keeps the torch backend's ``name`` (collections built with either backend
 can be queried with the other); its ``cache_id`` names the backend, so the embedding
@@ -37,15 +41,12 @@ cache never serves int8 vectors for fp32 ones.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import logging
 import os
 import re
+import threading
 import time
-import warnings
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,34 +54,22 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from embedlab._log import get_logger
 from embedlab._platform import available_cores
 from embedlab._validation import check_int
-from embedlab.encoders._loading import ModelFolder, Pooling, import_torch, load_model, locate
+from embedlab.encoders import _onnx_runs
+from embedlab.encoders._loading import ModelFolder, Pooling, locate
+from embedlab.encoders._onnx_build import PIP_LINE, RECIPE, ensure_files
+from embedlab.encoders._onnx_runs import plan_runs, run_all
 from embedlab.encoders._windows import WindowPlanning
 from embedlab.encoders.base import EncodeStats
 from embedlab.errors import FormatError, InvalidParameterError, MissingDependencyError
 from embedlab.metrics import normalize as unit_rows
 
-_log = get_logger(__name__)
-
 __all__ = ["OnnxEncoder", "default_cache_dir"]
 
 FloatArray = npt.NDArray[np.float32]
-PIP_LINE = "pip install 'embedlab[onnx]'"
-RECIPE = 3
-"""Version of the export recipe; bumping it moves the cache to fresh folders."""
-_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _UNFUSED = ("SkipLayerNormFusion", "BiasGeluFusion")
 """onnxruntime fusions the session turns off: the unfused kernels are faster on CPU."""
-_TOKENS_PER_RUN = 1024
-"""Most padded tokens one onnxruntime run gets: a caller's batch of long sequences is cut
-into runs of at most this many tokens (4 windows of 256), which ran ~1.2x faster per
-token than 32 windows at once on 2 cores (the activations stay in cache); only batches
-at least ``_CUT_FROM`` tokens wide are cut, in even pieces. The vectors are the same but
-for int8 noise (runs share one activation scale per matrix), cosine > 0.995 to uncut."""
-_CUT_FROM = 128
-"""Batches narrower than this many tokens run whole (small runs cost more than they save)."""
 _WEIGHTS = re.compile(r".*\.(safetensors|bin)$|config\.json$")
 
 
@@ -123,7 +112,10 @@ class OnnxEncoder(WindowPlanning):
         model: a registered name (``"minilm"``) or a local sentence-transformers or
             Hugging Face model folder.
         quantize: run the dynamic int8 file (default); ``False`` runs the fp32 export.
-        threads: onnxruntime intra-op threads (default: every core this process may use).
+        threads: cores to use (default: every core this process may use): a call of
+            several onnxruntime runs (more texts than ``batch_size``, or long texts) runs
+            this many side by side, one thread each; a call of one run gives it this many
+            intra-op threads.
         cache_dir: where exported files live (default: :func:`default_cache_dir`).
         pooling, query_prompt, passage_prompt, truncate, overlap, name: as for
             :class:`~embedlab.encoders.TransformerEncoder`.
@@ -183,21 +175,17 @@ class OnnxEncoder(WindowPlanning):
         base = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         self.cache_folder = base / f"{_slug(folder.name)}-{_model_hash(folder, self._token_types)}"
         start = time.perf_counter()
-        self.model_file, built = _ensure_files(
+        self.model_file, built = ensure_files(
             folder, mode, self.cache_folder, self._token_types, quantize
         )
         self.export_seconds = time.perf_counter() - start if built else 0.0
         """Seconds this construction spent exporting and quantizing (0.0: all cached)."""
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            str(self.model_file),
-            options,
-            providers=["CPUExecutionProvider"],
-            disabled_optimizers=list(_UNFUSED),  # see the module docstring
-        )
+        self._ort = ort
+        self._session = self._open_session(self.threads)
+        self._solo: Any = None  # the single-threaded session for runs side by side, when needed
+        self._solo_lock = threading.Lock()
+        self._parallel = True
+        """Whether wide runs may go side by side (see ``_onnx_runs``; off for A/B tests)."""
         self.last_stats = EncodeStats(texts=0, sequences=0, truncated=0, split=0, seconds=0.0)
         """What the latest :meth:`encode` call did (inputs truncated or split, timing)."""
 
@@ -230,32 +218,23 @@ class OnnxEncoder(WindowPlanning):
         self, sequences: list[list[int]], batch_size: int, show_progress: bool, prompt: str
     ) -> FloatArray:
         """Pooled (and, per the model, normalized) vectors of id sequences, in input order."""
-        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
         out = np.empty((len(sequences), self._dim), dtype=np.float32)
         pad = self._tokenizer.pad_token_id or 0
         skip = len(self._prefix) + len(self._ids([prompt])[0]) if prompt else 0
-        starts = range(0, len(order), batch_size)
-        batches: Iterable[int] = starts
-        if show_progress:
-            from rich.progress import track
+        workers = self.threads if self._parallel else 1
+        runs = plan_runs([len(s) for s in sequences], batch_size)  # narrowest first
+        wide = sum(len(sequences[run[-1]]) >= _onnx_runs.SIDE_BY_SIDE_FROM for run in runs)
+        # two or more (wide) runs: side by side, one thread each; else every thread on each
+        solo = self._single_threaded() if workers > 1 and wide > 1 else self._session
 
-            from embedlab._progress import stderr_console
+        def work(run: list[int], side_by_side: bool) -> None:
+            session = solo if side_by_side else self._session
+            out[run] = self._run(session, [sequences[i] for i in run], pad, skip)
 
-            batches = track(
-                starts, description="encoding", total=len(starts), console=stderr_console()
-            )
-        for start in batches:
-            batch = order[start : start + batch_size]
-            # one onnxruntime run per at most _TOKENS_PER_RUN padded tokens (see its note)
-            width = len(sequences[batch[-1]])
-            runs = -(-len(batch) * width // _TOKENS_PER_RUN) if width >= _CUT_FROM else 1
-            rows = -(-len(batch) // runs)  # even pieces
-            for first in range(0, len(batch), rows):
-                run = batch[first : first + rows]
-                out[run] = self._run([sequences[i] for i in run], pad, skip)
+        run_all(runs, work, workers, len(runs) - wide, show_progress)
         return out
 
-    def _run(self, rows: list[list[int]], pad: int, skip: int) -> FloatArray:
+    def _run(self, session: Any, rows: list[list[int]], pad: int, skip: int) -> FloatArray:
         """One onnxruntime run: the pooled vectors of id sequences sorted by length."""
         width = len(rows[-1])
         ids = np.full((len(rows), width), pad, dtype=np.int64)
@@ -266,10 +245,30 @@ class OnnxEncoder(WindowPlanning):
         feeds = {"input_ids": ids, "attention_mask": mask}
         if self._token_types:
             feeds["token_type_ids"] = np.zeros_like(ids)
-        (hidden,) = self._session.run(["last_hidden_state"], feeds)
+        (hidden,) = session.run(["last_hidden_state"], feeds)
         if skip and not self._head.include_prompt:
             mask[:, :skip] = 0
         return _pool(np.asarray(hidden, dtype=np.float32), mask, self._head)
+
+    def _open_session(self, threads: int) -> Any:
+        """An onnxruntime session on the model file with ``threads`` intra-op threads."""
+        options = self._ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        return self._ort.InferenceSession(
+            str(self.model_file),
+            options,
+            providers=["CPUExecutionProvider"],
+            disabled_optimizers=list(_UNFUSED),  # see the module docstring
+        )
+
+    def _single_threaded(self) -> Any:
+        """The single-threaded session that runs side by side share, opened on first use."""
+        with self._solo_lock:
+            if self._solo is None:
+                self._solo = self._open_session(1)
+            return self._solo
 
 
 def _pool(hidden: FloatArray, mask: npt.NDArray[np.int64], head: _Head) -> FloatArray:
@@ -383,217 +382,3 @@ def _model_hash(folder: ModelFolder, token_types: bool) -> str:
             with path.open("rb") as handle:
                 digest.update(hashlib.file_digest(handle, "sha256").digest())
     return digest.hexdigest()[:16]
-
-
-# -- export, optimization and quantization (once per model) ------------------------------
-
-
-def _ensure_files(
-    folder: ModelFolder, mode: Pooling | None, target: Path, token_types: bool, quantize: bool
-) -> tuple[Path, bool]:
-    """The cached ONNX file to run, and whether it was built now (export, quantization)."""
-    fp32, int8 = target / "model.fp32.onnx", target / "model.int8.onnx"
-    wanted = int8 if quantize else fp32
-    if wanted.is_file():
-        return wanted, False
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidParameterError(
-            f"cannot create the ONNX cache folder {str(target)!r} ({exc}); pass cache_dir= "
-            f"or set EMBEDLAB_CACHE to a writable folder"
-        ) from exc
-    _import_tools()  # fail early, before torch loads the model, if onnx is missing
-    if not fp32.is_file():
-        _export(folder, mode, fp32, token_types)
-    if quantize:
-        _quantize(fp32, int8)
-    return wanted, True
-
-
-def _temporary(path: Path) -> Path:
-    """A sibling name to write before an atomic rename (safe with concurrent exports)."""
-    return path.with_name(f"{path.stem}.{os.getpid()}.tmp.onnx")
-
-
-def _export(folder: ModelFolder, mode: Pooling | None, path: Path, token_types: bool) -> None:
-    """Export the transformer to ONNX (fp32) and fuse it with onnxruntime's optimizer."""
-    _log.info("exporting %s to ONNX once (cached in %s)", folder.name, path.parent)
-    torch, _ = import_torch()
-    _, onnx_optimizer = _import_tools()
-    model = load_model(folder, pooling=mode, device="cpu")
-    body = model[0].auto_model.eval()
-    with contextlib.suppress(AttributeError, ValueError):  # eager attention fuses in ORT
-        body.set_attn_implementation("eager")
-    names = list(_INPUTS if token_types else _INPUTS[:2])
-
-    class LastHidden(torch.nn.Module):  # type: ignore[name-defined,misc]
-        def __init__(self) -> None:
-            super().__init__()
-            self.body = body
-
-        def forward(self, *inputs: Any) -> Any:
-            return self.body(**dict(zip(names, inputs, strict=True))).last_hidden_state
-
-    ids = torch.tensor([[101, 2023, 2003, 102], [101, 2023, 102, 0]], dtype=torch.long)
-    ids = ids.clamp(max=int(body.config.vocab_size) - 1)
-    example = (ids, (ids > 0).long(), torch.zeros_like(ids))[: len(names)]
-    raw = _temporary(path.with_name("raw.onnx"))
-    tmp = _temporary(path)
-    try:
-        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-            warnings.simplefilter("ignore")  # tracer and deprecation chatter
-            torch.onnx.export(
-                LastHidden().eval(),
-                example,
-                str(raw),
-                dynamo=False,
-                input_names=names,
-                output_names=["last_hidden_state"],
-                dynamic_axes={
-                    n: {0: "batch", 1: "sequence"} for n in [*names, "last_hidden_state"]
-                },
-                opset_version=17,
-            )
-        config = body.config
-        try:
-            with _quiet_root_logger():
-                fused = onnx_optimizer(
-                    str(raw),
-                    model_type="bert",
-                    num_heads=int(getattr(config, "num_attention_heads", 0) or 0),
-                    hidden_size=int(getattr(config, "hidden_size", 0) or 0),
-                )
-                fused.save_model_to_file(str(tmp))
-        except Exception:  # an architecture the optimizer does not know: run it unfused
-            os.replace(raw, tmp)
-        os.replace(tmp, path)
-    finally:
-        for leftover in (raw, tmp):
-            leftover.unlink(missing_ok=True)
-
-
-def _quantize(fp32: Path, int8: Path) -> None:
-    """Dynamic int8 quantization of every weight matrix (see the module docstring)."""
-    quantization, _ = _import_tools()
-    import onnx
-
-    model = onnx.load(str(fp32))
-    _scale_rows(model)
-    _unfuse(model)
-    middle, tmp = _temporary(int8.with_name("rows.onnx")), _temporary(int8)
-    try:
-        onnx.save(model, str(middle))
-        with _quiet_root_logger():  # "consider pre-processing": not needed after fusion
-            quantization.quantize_dynamic(
-                str(middle),
-                str(tmp),
-                weight_type=quantization.QuantType.QInt8,
-                per_channel=True,
-                op_types_to_quantize=["MatMul", "Attention"],  # embeddings stay fp32
-                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # for fused ops
-            )
-        os.replace(tmp, int8)
-    finally:
-        for leftover in (middle, tmp):
-            leftover.unlink(missing_ok=True)
-
-
-def _scale_rows(model: Any) -> None:
-    """Divide each feed-forward MatMul's input by its per-row max |x|; multiply back after.
-
-    The feed-forward matrices are the non-square 2-D weights. In fp32 the result is the
-    same; quantized per tensor afterwards, every row (token) gets its own int8 range.
-    """
-    from onnx import helper, numpy_helper
-
-    graph = model.graph
-    shapes = {tensor.name: tuple(tensor.dims) for tensor in graph.initializer}
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 17)
-    graph.initializer.append(numpy_helper.from_array(np.array(1e-12, np.float32), "rows_eps"))
-    if opset >= 18:  # ReduceMax/ReduceMin take their axes as an input from opset 18
-        graph.initializer.append(numpy_helper.from_array(np.array([-1], np.int64), "rows_axes"))
-    nodes: list[Any] = []
-    for node in graph.node:
-        shape = shapes.get(node.input[1], ()) if node.op_type == "MatMul" else ()
-        if len(shape) != 2 or shape[0] == shape[1]:
-            nodes.append(node)
-            continue
-        x, p = node.input[0], node.name or node.output[0]
-        axes: dict[str, Any] = {} if opset >= 18 else {"axes": [-1]}
-        extra = ["rows_axes"] if opset >= 18 else []
-        nodes += [
-            helper.make_node("ReduceMax", [x, *extra], [p + "_hi"], keepdims=1, **axes),
-            helper.make_node("ReduceMin", [x, *extra], [p + "_lo"], keepdims=1, **axes),
-            helper.make_node("Neg", [p + "_lo"], [p + "_nlo"]),
-            helper.make_node("Max", [p + "_hi", p + "_nlo", "rows_eps"], [p + "_rowmax"]),
-            helper.make_node("Div", [x, p + "_rowmax"], [p + "_rows"]),
-        ]
-        out = node.output[0]
-        node.input[0], node.output[0] = p + "_rows", p + "_scaled"
-        nodes += [node, helper.make_node("Mul", [p + "_scaled", p + "_rowmax"], [out])]
-    del graph.node[:]
-    graph.node.extend(nodes)
-
-
-def _unfuse(model: Any) -> None:
-    """SkipLayerNormalization -> Add(s) + LayerNormalization; BiasGelu -> Add + Gelu."""
-    from onnx import helper
-
-    nodes: list[Any] = []
-    for node in model.graph.node:
-        p = node.name or node.output[0]
-        outputs = [o for o in node.output if o]
-        if node.op_type == "SkipLayerNormalization" and len(outputs) == 1:
-            x, skip, gamma, beta, *rest = node.input
-            eps = next((a.f for a in node.attribute if a.name == "epsilon"), 1e-12)
-            if rest and rest[0]:
-                nodes.append(helper.make_node("Add", [x, rest[0]], [p + "_biased"]))
-                x = p + "_biased"
-            nodes += [
-                helper.make_node("Add", [x, skip], [p + "_sum"]),
-                helper.make_node(
-                    "LayerNormalization", [p + "_sum", gamma, beta], outputs, axis=-1, epsilon=eps
-                ),
-            ]
-        elif node.op_type == "BiasGelu":
-            nodes += [
-                helper.make_node("Add", list(node.input), [p + "_biased"]),
-                helper.make_node("Gelu", [p + "_biased"], outputs, domain="com.microsoft"),
-            ]
-        else:
-            nodes.append(node)
-    del model.graph.node[:]
-    model.graph.node.extend(nodes)
-
-
-@contextlib.contextmanager
-def _quiet_root_logger() -> Iterator[None]:
-    """Silence the root logger, and keep onnxruntime's tools from configuring it."""
-    root = logging.getLogger()
-    level, quiet = root.level, logging.NullHandler()
-    root.addHandler(quiet)  # basicConfig() does nothing while the root has a handler
-    root.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        root.removeHandler(quiet)
-        root.setLevel(level)
-
-
-def _import_tools() -> tuple[Any, Any]:
-    """onnxruntime.quantization and its transformer optimizer."""
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime.quantization as quantization  # type: ignore[import-untyped]
-
-        with _quiet_root_logger():  # it calls logging.basicConfig(INFO) on import
-            from onnxruntime.transformers.optimizer import (  # type: ignore[import-untyped]
-                optimize_model,
-            )
-    except ImportError as exc:
-        raise MissingDependencyError(
-            f"exporting to ONNX needs onnx and onnxruntime ({exc.name or 'onnx'} is "
-            f"missing); install them with: {PIP_LINE}"
-        ) from exc
-    return quantization, optimize_model
