@@ -8,7 +8,8 @@ import numpy as np
 
 from embedlab.errors import EmbedlabError, StoreIOError
 from embedlab.store._indexfile import UnusableIndexFile, read_index_file
-from embedlab.store._state import CollectionState, build_state, decode_vectors
+from embedlab.store._loading import build_state
+from embedlab.store._state import CollectionState, decode_vectors
 from embedlab.store._storage import Storage
 from embedlab.store.metadata import check_metadata
 from embedlab.store.results import VerifyReport

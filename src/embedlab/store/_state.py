@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -22,15 +21,13 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from embedlab.errors import CollectionNotFoundError, IndexRebuiltWarning
+from embedlab.errors import CollectionNotFoundError
 from embedlab.metrics import Metric, normalize
 from embedlab.store import _calibrate
 from embedlab.store._calibrate import RECALL, Calibration
 from embedlab.store._columns import MetadataColumns
 from embedlab.store._indexfile import (
     IndexFile,
-    UnusableIndexFile,
-    read_index_file,
     write_index_file,
 )
 from embedlab.store._records import CollectionRow, Rows
@@ -45,10 +42,8 @@ T = TypeVar("T")
 __all__ = [
     "CollectionState",
     "Spec",
-    "build_state",
     "decode_vectors",
     "encode_vectors",
-    "load_state",
     "prepare",
     "unpack_vectors",
 ]
@@ -414,6 +409,8 @@ class CollectionState:
             if row.name != self.spec.name:  # renamed by another handle or process
                 self.renamed(row.name)
             if self.broken or row.generation != self.generation:
+                from embedlab.store._loading import load_state  # it builds views
+
                 fresh = load_state(storage, row, self.index_path)
                 fresh.seen_version = version
                 return fresh
@@ -474,127 +471,6 @@ class CollectionState:
                 payload=self.index.to_bytes(),
             ),
         )
-
-
-def load_state(storage: Storage, row: CollectionRow, index_path: Path) -> CollectionState:
-    """Build a collection's view from SQLite and its index file (inside a read transaction).
-
-    A usable index file is reused and caught up; a missing, corrupt or inconsistent one is
-    replaced by an index rebuilt from the rows, with an :class:`IndexRebuiltWarning`.
-    """
-    spec = Spec.from_row(row)
-    rows = storage.rows_since(spec.id, -1)
-    try:
-        state = _from_file(spec, row, rows, index_path, storage.database_id)
-    except Exception as exc:  # any damage or mismatch of the derived file: rebuild it
-        if not isinstance(exc, UnusableIndexFile):
-            exc = UnusableIndexFile(f"the index file is corrupt ({type(exc).__name__}: {exc})")
-        rebuilt = build_state(storage, row, index_path, rows=rows)
-        if len(rows.labels) or index_path.exists():
-            warnings.warn(
-                f"collection {spec.name!r}: {exc}; rebuilt it from the database "
-                f"({len(rows.labels)} vectors)",
-                IndexRebuiltWarning,
-                stacklevel=4,
-            )
-            rebuilt.stale_file = True
-        return rebuilt
-    state.applied_seq = row.seq
-    return state
-
-
-def build_state(
-    storage: Storage, row: CollectionRow, index_path: Path, *, rows: Rows | None = None
-) -> CollectionState:
-    """A view with a new index built from the collection's live rows."""
-    spec = Spec.from_row(row)
-    state = CollectionState(
-        spec,
-        spec.new_index(),
-        generation=row.generation,
-        index_path=index_path,
-        database_id=storage.database_id,
-    )
-    state.apply_rows(storage.rows_since(spec.id, -1) if rows is None else rows)
-    state.applied_seq = row.seq
-    return state
-
-
-def _from_file(
-    spec: Spec, row: CollectionRow, rows: Rows, path: Path, database_id: str
-) -> CollectionState:
-    """Reuse the index file if it provably matches the rows; raise UnusableIndexFile if not."""
-    entry = read_index_file(path)
-    if entry.database_id != database_id:
-        raise UnusableIndexFile("the index file belongs to another database")
-    expected = (spec.id, row.generation, spec.kind, spec.dim, spec.metric.value, spec.params)
-    found = (entry.collection_id, entry.generation, entry.kind, entry.dim, entry.metric)
-    if (*found, entry.params) != expected:
-        raise UnusableIndexFile("the index file belongs to other settings or an older compaction")
-    if entry.seq > row.seq:
-        raise UnusableIndexFile("the index file is newer than the database")
-    file_labels = entry.labels
-    if len(file_labels) > 1 and not bool(np.all(np.diff(file_labels) > 0)):
-        raise UnusableIndexFile("the index file's labels are out of order")
-    try:
-        index = INDEX_KINDS[spec.kind].from_bytes(entry.payload, spec.dim, spec.metric, spec.params)
-    except Exception as exc:  # whatever faiss makes of damaged bytes: rebuild
-        raise UnusableIndexFile(f"the index file does not load ({exc})") from None
-    if index.ntotal != len(file_labels):
-        raise UnusableIndexFile("the index file's vector count disagrees with its labels")
-    pos = np.searchsorted(file_labels, rows.labels)
-    in_file = np.zeros(len(rows.labels), dtype=bool)
-    inside = pos < len(file_labels)
-    in_file[inside] = file_labels[pos[inside]] == rows.labels[inside]
-    # The file holds a prefix of the positions, so every live row up to its last label.
-    old = rows.labels <= (file_labels[-1] if len(file_labels) else -1)
-    if not bool(np.array_equal(in_file, old)):
-        raise UnusableIndexFile("the index file does not match the database's rows")
-
-    state = CollectionState(
-        spec, index, generation=row.generation, index_path=path, database_id=database_id
-    )
-    # Positions 0..len(file_labels)-1 come from the file; rows deleted since are dead.
-    width = len(file_labels)
-    vectors = np.zeros((width, spec.width), dtype=spec.dtype)
-    ids = [""] * width
-    meta: list[Metadata] = [{} for _ in range(width)]
-    olds = np.flatnonzero(old)
-    stored = prepare(spec, decode_vectors(spec, [rows.blobs[i] for i in olds]))
-    vectors[pos[olds]] = stored
-    for i, p in zip(olds.tolist(), pos[olds].tolist(), strict=True):
-        ids[p] = rows.ids[i]
-        text = rows.metadata[i]
-        if text:
-            meta[p] = json.loads(text)
-    state.append(file_labels, ids, vectors, meta, in_index=True, documents=rows.any_document)
-    alive = np.zeros(width, dtype=bool)
-    alive[pos[olds]] = True
-    state.kill(np.flatnonzero(~alive).astype(np.int64))
-    lag = len(rows.labels) - len(olds)
-    news = np.flatnonzero(~old)
-    state.apply_rows(
-        Rows(
-            labels=rows.labels[news],
-            ids=[rows.ids[i] for i in news],
-            blobs=[rows.blobs[i] for i in news],
-            metadata=[rows.metadata[i] for i in news],
-            seqs=rows.seqs[news],
-            any_document=rows.any_document,
-        )
-    )
-    state.saved_seq = entry.seq
-    state.unsaved = lag + int((~alive).sum())
-    if state.needs_save():
-        warnings.warn(
-            f"collection {spec.name!r}: the index file lacked {lag} of the stored vectors "
-            f"({row.seq - entry.seq} changes came after its stamp, and it holds only the "
-            f"rows indexed when it was saved); caught up from the database",
-            IndexRebuiltWarning,
-            stacklevel=5,
-        )
-        state.stale_file = True
-    return state
 
 
 def _take(items: list[T], positions: list[int]) -> tuple[T, ...]:

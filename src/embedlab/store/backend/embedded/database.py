@@ -29,8 +29,8 @@ from embedlab.errors import (
     StoreReadOnlyError,
 )
 from embedlab.store._indexer import Indexer
+from embedlab.store._loading import build_state, load_state
 from embedlab.store._lock import WriteLock
-from embedlab.store._state import build_state, load_state
 from embedlab.store._storage import Storage
 from embedlab.store.backend.embedded import versions
 from embedlab.store.backend.embedded.collection import EmbeddedCollection
