@@ -205,34 +205,21 @@ def test_view_only_queries_see_each_commit_elsewhere_and_hold_no_transaction(
         server.close()
 
 
-def test_view_only_queries_ask_sqlite_only_after_a_commit_and_see_every_one(
+def test_view_only_queries_see_every_commit_elsewhere_across_restarted_logs(
     tmp_path: Path, server: Server
 ) -> None:
-    """Between commits a view-only query reads the wal-index header (``_walwatch``) instead
-    of running PRAGMA data_version; every commit of another process is still seen by the
-    very next query, also after a TRUNCATE checkpoint restarted the write-ahead log."""
+    """Every commit of another process is seen by the very next view-only query, also
+    after TRUNCATE checkpoints restarted the write-ahead log."""
     import sqlite3
 
     rng = np.random.default_rng(12)
     with Database(tmp_path / "db") as db:
         col = db.get_collection("c")
         col.add(["a"], _vectors(rng, 1))
-        asked: list[str] = []
-        storage = col._impl._db.storage  # type: ignore[attr-defined]
-        storage.conn.set_trace_callback(
-            lambda sql: asked.append(sql) if "data_version" in sql else None
-        )
-        probe = _vectors(rng, 1)[0]
-        for _ in range(3):
-            col.query(probe, k=1, include=())
-        asked.clear()
-        for _ in range(50):
-            assert col.query(probe, k=1, include=()).ids == ("a",)
-        assert asked == []  # nothing committed: no pragma, no transaction
         other = sqlite3.connect(tmp_path / "db" / "embedlab.sqlite", isolation_level=None)
         try:
             for i in range(8):
-                if i % 3 == 2:  # a restarted log: the header starts over with new salts
+                if i % 3 == 2:  # a restarted log
                     busy, _, _ = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
                     assert busy == 0
                 vector = _vectors(rng, 1)
@@ -242,8 +229,6 @@ def test_view_only_queries_ask_sqlite_only_after_a_commit_and_see_every_one(
                 assert col.query(vector[0], k=1, include=()).ids == (f"w{i}",)
         finally:
             other.close()
-        assert len(asked) >= 8
-        storage.conn.set_trace_callback(None)
         server.close()
 
 

@@ -51,7 +51,6 @@ from embedlab.store._records import (
     row_checksum_sql,
     statements,
 )
-from embedlab.store._walwatch import WalWatch
 
 __all__ = ["FORMAT_VERSION", "SQLITE_NAME", "CollectionRow", "Rows", "Storage", "row_checksum"]
 
@@ -88,9 +87,6 @@ class Storage:
                 timeout=30.0,
             )
         self._version_cursor: sqlite3.Cursor | None = None
-        self._watch: WalWatch | None = None
-        self._seen_header = b""
-        self._seen_version = 0
         self.conn.create_function("row_checksum", 6, row_checksum_sql, deterministic=True)
         self.has_checksums = True
         try:
@@ -185,9 +181,6 @@ class Storage:
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
-        if self._watch is not None:
-            self._watch.close()
-            self._watch = None
         self.conn.close()
 
     # -- transactions -----------------------------------------------------------------
@@ -228,29 +221,13 @@ class Storage:
                     self.conn.execute("COMMIT")
 
     def data_version(self) -> int:
-        """Changes whenever another connection commits (cheap: no disk access).
-
-        Read before every query. Outside a transaction, an unchanged wal-index header
-        (see ``_walwatch``) answers without asking SQLite; inside one the pragma is always
-        run, since it is what starts the transaction's snapshot.
-        """
-        in_transaction = self.conn.in_transaction
-        header = None
-        if self._watch is not None and not in_transaction:
-            header = self._watch.header()
-            if header == self._seen_header:
-                return self._seen_version
-        try:  # no context manager, one cursor kept for it
+        """Changes whenever another connection commits (cheap: no disk access)."""
+        try:  # read before every query: no context manager, one cursor kept for it
             if self._version_cursor is None:
                 self._version_cursor = self.conn.cursor()
-            version = int(self._version_cursor.execute("PRAGMA data_version").fetchone()[0])
+            return int(self._version_cursor.execute("PRAGMA data_version").fetchone()[0])
         except sqlite3.DatabaseError as exc:
             raise _typed(exc, self.path) from None
-        if header is not None:  # read before the pragma: a later commit changes it
-            self._seen_header, self._seen_version = header, version
-        elif self._watch is None and not in_transaction and not self.read_only:
-            self._watch = WalWatch.open(self.path)  # the -shm file exists by now
-        return version
 
     # -- collections ------------------------------------------------------------------
     def collections(self) -> list[CollectionRow]:
